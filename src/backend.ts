@@ -1,0 +1,79 @@
+import type { EncodedEvent, EncodedIdentity } from "./model/codec.js";
+
+/**
+ * The port a store implements for the store-agnostic rules (rebase, stream,
+ * aggregate). A backend answers small questions; it holds no rule itself.
+ */
+
+/** What a write transaction may ask and do. Everything happens in one transaction under the store's write lock. */
+export interface WriteTx {
+  /** Highest stored seqNo + 1. */
+  nextSeqNo(): Promise<number>;
+  /**
+   * For each of `aggregates`, the lowest seqNo `>= base` and not in `resolved`
+   * of a stored event that conflicts with an action on it (SPEC section 2, rule
+   * 3), keyed by {@link EncodedIdentity.key}; aggregates without one are absent.
+   */
+  firstConflicts(
+    base: number,
+    aggregates: readonly EncodedIdentity[],
+    resolved: readonly number[],
+  ): Promise<Map<string, number>>;
+  /** The stored events with these seqNos, ascending. */
+  readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
+  /** Appends numbered events (seqNos `nextSeqNo()`, … in order). */
+  append(events: readonly EncodedEvent[]): Promise<void>;
+}
+
+/** A filter of actions by aggregate or aggregate kind. */
+export interface ActionFilter {
+  readonly aggregates?: readonly EncodedIdentity[];
+  readonly kinds?: readonly string[];
+}
+
+/** A page of actions: those that passed the filter, and where the next page starts. */
+export interface ActionPage {
+  readonly events: EncodedEvent[];
+  /** The highest seqNo the page looked at; the next page reads after it. */
+  readonly last: number;
+  /** True when nothing is left in the range. */
+  readonly done: boolean;
+}
+
+/** Reads actions with `after < seqNo <= until`, ascending, at most `limit` rows looked at. */
+export interface ActionPageQuery extends ActionFilter {
+  readonly after: number;
+  readonly until: number;
+  readonly limit: number;
+}
+
+/**
+ * Reads the actions replayed for `offset` (SPEC section 3): `after < seqNo < offset`
+ * of aggregates that carry a trigger of an effect with `offset <= seqNo <= head`.
+ */
+export interface ReplayPageQuery extends ActionFilter {
+  readonly offset: number;
+  readonly head: number;
+  readonly after: number;
+  readonly limit: number;
+}
+
+/** A store's backend: the memory store, or the SQL store on one of its dialects. */
+export interface Backend {
+  initSchema(): Promise<void>;
+  /**
+   * Runs `fn` in one write transaction, serialized with every other writer of
+   * the store (in this process and in others). Commits when `commit(result)`
+   * is true, else rolls back. Concurrency failures throw `WriteConflictError`.
+   */
+  write<T>(fn: (tx: WriteTx) => Promise<T>, commit: (result: T) => boolean): Promise<T>;
+  /** The highest committed seqNo, 0 when empty. */
+  head(): Promise<number>;
+  actionPage(query: ActionPageQuery): Promise<ActionPage>;
+  /** Whether an effect has `from <= seqNo <= until`. */
+  hasEffects(from: number, until: number): Promise<boolean>;
+  replayPage(query: ReplayPageQuery): Promise<ActionPage>;
+  /** Every stored event that conflicts with an action on `aggregate` rebased on `offset`, ascending. */
+  conflicts(offset: number, aggregate: EncodedIdentity): Promise<EncodedEvent[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import type { Backend } from "./backend.js";
+import { applyPatchUnchecked } from "./model/apply-patch.js";
+import { decodeEvent, encodeIdentity } from "./model/codec.js";
+import { StoreClosedError } from "./model/errors.js";
+import type {
+  AggregateState,
+  Identity,
+  Json,
+  Limits,
+  NewEvent,
+  RebaseOptions,
+  RebaseResult,
+  StoredAction,
+  StoredEvent,
+  StreamOptions,
+} from "./model/types.js";
+import { checkIdentity, checkPositive, checkRebaseArgs, checkStreamOptions } from "./model/validate.js";
+import { rebase } from "./rebase.js";
+import type { Store } from "./store.js";
+
+/** Rows looked at per page of a stream: memory stays bounded by it. */
+export const PAGE_SIZE = 2000;
+
+/** The one implementation of {@link Store}: the rules, over a backend that answers small questions. */
+export class EventStore implements Store {
+  #closed = false;
+
+  constructor(
+    private readonly backend: Backend,
+    readonly limits: Limits,
+  ) {}
+
+  #open(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+
+  async initSchema(): Promise<void> {
+    this.#open();
+    await this.backend.initSchema();
+  }
+
+  async rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult> {
+    this.#open();
+    checkRebaseArgs(base, history, options, this.limits);
+    return rebase(this.backend, base, history, options?.resolved ?? [], options?.dry ?? false);
+  }
+
+  stream(options?: StreamOptions): AsyncIterable<StoredAction> {
+    return { [Symbol.asyncIterator]: () => this.#stream(options) };
+  }
+
+  async *#stream(options: StreamOptions | undefined): AsyncGenerator<StoredAction> {
+    this.#open();
+    const { offset: given, aggregates, kinds } = checkStreamOptions(options);
+    const filter = { aggregates: aggregates?.map(encodeIdentity), kinds };
+    const offset = Math.max(given ?? 0, 1);
+    // The head read first bounds both halves: one consistent snapshot of an append-only log.
+    const head = await this.backend.head();
+    if (offset > 1 && (await this.backend.hasEffects(offset, head))) {
+      for (let after = 0, done = false; !done; ) {
+        this.#open();
+        const page = await this.backend.replayPage({ ...filter, offset, head, after, limit: PAGE_SIZE });
+        for (const e of page.events) yield decodeEvent(e) as StoredAction;
+        ({ last: after, done } = page);
+      }
+    }
+    for (let after = offset - 1, done = after >= head; !done; ) {
+      this.#open();
+      const page = await this.backend.actionPage({ ...filter, after, until: head, limit: PAGE_SIZE });
+      for (const e of page.events) yield decodeEvent(e) as StoredAction;
+      ({ last: after, done } = page);
+    }
+  }
+
+  async currentSeqNo(): Promise<number> {
+    this.#open();
+    return this.backend.head();
+  }
+
+  async conflicts(offset: number, aggregate: Identity): Promise<StoredEvent[]> {
+    this.#open();
+    checkPositive(offset, "offset");
+    checkIdentity(aggregate, "aggregate");
+    return (await this.backend.conflicts(offset, encodeIdentity(aggregate))).map(decodeEvent);
+  }
+
+  async aggregate(identity: Identity): Promise<AggregateState | undefined> {
+    this.#open();
+    checkIdentity(identity, "identity");
+    let state: { [key: string]: Json } = {};
+    let seqNo = 0;
+    for await (const e of this.stream({ aggregates: [identity] })) {
+      state = applyPatchUnchecked(state, e.action.patch);
+      seqNo = e.seqNo;
+    }
+    return seqNo === 0 ? undefined : { state, seqNo };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,42 @@
+export { applyPatch } from "./model/apply-patch.js";
+export {
+  CoherenceError,
+  ConnectionError,
+  DatabaseError,
+  StoreClosedError,
+  type ValidationCode,
+  ValidationError,
+  WriteConflictError,
+} from "./model/errors.js";
+export {
+  type Action,
+  type AggregateState,
+  DEFAULT_LIMITS,
+  DEFAULT_TABLES,
+  type Effect,
+  type Id,
+  type Identity,
+  isAction,
+  type Json,
+  type KeyPath,
+  type Kind,
+  type Limits,
+  type NewAction,
+  type NewEffect,
+  type NewEvent,
+  type Patch,
+  type RebaseConflict,
+  type RebaseInvalidSeqNo,
+  type RebaseOk,
+  type RebaseOptions,
+  type RebaseResult,
+  type RebaseWriteConflict,
+  type StoredAction,
+  type StoredEffect,
+  type StoredEvent,
+  type StreamOptions,
+  type TableNames,
+} from "./model/types.js";
+export { type OpenStoreOptions, openStore } from "./open-store.js";
+export type { SqliteOptions } from "./sql/dialects/sqlite/sqlite-driver.js";
+export type { Store, StoreOptions } from "./store.js";

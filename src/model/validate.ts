@@ -1,0 +1,274 @@
+import { ValidationError } from "./errors.js";
+import { keyPathOf } from "./key-path.js";
+import type { Identity, Limits, NewEvent, RebaseOptions, StreamOptions } from "./types.js";
+import { checkJson, checkKey, checkString, describe, isPlainObject } from "./validate-json.js";
+
+const MAX_KIND_LENGTH = 200;
+
+/** Throws unless `value` is a plain object whose defined keys are among `allowed` and include `required`. */
+export function checkObject(
+  value: unknown,
+  path: string,
+  allowed: readonly string[],
+  required: readonly string[] = [],
+): asserts value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ValidationError("invalid-type", path, `expected an object, got ${describe(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!allowed.includes(key) && record[key] !== undefined) {
+      if (key === "seqNo") {
+        throw new ValidationError(
+          "seq-no-given",
+          `${path}.seqNo`,
+          "a new event carries no seqNo: the store assigns it",
+        );
+      }
+      throw new ValidationError(
+        "unknown-key",
+        `${path}.${key}`,
+        `unknown key ${JSON.stringify(key)} (expected ${allowed.join(", ")})`,
+      );
+    }
+  }
+  for (const key of required) {
+    if (record[key] === undefined) throw new ValidationError("missing-key", `${path}.${key}`, "is required");
+  }
+}
+
+/** Throws unless `value` is a `Kind`: a clean, non-empty string of at most 200 UTF-16 code units. */
+export function checkKind(value: unknown, path: string): asserts value is string {
+  checkString(value, path);
+  if (value.length === 0) throw new ValidationError("empty", path, "expected a non-empty string");
+  if (value.length > MAX_KIND_LENGTH) {
+    throw new ValidationError("too-long", path, `at most ${MAX_KIND_LENGTH} characters, got ${value.length}`);
+  }
+}
+
+/** Throws unless `value` is an `Id`: a safe integer or a clean, non-empty string. */
+export function checkId(value: unknown, path: string): asserts value is number | string {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) {
+      throw new ValidationError(
+        "invalid-number",
+        path,
+        `expected a safe integer or a non-empty string, got ${describe(value)}`,
+      );
+    }
+    return;
+  }
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ValidationError(
+      "invalid-type",
+      path,
+      `expected a safe integer or a non-empty string, got ${describe(value)}`,
+    );
+  }
+  checkString(value, path);
+}
+
+/** Throws unless `value` is an `Identity`: exactly `[Kind, Id]`. */
+export function checkIdentity(value: unknown, path: string): asserts value is Identity {
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw new ValidationError("invalid-type", path, `expected [kind, id], got ${describe(value)}`);
+  }
+  checkKind(value[0], `${path}[0]`);
+  checkId(value[1], `${path}[1]`);
+}
+
+/** Throws unless `value` is a positive safe integer. */
+export function checkPositive(value: unknown, path: string): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError("invalid-number", path, `expected a positive safe integer, got ${describe(value)}`);
+  }
+}
+
+/** Throws unless `value` is a non-empty array of at most `max` entries. */
+export function checkList(value: unknown, path: string, max: number, limitName?: string): asserts value is unknown[] {
+  if (!Array.isArray(value))
+    throw new ValidationError("invalid-type", path, `expected an array, got ${describe(value)}`);
+  if (value.length === 0) throw new ValidationError("empty", path, "expected a non-empty array");
+  if (value.length > max) {
+    const limit = limitName ? ` (limits.${limitName})` : "";
+    throw new ValidationError("too-many", path, `at most ${max} entries${limit}, got ${value.length}`);
+  }
+}
+
+/** Throws unless every identity of the list is distinct. */
+function checkDistinctIdentities(list: readonly Identity[], path: string): void {
+  const seen = new Set<string>();
+  list.forEach((identity, i) => {
+    const key = `${identity[0]}\u0000${JSON.stringify(identity[1])}`;
+    if (seen.has(key)) throw new ValidationError("not-distinct", `${path}[${i}]`, "appears twice");
+    seen.add(key);
+  });
+}
+
+function checkKeyPath(value: unknown, path: string): void {
+  if (typeof value === "string") {
+    checkKey(value, path);
+    return;
+  }
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ValidationError(
+      "invalid-type",
+      path,
+      `expected a key or a non-empty array of keys, got ${describe(value)}`,
+    );
+  }
+  value.forEach((key, i) => {
+    if (typeof key !== "string") {
+      throw new ValidationError("invalid-type", `${path}[${i}]`, `expected a string key, got ${describe(key)}`);
+    }
+    checkKey(key, `${path}[${i}]`);
+  });
+}
+
+/** Throws unless `value` is a valid `Patch`. */
+export function checkPatch(value: unknown, path: string, limits: Limits): void {
+  checkObject(value, path, ["assoc", "dissoc"]);
+  const { assoc, dissoc } = value;
+  if (assoc === undefined && dissoc === undefined) {
+    throw new ValidationError("missing-key", path, "a patch needs assoc or dissoc");
+  }
+  if (assoc !== undefined) {
+    const at = `${path}.assoc`;
+    if (Array.isArray(assoc)) {
+      if (assoc.length === 0) throw new ValidationError("empty", at, "expected at least one [keyPath, value] pair");
+      assoc.forEach((pair, i) => {
+        if (!Array.isArray(pair) || pair.length !== 2) {
+          throw new ValidationError("invalid-type", `${at}[${i}]`, `expected [keyPath, value], got ${describe(pair)}`);
+        }
+        checkKeyPath(pair[0], `${at}[${i}][0]`);
+        checkJson(pair[1], `${at}[${i}][1]`, limits.depth);
+      });
+    } else {
+      if (!isPlainObject(assoc)) {
+        throw new ValidationError("invalid-type", at, `expected an object or a list of pairs, got ${describe(assoc)}`);
+      }
+      if (Object.keys(assoc).length === 0) throw new ValidationError("empty", at, "expected at least one key");
+      // The object itself is level 0: its values may nest `depth` levels.
+      checkJson(assoc, at, limits.depth + 1);
+    }
+  }
+  if (dissoc !== undefined) {
+    const at = `${path}.dissoc`;
+    if (!Array.isArray(dissoc))
+      throw new ValidationError("invalid-type", at, `expected an array, got ${describe(dissoc)}`);
+    if (dissoc.length === 0) throw new ValidationError("empty", at, "expected at least one key path");
+    const seen = new Set<string>();
+    dissoc.forEach((keyPath, i) => {
+      checkKeyPath(keyPath, `${at}[${i}]`);
+      const key = JSON.stringify(keyPathOf(keyPath as string | string[]));
+      if (seen.has(key)) throw new ValidationError("not-distinct", `${at}[${i}]`, "names a field already named");
+      seen.add(key);
+    });
+  }
+}
+
+/** Throws unless `value` is one valid `NewAction` or `NewEffect` within the limits. */
+export function checkNewEvent(value: unknown, path: string, limits: Limits): asserts value is NewEvent {
+  checkObject(value, path, ["timestamp", "source", "action", "triggers", "effect"], ["timestamp", "source"]);
+  const { timestamp, source, action, effect, triggers } = value;
+  if (!(timestamp instanceof Date)) {
+    throw new ValidationError("invalid-type", `${path}.timestamp`, `expected a Date, got ${describe(timestamp)}`);
+  }
+  if (Number.isNaN(timestamp.getTime()))
+    throw new ValidationError("invalid-date", `${path}.timestamp`, "an invalid Date");
+  checkKind(source, `${path}.source`);
+  if ((action === undefined) === (effect === undefined)) {
+    throw new ValidationError("missing-key", path, "an event holds exactly one of action and effect");
+  }
+  if (action !== undefined) {
+    const at = `${path}.action`;
+    checkObject(action, at, ["reason", "actor", "aggregate", "patch"], ["reason", "actor", "aggregate", "patch"]);
+    checkKind(action.reason, `${at}.reason`);
+    checkIdentity(action.actor, `${at}.actor`);
+    checkIdentity(action.aggregate, `${at}.aggregate`);
+    checkPatch(action.patch, `${at}.patch`, limits);
+    if (triggers !== undefined) {
+      const tp = `${path}.triggers`;
+      checkList(triggers, tp, Number.MAX_SAFE_INTEGER);
+      for (const [i, t] of triggers.entries()) checkIdentity(t, `${tp}[${i}]`);
+      checkDistinctIdentities(triggers as Identity[], tp);
+    }
+  } else {
+    if (triggers !== undefined) {
+      throw new ValidationError("unknown-key", `${path}.triggers`, "an effect has no triggers");
+    }
+    const at = `${path}.effect`;
+    checkObject(effect, at, ["reason", "trigger"], ["reason", "trigger"]);
+    checkKind(effect.reason, `${at}.reason`);
+    checkIdentity(effect.trigger, `${at}.trigger`);
+  }
+  const json = JSON.stringify(value);
+  if (json.length > limits.eventBytes / 3 && Buffer.byteLength(json, "utf8") > limits.eventBytes) {
+    throw new ValidationError(
+      "too-large",
+      path,
+      `an event may take at most ${limits.eventBytes} bytes of JSON (limits.eventBytes), got ${Buffer.byteLength(json, "utf8")}`,
+    );
+  }
+}
+
+/** Validates every argument of `rebase` (SPEC section 2, rule 0). */
+export function checkRebaseArgs(base: unknown, history: unknown, options: unknown, limits: Limits): void {
+  checkPositive(base, "base");
+  checkList(history, "history", limits.historyLength, "historyLength");
+  for (let i = 0; i < history.length; i++) checkNewEvent(history[i], `history[${i}]`, limits);
+  if (options === undefined) return;
+  checkObject(options, "options", ["resolved", "dry"]);
+  const { resolved, dry } = options as RebaseOptions;
+  if (dry !== undefined && typeof dry !== "boolean") {
+    throw new ValidationError("invalid-type", "options.dry", `expected a boolean, got ${describe(dry)}`);
+  }
+  if (resolved !== undefined) {
+    if (!Array.isArray(resolved)) {
+      throw new ValidationError("invalid-type", "options.resolved", `expected an array, got ${describe(resolved)}`);
+    }
+    if (resolved.length > limits.resolvedLength) {
+      throw new ValidationError(
+        "too-many",
+        "options.resolved",
+        `at most ${limits.resolvedLength} entries (limits.resolvedLength), got ${resolved.length}`,
+      );
+    }
+    const seen = new Set<number>();
+    resolved.forEach((seqNo, i) => {
+      checkPositive(seqNo, `options.resolved[${i}]`);
+      if (seen.has(seqNo)) throw new ValidationError("not-distinct", `options.resolved[${i}]`, "appears twice");
+      seen.add(seqNo);
+    });
+  }
+}
+
+/** Validates the options of `stream` and `follow`. */
+export function checkStreamOptions(options: unknown, extraKeys: readonly string[] = []): StreamOptions {
+  if (options === undefined) return {};
+  checkObject(options, "options", ["offset", "aggregates", "kinds", ...extraKeys]);
+  const { offset, aggregates, kinds } = options as StreamOptions;
+  if (offset !== undefined && offset !== 0) checkPositive(offset, "options.offset");
+  if (aggregates !== undefined) {
+    checkList(aggregates, "options.aggregates", Number.MAX_SAFE_INTEGER);
+    for (const [i, a] of aggregates.entries()) checkIdentity(a, `options.aggregates[${i}]`);
+  }
+  if (kinds !== undefined) {
+    checkList(kinds, "options.kinds", Number.MAX_SAFE_INTEGER);
+    for (const [i, k] of kinds.entries()) checkKind(k, `options.kinds[${i}]`);
+  }
+  return options as StreamOptions;
+}
+
+/** Validates `limits` of `openStore` and fills in the defaults. */
+export function resolveLimits(value: unknown, defaults: Limits): Limits {
+  if (value === undefined) return defaults;
+  checkObject(value, "options.limits", ["eventBytes", "depth", "historyLength", "resolvedLength"]);
+  const out: Record<string, number> = { ...defaults };
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    checkPositive(v, `options.limits.${key}`);
+    out[key] = v;
+  }
+  return out as unknown as Limits;
+}

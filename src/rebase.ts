@@ -1,0 +1,68 @@
+import type { Backend } from "./backend.js";
+import { decodeEvent, type EncodedEvent, type EncodedIdentity, encodeEvent } from "./model/codec.js";
+import { WriteConflictError } from "./model/errors.js";
+import type { NewEvent, RebaseResult, StoredEvent } from "./model/types.js";
+
+/** How often a write refused for concurrency is tried again before `write-conflict` is returned. */
+export const WRITE_RETRIES = 8;
+
+function renumber(events: readonly EncodedEvent[], next: number): EncodedEvent[] {
+  return events.map((e, i) => ({ ...e, seqNo: next + i }));
+}
+
+function decodeAll(events: readonly EncodedEvent[]): StoredEvent[] {
+  return events.map(decodeEvent);
+}
+
+/**
+ * The rebase rules of SPEC section 2, once, for every store. Arguments are
+ * validated by the caller; this numbers the history, checks each action
+ * against the store in one round of queries, and appends all or nothing.
+ */
+export async function rebase(
+  backend: Backend,
+  base: number,
+  history: readonly NewEvent[],
+  resolved: readonly number[],
+  dry: boolean,
+): Promise<RebaseResult> {
+  // Encoding (JSON, hashes) happens before the transaction, so the write lock is held briefly.
+  const encoded = history.map((event) => encodeEvent(event, 0));
+  const aggregates = new Map<string, EncodedIdentity>();
+  for (const e of encoded) if (e.action) aggregates.set(e.action.aggregate.key, e.action.aggregate);
+  const targets = [...aggregates.values()];
+
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await backend.write(
+        async (tx): Promise<RebaseResult> => {
+          const next = await tx.nextSeqNo();
+          if (base > next) return { result: "invalid-seq-no", nextSeqNo: next };
+          const numbered = renumber(encoded, next);
+          const conflicts = targets.length > 0 ? await tx.firstConflicts(base, targets, resolved) : new Map();
+          for (let i = 0; i < numbered.length; i++) {
+            const ours = numbered[i] as EncodedEvent;
+            const theirs = ours.action && conflicts.get(ours.action.aggregate.key);
+            if (theirs === undefined) continue;
+            const [stored] = await tx.readEvents([theirs]);
+            if (stored === undefined)
+              throw new Error(`conflicting event ${theirs} vanished inside the write transaction`);
+            return {
+              result: "conflict",
+              events: decodeAll(numbered.slice(0, i)),
+              conflict: { ours: decodeEvent(ours), theirs: decodeEvent(stored) },
+            };
+          }
+          if (!dry) await tx.append(numbered);
+          return { result: "ok", events: decodeAll(numbered) };
+        },
+        (result) => result.result === "ok" && !dry,
+      );
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+      if (attempt >= WRITE_RETRIES) return { result: "write-conflict", error };
+      // Jittered exponential backoff: writers that collided spread out.
+      await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
+    }
+  }
+}

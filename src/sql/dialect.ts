@@ -1,0 +1,74 @@
+import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler } from "kysely";
+
+/** A statement ready to run: SQL text and its parameters. */
+export interface Statement {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+/** One connection's worth of work, inside or outside a transaction. */
+export interface SqlSession {
+  /** Runs a query and returns its rows, with BIGINT columns as JS numbers. */
+  all<R>(statement: Statement | CompiledQuery): Promise<R[]>;
+  /** Runs a statement for its effect. */
+  run(statement: Statement | CompiledQuery): Promise<void>;
+}
+
+/** The connections of one SQL store: how reads, writes and schema changes run. */
+export interface SqlDriver {
+  /** Runs reads on a connection that sees only committed data; never blocked by writers. */
+  read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction holding the store's write lock, so that
+   * writers (in any process) are serialized and seqNos follow commit order.
+   * Commits when `commit(result)`; concurrency failures throw `WriteConflictError`.
+   */
+  write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T>;
+  /** Runs schema statements so that two processes doing it at once both succeed. */
+  migrate(fn: (session: SqlSession) => Promise<void>): Promise<void>;
+  /** Ends what the store opened (not a pool the application passed in). */
+  close(): Promise<void>;
+}
+
+/** Column types of one database, for the DDL. */
+export interface ColumnTypes {
+  /** seqNos, hashes, millisecond timestamps. */
+  readonly bigint: string;
+  readonly integer: string;
+  /** Kinds, reasons, sources: at most 200 UTF-16 code units, compared exactly. */
+  readonly kind: string;
+  /** Ids (JSON text), compared exactly, unbounded. */
+  readonly id: string;
+  /** Patches and trigger lists: JSON text kept as written. */
+  readonly json: string;
+}
+
+/**
+ * What differs between databases, declared as capabilities with defaults in
+ * {@link BaseSqlDialect}: the SQL store asks these, never "which database is this".
+ */
+export interface SqlDialect {
+  readonly name: string;
+  readonly types: ColumnTypes;
+  /** Most bound parameters one statement may carry. */
+  readonly maxParameters: number;
+  /** True where one prepared single-row INSERT per row beats multi-row INSERTs (no round trips). */
+  readonly singleRowInserts: boolean;
+  /** True where `CREATE INDEX IF NOT EXISTS` works. */
+  readonly supportsCreateIndexIfNotExists: boolean;
+  createAdapter(): DialectAdapter;
+  createQueryCompiler(): QueryCompiler;
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
+}
+
+/** Defaults of {@link SqlDialect}'s capabilities. */
+export abstract class BaseSqlDialect implements SqlDialect {
+  abstract readonly name: string;
+  abstract readonly types: ColumnTypes;
+  readonly maxParameters: number = 32_000;
+  readonly singleRowInserts: boolean = false;
+  readonly supportsCreateIndexIfNotExists: boolean = true;
+  abstract createAdapter(): DialectAdapter;
+  abstract createQueryCompiler(): QueryCompiler;
+  abstract createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
+}

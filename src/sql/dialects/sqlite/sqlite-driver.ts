@@ -1,0 +1,124 @@
+import Database from "better-sqlite3";
+import { Mutex } from "../../../mutex.js";
+import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
+import { mapSqliteError } from "./sqlite-errors.js";
+
+/** Options of the SQLite store. */
+export interface SqliteOptions {
+  /** `PRAGMA synchronous`: `FULL` (the default) survives power loss; `NORMAL` is faster and may lose the last commits. */
+  readonly synchronous?: "FULL" | "NORMAL" | "EXTRA";
+  /** Milliseconds a writer waits for another process's write lock. Default 10,000. */
+  readonly busyTimeout?: number;
+}
+
+type Db = Database.Database;
+
+/** A connection with a cache of prepared statements. */
+class Connection implements SqlSession {
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Db) {}
+
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.#statements.size >= 500) this.#statements.clear();
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  async all<R>(q: Statement): Promise<R[]> {
+    try {
+      return this.#prepare(q.sql).all(...q.parameters) as R[];
+    } catch (error) {
+      throw mapSqliteError(error, q.sql);
+    }
+  }
+
+  async run(q: Statement): Promise<void> {
+    try {
+      this.#prepare(q.sql).run(...q.parameters);
+    } catch (error) {
+      throw mapSqliteError(error, q.sql);
+    }
+  }
+
+  exec(sql: string): void {
+    try {
+      this.db.exec(sql);
+    } catch (error) {
+      throw mapSqliteError(error, sql);
+    }
+  }
+}
+
+function connect(path: string, options: SqliteOptions): Db {
+  let db: Db | undefined;
+  try {
+    db = new Database(path, { timeout: options.busyTimeout ?? 10_000 });
+    if (path !== ":memory:" && path !== "") db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    db.pragma("foreign_keys = ON");
+    return db;
+  } catch (error) {
+    db?.close();
+    throw mapSqliteError(error);
+  }
+}
+
+/**
+ * SQLite through better-sqlite3: WAL, `synchronous=FULL`, foreign keys, a busy
+ * timeout. Writes run in `BEGIN IMMEDIATE` (the file's write lock, shared with
+ * other processes) on a writer connection serialized in-process; reads run on
+ * a second connection that sees committed data only. An in-memory database has
+ * one connection, shared under the same lock.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly #writer: Connection;
+  readonly #reader: Connection;
+  readonly #lock = new Mutex();
+  readonly #shared: boolean;
+
+  constructor(path: string, options: SqliteOptions = {}) {
+    this.#shared = path === ":memory:" || path === "";
+    this.#writer = new Connection(connect(path, options));
+    try {
+      this.#reader = this.#shared ? this.#writer : new Connection(connect(path, options));
+    } catch (error) {
+      this.#writer.db.close();
+      throw error;
+    }
+  }
+
+  read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    return this.#shared ? this.#lock.run(() => fn(this.#reader)) : fn(this.#reader);
+  }
+
+  write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    return this.#lock.run(async () => {
+      const w = this.#writer;
+      w.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(w);
+        w.exec(commit(result) ? "COMMIT" : "ROLLBACK");
+        return result;
+      } catch (error) {
+        if (w.db.inTransaction) w.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+
+  migrate(fn: (session: SqlSession) => Promise<void>): Promise<void> {
+    return this.write(fn, () => true);
+  }
+
+  async close(): Promise<void> {
+    await this.#lock.run(async () => {
+      if (this.#reader !== this.#writer) this.#reader.db.close();
+      this.#writer.db.close();
+    });
+  }
+}

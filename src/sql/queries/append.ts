@@ -1,0 +1,80 @@
+import type { CompiledQuery, Kysely } from "kysely";
+import type { EncodedEvent } from "../../model/codec.js";
+import type { Schema } from "../schema.js";
+import { triggersText } from "./rows.js";
+
+type TableName = keyof Schema;
+
+/** The columns of each table in the order its parameters are bound. */
+const COLUMNS: { [T in TableName]: readonly (keyof Schema[T] & string)[] } = {
+  events: ["seq_no", "timestamp", "source"],
+  actions: [
+    "seq_no",
+    "reason",
+    "actor_kind",
+    "actor_id",
+    "aggregate_kind",
+    "aggregate_id",
+    "aggregate_hash",
+    "patch",
+    "triggers",
+  ],
+  effects: ["seq_no", "reason", "trigger_kind", "trigger_id", "trigger_hash"],
+  triggers: [
+    "seq_no",
+    "position",
+    "trigger_kind",
+    "trigger_id",
+    "trigger_hash",
+    "aggregate_kind",
+    "aggregate_id",
+    "aggregate_hash",
+  ],
+};
+
+/** The rows of every table for a batch of events, each row its parameters in {@link COLUMNS} order. */
+export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]: unknown[][] } {
+  const rows: { [T in TableName]: unknown[][] } = { events: [], actions: [], effects: [], triggers: [] };
+  for (const e of events) {
+    rows.events.push([e.seqNo, e.timestamp, e.source]);
+    if (e.action) {
+      const { actor, aggregate, patch, triggers } = e.action;
+      rows.actions.push([
+        e.seqNo,
+        e.reason,
+        actor.kind,
+        actor.id,
+        aggregate.kind,
+        aggregate.id,
+        aggregate.hash,
+        patch,
+        triggersText(triggers),
+      ]);
+      triggers.forEach((t, position) => {
+        rows.triggers.push([e.seqNo, position, t.kind, t.id, t.hash, aggregate.kind, aggregate.id, aggregate.hash]);
+      });
+    } else if (e.effect) {
+      const { trigger } = e.effect;
+      rows.effects.push([e.seqNo, e.reason, trigger.kind, trigger.id, trigger.hash]);
+    }
+  }
+  return rows;
+}
+
+/** The number of columns of a table's rows. */
+export function columnCount(table: TableName): number {
+  return COLUMNS[table].length;
+}
+
+/** An INSERT of `count` rows into `table`; its parameters are the rows' values, row after row. */
+export function insertQuery(db: Kysely<Schema>, table: TableName, count: number): CompiledQuery {
+  const template = Object.fromEntries(COLUMNS[table].map((c) => [c, null]));
+  const values = Array.from({ length: count }, () => template);
+  return (
+    db
+      .insertInto(table)
+      // biome-ignore lint/suspicious/noExplicitAny: one template serves the four tables
+      .values(values as any)
+      .compile()
+  );
+}

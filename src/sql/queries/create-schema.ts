@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { type CompiledQuery, type Kysely, sql } from "kysely";
+import type { TableNames } from "../../model/types.js";
+import type { SqlDialect } from "../dialect.js";
+import type { Schema } from "../schema.js";
+
+/** An index name derived from its table's configured name, within the 63 characters every database takes. */
+export function indexName(table: string, suffix: string): string {
+  const name = `${table}_${suffix}`;
+  if (name.length <= 63) return name;
+  const digest = createHash("sha256").update(table).digest("hex").slice(0, 8);
+  return `${table.slice(0, 50 - suffix.length)}_${digest}_${suffix}`;
+}
+
+/**
+ * The DDL of the four relations and the indexes their queries use:
+ * - `actions(aggregate_hash, seq_no)`: the conflict check, `aggregate()`, filtered streams;
+ * - `effects(trigger_hash, seq_no)`: effects on an aggregate's triggers;
+ * - `triggers(aggregate_hash, trigger_hash)`: an aggregate's triggers;
+ * - `triggers(trigger_hash)`: the aggregates an effect replays.
+ * Every statement is idempotent.
+ */
+export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tables: TableNames): CompiledQuery[] {
+  const t = dialect.types;
+  const type = (name: string) => sql.raw(name);
+  const statements: CompiledQuery[] = [
+    db.schema
+      .createTable("events")
+      .ifNotExists()
+      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull())
+      .addColumn("timestamp", type(t.bigint), (c) => c.notNull())
+      .addColumn("source", type(t.kind), (c) => c.notNull())
+      .compile(),
+    db.schema
+      .createTable("actions")
+      .ifNotExists()
+      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull().references("events.seq_no"))
+      .addColumn("reason", type(t.kind), (c) => c.notNull())
+      .addColumn("actor_kind", type(t.kind), (c) => c.notNull())
+      .addColumn("actor_id", type(t.id), (c) => c.notNull())
+      .addColumn("aggregate_kind", type(t.kind), (c) => c.notNull())
+      .addColumn("aggregate_id", type(t.id), (c) => c.notNull())
+      .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
+      .addColumn("patch", type(t.json), (c) => c.notNull())
+      .addColumn("triggers", type(t.json))
+      .compile(),
+    db.schema
+      .createTable("effects")
+      .ifNotExists()
+      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull().references("events.seq_no"))
+      .addColumn("reason", type(t.kind), (c) => c.notNull())
+      .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
+      .addColumn("trigger_id", type(t.id), (c) => c.notNull())
+      .addColumn("trigger_hash", type(t.bigint), (c) => c.notNull())
+      .compile(),
+    db.schema
+      .createTable("triggers")
+      .ifNotExists()
+      .addColumn("seq_no", type(t.bigint), (c) => c.notNull().references("actions.seq_no"))
+      .addColumn("position", type(t.integer), (c) => c.notNull())
+      .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
+      .addColumn("trigger_id", type(t.id), (c) => c.notNull())
+      .addColumn("trigger_hash", type(t.bigint), (c) => c.notNull())
+      .addColumn("aggregate_kind", type(t.kind), (c) => c.notNull())
+      .addColumn("aggregate_id", type(t.id), (c) => c.notNull())
+      .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
+      .addPrimaryKeyConstraint(indexName(tables.trigger, "pk"), ["seq_no", "position"])
+      .compile(),
+  ];
+  const index = (table: keyof Schema, name: string, columns: string[]) => {
+    let q = db.schema.createIndex(name).on(table).columns(columns);
+    if (dialect.supportsCreateIndexIfNotExists) q = q.ifNotExists();
+    statements.push(q.compile());
+  };
+  index("actions", indexName(tables.action, "aggregate"), ["aggregate_hash", "seq_no"]);
+  index("effects", indexName(tables.effect, "trigger"), ["trigger_hash", "seq_no"]);
+  index("triggers", indexName(tables.trigger, "aggregate"), ["aggregate_hash", "trigger_hash"]);
+  index("triggers", indexName(tables.trigger, "trigger"), ["trigger_hash"]);
+  return statements;
+}

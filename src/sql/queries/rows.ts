@@ -1,0 +1,84 @@
+import { type EncodedEvent, EncodedIdentity } from "../../model/codec.js";
+import { encodeId } from "../../model/identity.js";
+import type { Identity } from "../../model/types.js";
+
+/** An action as read by the page queries. */
+export interface ActionRow {
+  seq_no: number;
+  timestamp: number;
+  source: string;
+  reason: string;
+  actor_kind: string;
+  actor_id: string;
+  aggregate_kind: string;
+  aggregate_id: string;
+  patch: string;
+  triggers: string | null;
+}
+
+/** Any event as read by seqNo: the action or the effect columns are null. */
+export interface EventRow {
+  seq_no: number;
+  timestamp: number;
+  source: string;
+  action_reason: string | null;
+  actor_kind: string | null;
+  actor_id: string | null;
+  aggregate_kind: string | null;
+  aggregate_id: string | null;
+  patch: string | null;
+  triggers: string | null;
+  effect_reason: string | null;
+  trigger_kind: string | null;
+  trigger_id: string | null;
+}
+
+function triggersOf(text: string | null): EncodedIdentity[] {
+  if (text === null) return [];
+  return (JSON.parse(text) as Identity[]).map(([kind, id]) => new EncodedIdentity(kind, encodeId(id)));
+}
+
+/** The row form of an action read back. */
+export function actionFromRow(r: ActionRow): EncodedEvent {
+  return {
+    seqNo: Number(r.seq_no),
+    timestamp: Number(r.timestamp),
+    source: r.source,
+    reason: r.reason,
+    action: {
+      actor: new EncodedIdentity(r.actor_kind, r.actor_id),
+      aggregate: new EncodedIdentity(r.aggregate_kind, r.aggregate_id),
+      patch: r.patch,
+      triggers: triggersOf(r.triggers),
+    },
+  };
+}
+
+/** The row form of any event read back. */
+export function eventFromRow(r: EventRow): EncodedEvent {
+  if (r.action_reason !== null) {
+    return actionFromRow({
+      ...r,
+      reason: r.action_reason,
+      actor_kind: r.actor_kind as string,
+      actor_id: r.actor_id as string,
+      aggregate_kind: r.aggregate_kind as string,
+      aggregate_id: r.aggregate_id as string,
+      patch: r.patch as string,
+    });
+  }
+  if (r.effect_reason === null) throw new Error(`event ${r.seq_no} is neither an action nor an effect`);
+  return {
+    seqNo: Number(r.seq_no),
+    timestamp: Number(r.timestamp),
+    source: r.source,
+    reason: r.effect_reason,
+    effect: { trigger: new EncodedIdentity(r.trigger_kind as string, r.trigger_id as string) },
+  };
+}
+
+/** The stored JSON of a trigger list: the identities as written. */
+export function triggersText(triggers: readonly EncodedIdentity[]): string | null {
+  if (triggers.length === 0) return null;
+  return `[${triggers.map((t) => `[${JSON.stringify(t.kind)},${t.id}]`).join(",")}]`;
+}

@@ -1,0 +1,193 @@
+import { type CompiledQuery, DummyDriver, Kysely } from "kysely";
+import type { ActionFilter, ActionPage, ActionPageQuery, Backend, ReplayPageQuery, WriteTx } from "../backend.js";
+import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
+import type { TableNames } from "../model/types.js";
+import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
+import { actionPageQuery } from "./queries/action-page.js";
+import { appendRows, columnCount, insertQuery } from "./queries/append.js";
+import { conflictsQuery } from "./queries/conflicts.js";
+import { createSchemaQueries } from "./queries/create-schema.js";
+import { type FirstConflictRow, firstConflictsParameters, firstConflictsQuery } from "./queries/first-conflicts.js";
+import { hasEffectsQuery, headQuery } from "./queries/head.js";
+import { readEventsQuery } from "./queries/read-events.js";
+import { replayPageQuery } from "./queries/replay-page.js";
+import { type ActionRow, actionFromRow, type EventRow, eventFromRow } from "./queries/rows.js";
+import type { Schema } from "./schema.js";
+import { renameTables } from "./tables.js";
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** The row filter SQL may not have applied exactly (hash collisions, long lists). */
+function exactFilter(filter: ActionFilter): (e: EncodedEvent) => boolean {
+  const keys = filter.aggregates && new Set(filter.aggregates.map((a) => a.key));
+  const kinds = filter.kinds && new Set(filter.kinds);
+  if (!keys && !kinds) return () => true;
+  return (e) =>
+    e.action !== undefined &&
+    (keys === undefined || keys.has(e.action.aggregate.key)) &&
+    (kinds === undefined || kinds.has(e.action.aggregate.kind));
+}
+
+/**
+ * The SQL store: every query is built once here, dialect-agnostic, with Kysely
+ * as a compiler; a dialect declares what differs and its driver runs the SQL.
+ */
+export class SqlBackend implements Backend {
+  /** A Kysely that only compiles: the drivers execute, with their own prepared statements. */
+  readonly db: Kysely<Schema>;
+  readonly #inserts = new Map<string, CompiledQuery>();
+
+  constructor(
+    readonly dialect: SqlDialect,
+    readonly driver: SqlDriver,
+    readonly tables: TableNames,
+  ) {
+    this.db = new Kysely<Schema>({
+      dialect: {
+        createAdapter: () => dialect.createAdapter(),
+        createDriver: () => new DummyDriver(),
+        createIntrospector: (db) => dialect.createIntrospector(db),
+        createQueryCompiler: () => dialect.createQueryCompiler(),
+      },
+      plugins: [renameTables(tables)],
+    });
+  }
+
+  async initSchema(): Promise<void> {
+    const statements = createSchemaQueries(this.db, this.dialect, this.tables);
+    await this.driver.migrate(async (s) => {
+      for (const statement of statements) await s.run(statement);
+    });
+  }
+
+  async write<T>(fn: (tx: WriteTx) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    return this.driver.write((s) => fn(this.#tx(s)), commit);
+  }
+
+  #tx(s: SqlSession): WriteTx {
+    return {
+      nextSeqNo: async () => (await this.#head(s)) + 1,
+      firstConflicts: (base, aggregates, resolved) => this.#firstConflicts(s, base, aggregates, resolved),
+      readEvents: (seqNos) => this.#readEvents(s, seqNos),
+      append: (events) => this.#append(s, events),
+    };
+  }
+
+  async #head(s: SqlSession): Promise<number> {
+    const [row] = await s.all<{ head: number | null }>(headQuery(this.db));
+    return row?.head == null ? 0 : Number(row.head);
+  }
+
+  async #firstConflicts(
+    s: SqlSession,
+    base: number,
+    aggregates: readonly EncodedIdentity[],
+    resolved: readonly number[],
+  ): Promise<Map<string, number>> {
+    const wanted = new Set(aggregates.map((a) => a.key));
+    const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length);
+    const size = Math.max(1, Math.floor(room / 2));
+    const out = new Map<string, number>();
+    for (const chunk of chunks(aggregates, size)) {
+      const rows = await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved));
+      for (const row of rows) {
+        const key = `${row.kind}\u0000${row.id}`;
+        const seqNo = Number(row.seq_no);
+        if (!wanted.has(key)) continue;
+        const known = out.get(key);
+        if (known === undefined || seqNo < known) out.set(key, seqNo);
+      }
+    }
+    return out;
+  }
+
+  async #readEvents(s: SqlSession, seqNos: readonly number[]): Promise<EncodedEvent[]> {
+    const out: EncodedEvent[] = [];
+    for (const chunk of chunks(seqNos, 1000)) {
+      const rows = await s.all<EventRow>(readEventsQuery(this.db, chunk));
+      for (const row of rows) out.push(eventFromRow(row));
+    }
+    return out;
+  }
+
+  #insert(table: keyof Schema, count: number): CompiledQuery {
+    const key = `${table}:${count}`;
+    let q = this.#inserts.get(key);
+    if (!q) {
+      q = insertQuery(this.db, table, count);
+      if (this.#inserts.size > 256) this.#inserts.clear();
+      this.#inserts.set(key, q);
+    }
+    return q;
+  }
+
+  async #append(s: SqlSession, events: readonly EncodedEvent[]): Promise<void> {
+    const rows = appendRows(events);
+    for (const table of ["events", "actions", "effects", "triggers"] as const) {
+      const list = rows[table];
+      if (list.length === 0) continue;
+      if (this.dialect.singleRowInserts) {
+        const sql = this.#insert(table, 1).sql;
+        for (const parameters of list) await s.run({ sql, parameters });
+        continue;
+      }
+      const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));
+      for (const chunk of chunks(list, per)) {
+        const statement: Statement = { sql: this.#insert(table, chunk.length).sql, parameters: chunk.flat() };
+        await s.run(statement);
+      }
+    }
+  }
+
+  head(): Promise<number> {
+    return this.driver.read((s) => this.#head(s));
+  }
+
+  async #page(
+    statement: CompiledQuery<ActionRow>,
+    query: ActionFilter & { limit: number },
+    end: number,
+  ): Promise<ActionPage> {
+    const rows = await this.driver.read((s) => s.all<ActionRow>(statement));
+    const keep = exactFilter(query);
+    const events: EncodedEvent[] = [];
+    for (const row of rows) {
+      const e = actionFromRow(row);
+      if (keep(e)) events.push(e);
+    }
+    const last = rows.length > 0 ? Number(rows[rows.length - 1]?.seq_no) : end;
+    return { events, last, done: rows.length < query.limit || last >= end };
+  }
+
+  actionPage(query: ActionPageQuery): Promise<ActionPage> {
+    return this.#page(actionPageQuery(this.db, query, query.after, query.until, query.limit), query, query.until);
+  }
+
+  async hasEffects(from: number, until: number): Promise<boolean> {
+    const rows = await this.driver.read((s) => s.all(hasEffectsQuery(this.db, from, until)));
+    return rows.length > 0;
+  }
+
+  replayPage(query: ReplayPageQuery): Promise<ActionPage> {
+    const statement = replayPageQuery(this.db, query, query.offset, query.head, query.after, query.limit);
+    return this.#page(statement, query, query.offset - 1);
+  }
+
+  conflicts(offset: number, aggregate: EncodedIdentity): Promise<EncodedEvent[]> {
+    return this.driver.read(async (s) => {
+      const rows = await s.all<{ seq_no: number }>(conflictsQuery(this.db, offset, aggregate));
+      return this.#readEvents(
+        s,
+        rows.map((r) => Number(r.seq_no)),
+      );
+    });
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}

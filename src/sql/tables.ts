@@ -1,0 +1,70 @@
+import {
+  type KyselyPlugin,
+  OperationNodeTransformer,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type TableNode,
+  type UnknownRow,
+} from "kysely";
+import { ValidationError } from "../model/errors.js";
+import { DEFAULT_TABLES, type TableNames } from "../model/types.js";
+import { checkObject } from "../model/validate.js";
+import { LOGICAL_TABLES } from "./schema.js";
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Validates `options.tables` (SPEC section 4) and fills in the defaults. */
+export function resolveTables(value: unknown): TableNames {
+  if (value === undefined) return DEFAULT_TABLES;
+  checkObject(value, "options.tables", ["event", "action", "effect", "trigger"]);
+  const names: Record<string, string> = { ...DEFAULT_TABLES };
+  for (const [key, name] of Object.entries(value)) {
+    if (name === undefined) continue;
+    if (typeof name !== "string" || !NAME.test(name)) {
+      throw new ValidationError(
+        "invalid-name",
+        `options.tables.${key}`,
+        `expected a name matching ${NAME}, got ${JSON.stringify(name)}`,
+      );
+    }
+    names[key] = name;
+  }
+  const seen = new Map<string, string>();
+  for (const [key, name] of Object.entries(names)) {
+    const other = seen.get(name.toLowerCase());
+    if (other)
+      throw new ValidationError(
+        "not-distinct",
+        `options.tables.${key}`,
+        `the same name as options.tables.${other} (ignoring case)`,
+      );
+    seen.set(name.toLowerCase(), key);
+  }
+  return names as unknown as TableNames;
+}
+
+class Renamer extends OperationNodeTransformer {
+  constructor(private readonly names: ReadonlyMap<string, string>) {
+    super();
+  }
+
+  protected override transformTable(node: TableNode): TableNode {
+    const t = super.transformTable(node);
+    const to = this.names.get(t.table.identifier.name);
+    if (to === undefined) return t;
+    return { ...t, table: { ...t.table, identifier: { ...t.table.identifier, name: to } } };
+  }
+}
+
+/** A Kysely plugin that maps the logical table names of {@link Schema} to the configured ones. */
+export function renameTables(tables: TableNames): KyselyPlugin {
+  const map = new Map<string, string>();
+  for (const key of Object.keys(LOGICAL_TABLES) as (keyof TableNames)[]) map.set(LOGICAL_TABLES[key], tables[key]);
+  const renamer = new Renamer(map);
+  return {
+    transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => renamer.transformNode(args.node),
+    transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => args.result,
+  };
+}

@@ -1,0 +1,11 @@
+import { afterAll, describe } from "vitest";
+import { testWalkthrough } from "./conformance/walkthrough.js";
+import { storeFactories } from "./stores.js";
+
+/** One suite, every store: each `test*` function takes a store factory. */
+for (const factory of storeFactories()) {
+  describe(`store: ${factory.name}`, () => {
+    afterAll(() => factory.dispose());
+    testWalkthrough(factory);
+  });
+}
