@@ -21,8 +21,19 @@ export interface WriteTx {
   ): Promise<Map<string, number>>;
   /** The stored events with these seqNos, ascending. */
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
-  /** Appends numbered events (seqNos `nextSeqNo()`, … in order). */
-  append(events: readonly EncodedEvent[]): Promise<void>;
+  /** Appends numbered events (seqNos `nextSeqNo()`, … in order), and the record of an idempotent rebase. */
+  append(events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void>;
+  /** The record of the committed rebase with this id. */
+  findRebase(id: string): Promise<RebaseRecord | undefined>;
+}
+
+/** What is kept of a committed rebase that had an id, in the same transaction as its events. */
+export interface RebaseRecord {
+  readonly id: string;
+  /** A digest of the history, to tell a retry from a reuse of the id. */
+  readonly digest: string;
+  readonly firstSeqNo: number;
+  readonly count: number;
 }
 
 /** A filter of actions by aggregate or aggregate kind. */

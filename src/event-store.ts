@@ -42,7 +42,7 @@ export class EventStore implements Store {
   async rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult> {
     this.#open();
     checkRebaseArgs(base, history, options, this.limits);
-    return rebase(this.backend, base, history, options?.resolved ?? [], options?.dry ?? false);
+    return rebase(this.backend, base, history, options?.resolved ?? [], options?.dry ?? false, options?.id);
   }
 
   stream(options?: StreamOptions): AsyncIterable<StoredAction> {

@@ -1,6 +1,7 @@
-import type { Backend } from "./backend.js";
+import { createHash } from "node:crypto";
+import type { Backend, RebaseRecord, WriteTx } from "./backend.js";
 import { decodeEvent, type EncodedEvent, type EncodedIdentity, encodeEvent } from "./model/codec.js";
-import { WriteConflictError } from "./model/errors.js";
+import { ValidationError, WriteConflictError } from "./model/errors.js";
 import type { NewEvent, RebaseResult, StoredEvent } from "./model/types.js";
 
 /** How often a write refused for concurrency is tried again before `write-conflict` is returned. */
@@ -14,6 +15,28 @@ function decodeAll(events: readonly EncodedEvent[]): StoredEvent[] {
   return events.map(decodeEvent);
 }
 
+/** A digest of an encoded history: equal for a retry of the same events. */
+function digestOf(events: readonly EncodedEvent[]): string {
+  const hash = createHash("sha256");
+  for (const e of events) hash.update(JSON.stringify(e)).update("\n");
+  return hash.digest("base64url");
+}
+
+/** The original result of a committed rebase with this id, or undefined when there is none. */
+async function replayed(tx: WriteTx, id: string, digest: string): Promise<RebaseResult | undefined> {
+  const record = await tx.findRebase(id);
+  if (record === undefined) return undefined;
+  if (record.digest !== digest) {
+    throw new ValidationError(
+      "id-reused",
+      "options.id",
+      `a rebase with id ${JSON.stringify(id)} committed another history`,
+    );
+  }
+  const seqNos = Array.from({ length: record.count }, (_, i) => record.firstSeqNo + i);
+  return { result: "ok", events: decodeAll(await tx.readEvents(seqNos)) };
+}
+
 /**
  * The rebase rules of SPEC section 2, once, for every store. Arguments are
  * validated by the caller; this numbers the history, checks each action
@@ -25,17 +48,26 @@ export async function rebase(
   history: readonly NewEvent[],
   resolved: readonly number[],
   dry: boolean,
+  id?: string,
 ): Promise<RebaseResult> {
   // Encoding (JSON, hashes) happens before the transaction, so the write lock is held briefly.
   const encoded = history.map((event) => encodeEvent(event, 0));
   const aggregates = new Map<string, EncodedIdentity>();
   for (const e of encoded) if (e.action) aggregates.set(e.action.aggregate.key, e.action.aggregate);
   const targets = [...aggregates.values()];
+  const digest = id === undefined ? "" : digestOf(encoded);
 
+  // Commit only what appended: conflicts, dry runs and replays of an id roll back.
+  let appended = false;
   for (let attempt = 0; ; attempt++) {
     try {
       return await backend.write(
         async (tx): Promise<RebaseResult> => {
+          appended = false;
+          if (id !== undefined) {
+            const original = await replayed(tx, id, digest);
+            if (original) return original;
+          }
           const next = await tx.nextSeqNo();
           if (base > next) return { result: "invalid-seq-no", nextSeqNo: next };
           const numbered = renumber(encoded, next);
@@ -53,10 +85,15 @@ export async function rebase(
               conflict: { ours: decodeEvent(ours), theirs: decodeEvent(stored) },
             };
           }
-          if (!dry) await tx.append(numbered);
+          if (!dry) {
+            const record: RebaseRecord | undefined =
+              id === undefined ? undefined : { id, digest, firstSeqNo: next, count: numbered.length };
+            await tx.append(numbered, record);
+            appended = true;
+          }
           return { result: "ok", events: decodeAll(numbered) };
         },
-        (result) => result.result === "ok" && !dry,
+        () => appended,
       );
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;

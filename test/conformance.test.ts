@@ -1,4 +1,5 @@
 import { afterAll, describe } from "vitest";
+import { testIdempotentRebase } from "./conformance/idempotent.js";
 import { testWalkthrough } from "./conformance/walkthrough.js";
 import { storeFactories } from "./stores.js";
 
@@ -7,5 +8,6 @@ for (const factory of storeFactories()) {
   describe(`store: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
     testWalkthrough(factory);
+    testIdempotentRebase(factory);
   });
 }

@@ -1,4 +1,4 @@
-import type { ActionPage, ActionPageQuery, Backend, ReplayPageQuery, WriteTx } from "../backend.js";
+import type { ActionPage, ActionPageQuery, Backend, RebaseRecord, ReplayPageQuery, WriteTx } from "../backend.js";
 import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import { Mutex } from "../mutex.js";
 
@@ -39,6 +39,7 @@ export class MemoryBackend implements Backend {
   readonly #triggersOf = new Map<string, Set<string>>();
   readonly #aggregatesOf = new Map<string, Set<string>>();
   readonly #effectsOn = new Map<string, number[]>();
+  readonly #rebases = new Map<string, RebaseRecord>();
   readonly #lock = new Mutex();
 
   async initSchema(): Promise<void> {}
@@ -46,16 +47,22 @@ export class MemoryBackend implements Backend {
   async write<T>(fn: (tx: WriteTx) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#lock.run(async () => {
       let pending: readonly EncodedEvent[] = [];
+      let record: RebaseRecord | undefined;
       const tx: WriteTx = {
         nextSeqNo: async () => this.#events.length + 1,
         firstConflicts: async (base, aggregates, resolved) => this.#firstConflicts(base, aggregates, new Set(resolved)),
         readEvents: async (seqNos) => seqNos.map((s) => this.#events[s - 1]).filter((e) => e !== undefined),
-        append: async (events) => {
+        append: async (events, rebase) => {
           pending = events;
+          record = rebase;
         },
+        findRebase: async (id) => this.#rebases.get(id),
       };
       const result = await fn(tx);
-      if (commit(result)) for (const e of pending) this.#index(e);
+      if (commit(result)) {
+        for (const e of pending) this.#index(e);
+        if (record) this.#rebases.set(record.id, record);
+      }
       return result;
     });
   }

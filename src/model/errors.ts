@@ -33,7 +33,8 @@ export type ValidationCode =
   | "invalid-name"
   | "forbidden-key"
   | "cycle"
-  | "seq-no-given";
+  | "seq-no-given"
+  | "id-reused";
 
 /**
  * Input broke a rule of SPEC section 1 or 5. Thrown (or rejected) before

@@ -81,6 +81,13 @@ export interface RebaseOptions {
   readonly resolved?: readonly number[];
   /** Check only: return what would happen, write nothing. */
   readonly dry?: boolean;
+  /**
+   * Makes the rebase idempotent: once a rebase with this id has committed, the
+   * same id with the same history returns the original `ok` result and writes
+   * nothing; with another history it is a `ValidationError` (`id-reused`).
+   * At most 200 characters.
+   */
+  readonly id?: string;
 }
 
 /** The history was written: each event with the seqNo it got. */

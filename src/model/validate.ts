@@ -218,8 +218,9 @@ export function checkRebaseArgs(base: unknown, history: unknown, options: unknow
   checkList(history, "history", limits.historyLength, "historyLength");
   for (let i = 0; i < history.length; i++) checkNewEvent(history[i], `history[${i}]`, limits);
   if (options === undefined) return;
-  checkObject(options, "options", ["resolved", "dry"]);
-  const { resolved, dry } = options as RebaseOptions;
+  checkObject(options, "options", ["resolved", "dry", "id"]);
+  const { resolved, dry, id } = options as RebaseOptions;
+  if (id !== undefined) checkKind(id, "options.id");
   if (dry !== undefined && typeof dry !== "boolean") {
     throw new ValidationError("invalid-type", "options.dry", `expected a boolean, got ${describe(dry)}`);
   }

@@ -1,5 +1,5 @@
 /** The relations of the SQL stores under their logical names (renamed per store by {@link renameTables}). */
-export interface Schema {
+export interface Schema extends ExtraSchema {
   events: { seq_no: number; timestamp: number; source: string };
   actions: {
     seq_no: number;
@@ -23,6 +23,12 @@ export interface Schema {
     aggregate_id: string;
     aggregate_hash: number;
   };
+}
+
+/** Relations beyond the four of SPEC section 4, named after the event relation (see {@link derivedName}). */
+export interface ExtraSchema {
+  /** Committed rebases that carried an id: what a retry with that id gets back. */
+  rebases: { id: string; digest: string; first_seq_no: number; count: number };
 }
 
 /** The logical table names, keyed like `TableNames`. */

@@ -1,5 +1,13 @@
 import { type CompiledQuery, DummyDriver, Kysely } from "kysely";
-import type { ActionFilter, ActionPage, ActionPageQuery, Backend, ReplayPageQuery, WriteTx } from "../backend.js";
+import type {
+  ActionFilter,
+  ActionPage,
+  ActionPageQuery,
+  Backend,
+  RebaseRecord,
+  ReplayPageQuery,
+  WriteTx,
+} from "../backend.js";
 import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import type { TableNames } from "../model/types.js";
 import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
@@ -10,6 +18,7 @@ import { createSchemaQueries } from "./queries/create-schema.js";
 import { type FirstConflictRow, firstConflictsParameters, firstConflictsQuery } from "./queries/first-conflicts.js";
 import { hasEffectsQuery, headQuery } from "./queries/head.js";
 import { readEventsQuery } from "./queries/read-events.js";
+import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
 import { type ActionRow, actionFromRow, type EventRow, eventFromRow } from "./queries/rows.js";
 import type { Schema } from "./schema.js";
@@ -73,7 +82,14 @@ export class SqlBackend implements Backend {
       nextSeqNo: async () => (await this.#head(s)) + 1,
       firstConflicts: (base, aggregates, resolved) => this.#firstConflicts(s, base, aggregates, resolved),
       readEvents: (seqNos) => this.#readEvents(s, seqNos),
-      append: (events) => this.#append(s, events),
+      append: (events, record) => this.#append(s, events, record),
+      findRebase: async (id) => {
+        const [row] = await s.all<{ digest: string; first_seq_no: number; count: number }>(
+          findRebaseQuery(this.db, id),
+        );
+        if (row === undefined) return undefined;
+        return { id, digest: row.digest, firstSeqNo: Number(row.first_seq_no), count: Number(row.count) };
+      },
     };
   }
 
@@ -114,7 +130,7 @@ export class SqlBackend implements Backend {
     return out;
   }
 
-  #insert(table: keyof Schema, count: number): CompiledQuery {
+  #insert(table: "events" | "actions" | "effects" | "triggers", count: number): CompiledQuery {
     const key = `${table}:${count}`;
     let q = this.#inserts.get(key);
     if (!q) {
@@ -125,7 +141,7 @@ export class SqlBackend implements Backend {
     return q;
   }
 
-  async #append(s: SqlSession, events: readonly EncodedEvent[]): Promise<void> {
+  async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
     const rows = appendRows(events);
     for (const table of ["events", "actions", "effects", "triggers"] as const) {
       const list = rows[table];
@@ -141,6 +157,7 @@ export class SqlBackend implements Backend {
         await s.run(statement);
       }
     }
+    if (record) await s.run(insertRebaseQuery(this.db, record));
   }
 
   head(): Promise<number> {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type KyselyPlugin,
   OperationNodeTransformer,
@@ -58,10 +59,25 @@ class Renamer extends OperationNodeTransformer {
   }
 }
 
+/**
+ * The name of a relation of the store's own beyond the four of SPEC section 4:
+ * `<event relation>_<suffix>`, shortened with a digest past 63 characters.
+ */
+export function derivedName(tables: TableNames, suffix: string): string {
+  const name = `${tables.event}_${suffix}`;
+  if (name.length <= 63) return name;
+  const digest = createHash("sha256").update(tables.event).digest("hex").slice(0, 8);
+  return `${tables.event.slice(0, 50 - suffix.length)}_${digest}_${suffix}`;
+}
+
+/** Logical names of the relations beyond the four, with their suffixes. */
+const EXTRA_TABLES = { rebases: "rebases" } as const;
+
 /** A Kysely plugin that maps the logical table names of {@link Schema} to the configured ones. */
 export function renameTables(tables: TableNames): KyselyPlugin {
   const map = new Map<string, string>();
   for (const key of Object.keys(LOGICAL_TABLES) as (keyof TableNames)[]) map.set(LOGICAL_TABLES[key], tables[key]);
+  for (const [logical, suffix] of Object.entries(EXTRA_TABLES)) map.set(logical, derivedName(tables, suffix));
   const renamer = new Renamer(map);
   return {
     transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => renamer.transformNode(args.node),

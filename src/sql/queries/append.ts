@@ -3,7 +3,7 @@ import type { EncodedEvent } from "../../model/codec.js";
 import type { Schema } from "../schema.js";
 import { triggersText } from "./rows.js";
 
-type TableName = keyof Schema;
+type TableName = "events" | "actions" | "effects" | "triggers";
 
 /** The columns of each table in the order its parameters are bound. */
 const COLUMNS: { [T in TableName]: readonly (keyof Schema[T] & string)[] } = {

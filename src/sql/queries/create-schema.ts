@@ -66,6 +66,14 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
       .addPrimaryKeyConstraint(indexName(tables.trigger, "pk"), ["seq_no", "position"])
       .compile(),
+    db.schema
+      .createTable("rebases")
+      .ifNotExists()
+      .addColumn("id", type(t.kind), (c) => c.primaryKey().notNull())
+      .addColumn("digest", type(t.kind), (c) => c.notNull())
+      .addColumn("first_seq_no", type(t.bigint), (c) => c.notNull().references("events.seq_no"))
+      .addColumn("count", type(t.integer), (c) => c.notNull())
+      .compile(),
   ];
   const index = (table: keyof Schema, name: string, columns: string[]) => {
     let q = db.schema.createIndex(name).on(table).columns(columns);
