@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { Mutex } from "../../../mutex.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
@@ -54,6 +55,22 @@ class Connection implements SqlSession {
   }
 }
 
+/**
+ * One write lock per database file in this process: SQLite's busy handler
+ * sleeps the whole thread, so two stores of one process on the same file must
+ * queue here instead of waiting for each other there.
+ */
+const fileLocks = new Map<string, Mutex>();
+
+function lockOf(file: string): Mutex {
+  let lock = fileLocks.get(file);
+  if (!lock) {
+    lock = new Mutex();
+    fileLocks.set(file, lock);
+  }
+  return lock;
+}
+
 function connect(path: string, options: SqliteOptions): Db {
   let db: Db | undefined;
   try {
@@ -78,11 +95,12 @@ function connect(path: string, options: SqliteOptions): Db {
 export class SqliteDriver implements SqlDriver {
   readonly #writer: Connection;
   readonly #reader: Connection;
-  readonly #lock = new Mutex();
+  readonly #lock: Mutex;
   readonly #shared: boolean;
 
   constructor(path: string, options: SqliteOptions = {}) {
     this.#shared = path === ":memory:" || path === "";
+    this.#lock = this.#shared ? new Mutex() : lockOf(resolve(path));
     this.#writer = new Connection(connect(path, options));
     try {
       this.#reader = this.#shared ? this.#writer : new Connection(connect(path, options));
