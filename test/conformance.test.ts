@@ -1,5 +1,6 @@
 import { afterAll, describe } from "vitest";
 import { testIdempotentRebase } from "./conformance/idempotent.js";
+import { testRebase } from "./conformance/rebase.js";
 import { testWalkthrough } from "./conformance/walkthrough.js";
 import { storeFactories } from "./stores.js";
 
@@ -9,5 +10,6 @@ for (const factory of storeFactories()) {
     afterAll(() => factory.dispose());
     testWalkthrough(factory);
     testIdempotentRebase(factory);
+    testRebase(factory);
   });
 }
