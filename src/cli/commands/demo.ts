@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { RebaseResult, Store } from "../../index.js";
+import { type DemoRebase, walkthrough } from "../demo-walkthrough.js";
+import { CliError } from "../exit-codes.js";
+import { describeEvent, eventColumns, formatFields, formatIdentity, styles, table } from "../format.js";
+import { givenDb, withStore } from "../store-option.js";
+
+/** Where the projection of the last step starts reading. */
+const STREAM_OFFSET = 6;
+
+/** `coherence demo`: plays the walkthrough of SPEC section 6 and prints each step. */
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("play the walkthrough (two actors, a conflict, an expired key) on a fresh SQLite file")
+    .addHelpText(
+      "after",
+      "\nWithout --db the demo uses a temporary SQLite file and removes it; with --db the store must be empty.",
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      const given = givenDb(command);
+      const dir = given === undefined ? mkdtempSync(join(tmpdir(), "coherence-demo-")) : undefined;
+      const url = given ?? `sqlite:${join(dir!, "demo.db")}`;
+      try {
+        await withStore(url, (store) => play(store, url, (line) => process.stdout.write(`${line}\n`)));
+      } finally {
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      }
+    });
+}
+
+async function play(store: Store, url: string, print: (line: string) => void): Promise<void> {
+  const s = styles(process.stdout);
+  await store.initSchema();
+  const head = await store.currentSeqNo();
+  if (head > 0) throw new CliError(`demo: the store ${url} is not empty (${head} events); the demo needs an empty one`);
+  print(s.bold("coherence demo: every write is a rebase"));
+  print(s.dim(`store ${url}`));
+  let n = 0;
+  for (const step of walkthrough()) {
+    print("");
+    print(s.bold(`${++n}. ${step.title}`));
+    print(s.dim(`   ${step.why}`));
+    printSent(step, print);
+    printResult(await store.rebase(step.base, step.history, { resolved: step.resolved ?? [] }), print, s);
+  }
+
+  print("");
+  print(s.bold(`${++n}. A projection reads the stream from offset ${STREAM_OFFSET}`));
+  print(s.dim("   It has seen seqNos 1 to 5. The expired key makes it replay receipt 1, so it can forget the number."));
+  print(`   sent      stream offset ${STREAM_OFFSET}`);
+  const rows: string[][] = [];
+  for await (const action of store.stream({ offset: STREAM_OFFSET })) {
+    const note = action.seqNo < STREAM_OFFSET ? "replayed: an effect since the offset hit its trigger" : "";
+    rows.push([`seqNo ${action.seqNo}`, formatIdentity(action.action.aggregate), note]);
+  }
+  printRows("received", rows, print);
+
+  const neuromancer = ["book", "Neuromancer"] as const;
+  print("");
+  print(s.bold(`${++n}. The state of ${formatIdentity(neuromancer)}`));
+  print(s.dim("   Its patches folded in order: Alice's create, then Bob's update."));
+  print(`   sent      aggregate ${formatIdentity(neuromancer)}`);
+  const state = await store.aggregate(neuromancer);
+  print(`   received  ${state ? `seqNo ${state.seqNo}  ${formatFields(state.state)}` : "nothing"}`);
+  print("");
+  print(s.dim('Next: coherence --help, and the README\'s "Command line" section.'));
+}
+
+function printSent(step: DemoRebase, print: (line: string) => void): void {
+  const resolved = step.resolved?.length ? `, resolved [${step.resolved.join(", ")}]` : "";
+  print(`   sent      rebase on base ${step.base}${resolved}`);
+  for (const line of table(step.history.map(eventColumns), " ".repeat(13))) print(line);
+}
+
+function printRows(label: string, rows: readonly (readonly string[])[], print: (line: string) => void): void {
+  for (const [i, line] of table(rows, "").entries()) print(`   ${(i === 0 ? label : "").padEnd(8)}  ${line}`);
+}
+
+function printResult(r: RebaseResult, print: (line: string) => void, s: ReturnType<typeof styles>): void {
+  switch (r.result) {
+    case "ok":
+      print(`   received  ${s.green("ok")}, written as seqNo ${r.events.map((e) => e.seqNo).join(", ")}`);
+      return;
+    case "conflict":
+      print(`   received  ${s.yellow("conflict")}, nothing written`);
+      printRows(
+        "",
+        [
+          ...r.events.map((e) => ["events", `seqNo ${e.seqNo}`, describeEvent(e), "passed the check"]),
+          ["ours", `seqNo ${r.conflict.ours.seqNo}`, describeEvent(r.conflict.ours), "the action in conflict"],
+          ["theirs", `seqNo ${r.conflict.theirs.seqNo}`, describeEvent(r.conflict.theirs), "changed it since base"],
+        ],
+        print,
+      );
+      return;
+    case "invalid-seq-no":
+      print(`   received  ${s.yellow("invalid-seq-no")}, the next seqNo is ${r.nextSeqNo}`);
+      return;
+    case "write-conflict":
+      print(`   received  ${s.yellow("write-conflict")}: ${r.error.message}`);
+      return;
+  }
+}

@@ -1,0 +1,14 @@
+import type { Command } from "commander";
+import { dbUrl, withStore } from "../store-option.js";
+
+/** `coherence init`: creates the store's relations and indexes (idempotent). */
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .description("create the store's tables and indexes (safe to run again)")
+    .action(async (_options: unknown, command: Command) => {
+      const url = dbUrl(command);
+      await withStore(url, (store) => store.initSchema());
+      process.stdout.write(`schema ready in ${url}\n`);
+    });
+}

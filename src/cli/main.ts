@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { registerDemo } from "./commands/demo.js";
+import { registerInit } from "./commands/init.js";
+import { registerRebase } from "./commands/rebase.js";
+import { registerState } from "./commands/state.js";
+import { registerStream } from "./commands/stream.js";
+import { EXIT_CODES_HELP, ExitCode } from "./exit-codes.js";
+import { describeError, exitCodeOf } from "./report-error.js";
+import { DEFAULT_DB } from "./store-option.js";
+
+/**
+ * The commands of `coherence`, in the order `--help` lists them. A new
+ * command is one file in `commands/` exporting `register…(program)`, and one
+ * line here.
+ */
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerDemo,
+  registerInit,
+  registerRebase,
+  registerStream,
+  registerState,
+];
+
+/** Builds the `coherence` program; usage errors throw a `CommanderError` instead of exiting. */
+export function createProgram(): Command {
+  const program = new Command("coherence")
+    .description("coherence-store on the command line: an event store where every write is a rebase")
+    .option("--db <url>", `store URL (env COHERENCE_DB; default ${DEFAULT_DB})`)
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ outputError: (text, write) => write(`coherence: ${text.replace(/^error: /, "")}`) })
+    .exitOverride()
+    .showSuggestionAfterError();
+  // Set before the commands exist: subcommands inherit these settings when created.
+  for (const register of COMMANDS) register(program);
+  program.addHelpText("after", EXIT_CODES_HELP);
+  for (const command of program.commands) command.addHelpText("after", EXIT_CODES_HELP);
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync(argv as string[]);
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    if (!(error instanceof CommanderError)) {
+      process.stderr.write(`coherence: ${describeError(error)}\n`);
+      if (process.env.COHERENCE_DEBUG === "1" && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    }
+    return exitCodeOf(error);
+  }
+}
+
+// A reader that stops early (`coherence stream | head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(ExitCode.ok);
+  throw error;
+});
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,31 @@
+import { CommanderError } from "commander";
+import { CoherenceError, ValidationError } from "../index.js";
+import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
+
+/** The exit code an error ends the program with (see {@link ExitCode}). */
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ValidationError) return ExitCode.badInput;
+  // Commander already printed its message (or the help); 0 after --help.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+  return ExitCode.unexpected;
+}
+
+/**
+ * The one line that tells a user what went wrong: the message of bad input as
+ * is (it names the field), and the class and the driver's message otherwise.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof CliError || error instanceof ValidationError) return error.message;
+  if (error instanceof Error) {
+    const cause =
+      error.cause instanceof Error && !error.message.includes(error.cause.message) ? error.cause : undefined;
+    const head = error instanceof CoherenceError ? `${error.name} (${error.code})` : error.name;
+    return `${head}: ${oneLine(error.message)}${cause ? ` (cause: ${oneLine(cause.message)})` : ""}`;
+  }
+  return `unexpected failure: ${oneLine(String(error))}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ");
+}
