@@ -29,6 +29,8 @@ export interface Schema extends ExtraSchema {
 export interface ExtraSchema {
   /** Committed rebases that carried an id: what a retry with that id gets back. */
   rebases: { id: string; digest: string; first_seq_no: number; count: number };
+  /** Named values of the store itself: the schema version, and the row writers lock where the database needs one. */
+  meta: { name: string; value: number };
 }
 
 /** The logical table names, keyed like `TableNames`. */

@@ -9,6 +9,7 @@ import type {
   WriteTx,
 } from "../backend.js";
 import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
+import { DatabaseError } from "../model/errors.js";
 import type { TableNames } from "../model/types.js";
 import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
 import { actionPageQuery } from "./queries/action-page.js";
@@ -17,6 +18,7 @@ import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries } from "./queries/create-schema.js";
 import { type FirstConflictRow, firstConflictsParameters, firstConflictsQuery } from "./queries/first-conflicts.js";
 import { hasEffectsQuery, headQuery } from "./queries/head.js";
+import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION } from "./queries/meta.js";
 import { readEventsQuery } from "./queries/read-events.js";
 import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
@@ -70,6 +72,18 @@ export class SqlBackend implements Backend {
     const statements = createSchemaQueries(this.db, this.dialect, this.tables);
     await this.driver.migrate(async (s) => {
       for (const statement of statements) await s.run(statement);
+      // The driver's migration lock makes this read-then-insert safe between processes.
+      const rows = await s.all<{ name: string; value: number }>(metaRowsQuery(this.db));
+      const meta = new Map(rows.map((r) => [r.name, Number(r.value)]));
+      const version = meta.get(META.schemaVersion);
+      if (version !== undefined && version > SCHEMA_VERSION) {
+        throw new DatabaseError(
+          `the schema has version ${version}, newer than this release of coherence-store knows (${SCHEMA_VERSION})`,
+          { cause: undefined, code: "schema-version" },
+        );
+      }
+      if (version === undefined) await s.run(insertMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
+      if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
     });
   }
 

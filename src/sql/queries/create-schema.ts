@@ -74,6 +74,12 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("first_seq_no", type(t.bigint), (c) => c.notNull().references("events.seq_no"))
       .addColumn("count", type(t.integer), (c) => c.notNull())
       .compile(),
+    db.schema
+      .createTable("meta")
+      .ifNotExists()
+      .addColumn("name", type(t.kind), (c) => c.primaryKey().notNull())
+      .addColumn("value", type(t.bigint), (c) => c.notNull())
+      .compile(),
   ];
   const index = (table: keyof Schema, name: string, columns: string[]) => {
     let q = db.schema.createIndex(name).on(table).columns(columns);

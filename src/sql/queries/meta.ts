@@ -1,0 +1,26 @@
+import type { CompiledQuery, Kysely } from "kysely";
+import type { Schema } from "../schema.js";
+
+/**
+ * The version of the relations `initSchema` creates, recorded in the meta
+ * relation so that a later release knows what it migrates from.
+ */
+export const SCHEMA_VERSION = 1;
+
+/** Names of the rows of the meta relation. */
+export const META = {
+  /** The schema version the relations were created or last migrated to. */
+  schemaVersion: "schema-version",
+  /** A row a write transaction locks first where the database has no table-level write lock to offer (MySQL). */
+  writeLock: "write-lock",
+} as const;
+
+/** Every row of the meta relation. */
+export function metaRowsQuery(db: Kysely<Schema>): CompiledQuery<{ name: string; value: number }> {
+  return db.selectFrom("meta").select(["name", "value"]).compile();
+}
+
+/** Adds one row to the meta relation. */
+export function insertMetaQuery(db: Kysely<Schema>, name: string, value: number): CompiledQuery {
+  return db.insertInto("meta").values({ name, value }).compile();
+}
