@@ -1,6 +1,7 @@
 import { afterAll, describe } from "vitest";
 import { testIdempotentRebase } from "./conformance/idempotent.js";
 import { testRebase } from "./conformance/rebase.js";
+import { testStream } from "./conformance/stream.js";
 import { testWalkthrough } from "./conformance/walkthrough.js";
 import { storeFactories } from "./stores.js";
 
@@ -11,5 +12,6 @@ for (const factory of storeFactories()) {
     testWalkthrough(factory);
     testIdempotentRebase(factory);
     testRebase(factory);
+    testStream(factory);
   });
 }
