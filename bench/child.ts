@@ -1,0 +1,98 @@
+/**
+ * A bench child process: streams a big store (so its peak RSS is the stream's
+ * alone) or runs one W4 writer. It takes a {@link ChildTask} message, answers
+ * `ready`, waits for `go`, then answers with its {@link ChildResult}.
+ */
+import { openStore, type TableNames } from "../src/index.js";
+import { benchAction, rawRow } from "./events.js";
+import { RawDb } from "./raw/raw-db.js";
+import { rawClient } from "./targets.js";
+
+/** What a child is asked to do. */
+export type ChildTask =
+  | { mode: "stream-store"; url: string; tables: TableNames }
+  | { mode: "stream-raw"; url: string; table: string; pageSize: number }
+  | { mode: "w4-store"; url: string; tables: TableNames; seconds: number; shared: number; writer: number }
+  | { mode: "w4-raw"; url: string; table: string; seconds: number; shared: number; writer: number };
+
+/** What a child reports. */
+export interface ChildResult {
+  /** Actions streamed, or rebases (rows) committed. */
+  readonly count: number;
+  readonly conflicts: number;
+  readonly writeConflicts: number;
+  readonly seconds: number;
+  /** Peak resident set size of the process, MiB. */
+  readonly maxRssMB: number;
+}
+
+const send = (message: unknown) =>
+  new Promise<void>((resolve, reject) => process.send?.(message, (e: Error | null) => (e ? reject(e) : resolve())));
+const go = () => new Promise<void>((resolve) => process.once("message", () => resolve()));
+const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
+
+async function run(task: ChildTask): Promise<ChildResult> {
+  const result = { count: 0, conflicts: 0, writeConflicts: 0, seconds: 0 };
+  if (task.mode === "stream-store") {
+    const store = openStore(task.url, { tables: task.tables });
+    await send({ ready: true });
+    await go();
+    const start = performance.now();
+    for await (const _ of store.stream()) result.count++;
+    result.seconds = (performance.now() - start) / 1000;
+    await store.close();
+  } else if (task.mode === "stream-raw") {
+    const client = await rawClient(task.url);
+    await send({ ready: true });
+    await go();
+    const start = performance.now();
+    result.count = await new RawDb(client, task.table).stream(task.pageSize);
+    result.seconds = (performance.now() - start) / 1000;
+    await client.close();
+  } else if (task.mode === "w4-store") {
+    const store = openStore(task.url, { tables: task.tables });
+    let base = (await store.currentSeqNo()) + 1;
+    await send({ ready: true });
+    await go();
+    const start = performance.now();
+    const end = start + task.seconds * 1000;
+    for (let i = 0; performance.now() < end; i++) {
+      const action = benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`);
+      const r = await store.rebase(base, [action]);
+      if (r.result === "ok") {
+        result.count++;
+        base = (r.events[0]?.seqNo ?? 0) + 1;
+      } else if (r.result === "conflict") {
+        result.conflicts++;
+        base = (await store.currentSeqNo()) + 1;
+      } else if (r.result === "write-conflict") result.writeConflicts++;
+      else throw new Error(`unexpected ${r.result}`);
+    }
+    result.seconds = (performance.now() - start) / 1000;
+    await store.close();
+  } else {
+    const client = await rawClient(task.url);
+    const raw = new RawDb(client, task.table);
+    await send({ ready: true });
+    await go();
+    const start = performance.now();
+    const end = start + task.seconds * 1000;
+    for (let i = 0; performance.now() < end; i++) {
+      await raw.insert([rawRow(benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`))]);
+      result.count++;
+    }
+    result.seconds = (performance.now() - start) / 1000;
+    await client.close();
+  }
+  return { ...result, maxRssMB: maxRssMB() };
+}
+
+process.once("message", (task: ChildTask) => {
+  run(task)
+    .then((result) => send({ result }))
+    .then(() => process.exit(0))
+    .catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+});

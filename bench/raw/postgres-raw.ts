@@ -1,0 +1,39 @@
+import pg from "pg";
+import type { RawClient } from "./raw-client.js";
+
+/** One pg connection; BIGINT keys come back as text and are converted where used. */
+export class PostgresRaw implements RawClient {
+  readonly #client: pg.Client;
+  readonly types = { key: "BIGSERIAL PRIMARY KEY", kind: "TEXT", text: "TEXT", bigint: "BIGINT" };
+  readonly begin = "BEGIN";
+
+  private constructor(client: pg.Client) {
+    this.#client = client;
+  }
+
+  static async connect(url: string): Promise<PostgresRaw> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    return new PostgresRaw(client);
+  }
+
+  async run(sql: string, parameters: readonly unknown[] = []): Promise<void> {
+    await this.#client.query(sql, parameters as unknown[]);
+  }
+
+  async all<R>(sql: string, parameters: readonly unknown[] = []): Promise<R[]> {
+    return (await this.#client.query(sql, parameters as unknown[])).rows as R[];
+  }
+
+  param(n: number): string {
+    return `$${n}`;
+  }
+
+  async version(): Promise<string> {
+    return (await this.all<{ v: string }>("SELECT version() AS v"))[0]?.v ?? "?";
+  }
+
+  async close(): Promise<void> {
+    await this.#client.end();
+  }
+}

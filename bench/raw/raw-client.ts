@@ -1,0 +1,14 @@
+/** The slice of a database connection the raw-SQL baseline uses. */
+export interface RawClient {
+  /** Runs a statement (parameters bound where the SQL has placeholders). */
+  run(sql: string, parameters?: readonly unknown[]): Promise<void>;
+  all<R>(sql: string, parameters?: readonly unknown[]): Promise<R[]>;
+  /** The placeholder of the n-th parameter (1-based). */
+  param(n: number): string;
+  /** Column types of the raw table. */
+  readonly types: { readonly key: string; readonly kind: string; readonly text: string; readonly bigint: string };
+  /** `BEGIN` as this database spells a plain write transaction. */
+  readonly begin: string;
+  version(): Promise<string>;
+  close(): Promise<void>;
+}

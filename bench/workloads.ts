@@ -1,0 +1,244 @@
+import { applyPatch, type Json, type NewAction, openStore, type Store, type TableNames } from "../src/index.js";
+import { runChildren } from "./children.js";
+import type { Sizes } from "./config.js";
+import { benchAction, chunked, rawRow } from "./events.js";
+import type { RawClient } from "./raw/raw-client.js";
+import { RawDb } from "./raw/raw-db.js";
+import { median, seconds } from "./stats.js";
+
+/** Where and how big a bench run is. */
+export interface BenchContext {
+  readonly url: string;
+  readonly raw: RawClient;
+  readonly sizes: Sizes;
+  log(line: string): void;
+}
+
+/** A figure of the store beside the raw-SQL baseline's (higher is better), and their ratio. */
+export interface Pair {
+  readonly store: number;
+  readonly raw: number;
+  readonly ratio: number;
+}
+
+/** Rows per page of the baseline's keyset stream: the store's own page size. */
+export const RAW_PAGE = 2000;
+
+function pair(store: number, raw: number): Pair {
+  return { store, raw, ratio: store / raw };
+}
+
+/** The medians of repeated pairs. */
+export function medianPair(pairs: readonly Pair[]): Pair {
+  return pair(median(pairs.map((p) => p.store)), median(pairs.map((p) => p.raw)));
+}
+
+/** Table names of a store made for one workload run, so each run starts empty in the same database. */
+export function tablesFor(tag: string): TableNames {
+  return { event: `${tag}_events`, action: `${tag}_actions`, effect: `${tag}_effects`, trigger: `${tag}_triggers` };
+}
+
+async function freshStore(ctx: BenchContext, tag: string): Promise<Store> {
+  const store = openStore(ctx.url, { tables: tablesFor(tag) });
+  await store.initSchema();
+  return store;
+}
+
+async function freshRaw(ctx: BenchContext, tag: string): Promise<RawDb> {
+  const raw = new RawDb(ctx.raw, `${tag}_raw`);
+  await raw.drop();
+  await raw.create();
+  return raw;
+}
+
+/** Rebases histories one after the other, each on the base its writer last saw (the end of its last write). */
+export async function rebaseAll(store: Store, histories: readonly NewAction[][]): Promise<void> {
+  let base = (await store.currentSeqNo()) + 1;
+  for (const history of histories) {
+    const r = await store.rebase(base, history);
+    if (r.result !== "ok") throw new Error(`bench rebase failed: ${r.result}`);
+    base = (r.events[r.events.length - 1]?.seqNo ?? 0) + 1;
+  }
+}
+
+async function insertAll(raw: RawDb, histories: readonly NewAction[][]): Promise<void> {
+  const rows = histories.map((h) => h.map(rawRow));
+  for (const batch of rows) await raw.insert(batch);
+}
+
+/** A store and a baseline table written by {@link writeWorkload}, for the reads that follow. */
+export interface Written {
+  readonly events: Pair;
+  readonly store: Store;
+  readonly raw: RawDb;
+}
+
+/** W1 (`per` = 1) and W2 (`per` = 100): the workload's actions in rebases of `per`, beside raw transactions of as many rows. */
+export async function writeWorkload(
+  ctx: BenchContext,
+  tag: string,
+  per: number,
+  storeFirst: boolean,
+): Promise<Written> {
+  const { actions, aggregates } = ctx.sizes;
+  const histories = chunked(
+    Array.from({ length: actions }, (_, i) => benchAction(i, aggregates)),
+    per,
+  );
+  const store = await freshStore(ctx, tag);
+  const raw = await freshRaw(ctx, tag);
+  let storeSeconds = 0;
+  let rawSeconds = 0;
+  const timeStore = async () => {
+    storeSeconds = await seconds(() => rebaseAll(store, histories));
+  };
+  const timeRaw = async () => {
+    rawSeconds = await seconds(() => insertAll(raw, histories));
+  };
+  if (storeFirst) await timeStore().then(timeRaw);
+  else await timeRaw().then(timeStore);
+  return { events: pair(actions / storeSeconds, actions / rawSeconds), store, raw };
+}
+
+/** W3: every action streamed through `stream()`, beside the baseline's keyset pages; actions per second. */
+export async function streamWorkload(written: Written): Promise<Pair> {
+  let count = 0;
+  const storeSeconds = await seconds(async () => {
+    for await (const _ of written.store.stream()) count++;
+  });
+  let rawCount = 0;
+  const rawSeconds = await seconds(async () => {
+    rawCount = await written.raw.stream(RAW_PAGE);
+  });
+  if (count !== rawCount) throw new Error(`streamed ${count} actions, the baseline ${rawCount}`);
+  return pair(count / storeSeconds, rawCount / rawSeconds);
+}
+
+/** W3: the state of one aggregate with `aggregateActions` actions, beside a raw SELECT of its patches folded alike; actions per second. */
+export async function aggregateWorkload(ctx: BenchContext, written: Written): Promise<Pair> {
+  const n = ctx.sizes.aggregateActions;
+  const hot = Array.from({ length: n }, (_, i) => benchAction(i, 1, "hot"));
+  const histories = chunked(hot, ctx.sizes.batch);
+  await rebaseAll(written.store, histories);
+  await insertAll(written.raw, histories);
+  let seqNo = 0;
+  const storeSeconds = await seconds(async () => {
+    seqNo = (await written.store.aggregate(["account", "hot"]))?.seqNo ?? 0;
+  });
+  if (seqNo === 0) throw new Error("the hot aggregate has no state");
+  const rawSeconds = await seconds(async () => {
+    let state: { [key: string]: Json } = {};
+    const patches = await written.raw.patches("account", JSON.stringify("hot"));
+    for (const p of patches) state = applyPatch(state, p as never);
+    if (patches.length !== n) throw new Error(`the baseline folded ${patches.length} patches`);
+  });
+  return pair(n / storeSeconds, n / rawSeconds);
+}
+
+/** Milliseconds of one-action rebases (median of `samples`) beside single-row raw transactions, on what is stored. */
+export async function latencyWorkload(
+  ctx: BenchContext,
+  store: Store,
+  raw: RawDb,
+): Promise<{ storeMs: number; rawMs: number }> {
+  const storeMs: number[] = [];
+  const rawMs: number[] = [];
+  let base = (await store.currentSeqNo()) + 1;
+  for (let i = 0; i < ctx.sizes.latencySamples; i++) {
+    const action = benchAction(i, ctx.sizes.aggregates, `latency-${i % ctx.sizes.aggregates}`);
+    const start = performance.now();
+    const r = await store.rebase(base, [action]);
+    storeMs.push(performance.now() - start);
+    if (r.result !== "ok") throw new Error(`bench rebase failed: ${r.result}`);
+    base = (r.events[0]?.seqNo ?? 0) + 1;
+    const row = rawRow(action);
+    rawMs.push((await seconds(() => raw.insert([row]))) * 1000);
+  }
+  return { storeMs: median(storeMs), rawMs: median(rawMs) };
+}
+
+/** The big store (`big` actions) and its baseline, written in large batches; returns their build rates too. */
+export async function buildBig(ctx: BenchContext): Promise<Written> {
+  const { big, bigBatch, aggregates } = ctx.sizes;
+  const store = await freshStore(ctx, "big");
+  const raw = await freshRaw(ctx, "big");
+  let storeSeconds = 0;
+  let rawSeconds = 0;
+  for (let from = 0; from < big; from += bigBatch) {
+    const history = Array.from({ length: Math.min(bigBatch, big - from) }, (_, i) => benchAction(from + i, aggregates));
+    storeSeconds += await seconds(() => rebaseAll(store, [history]));
+    rawSeconds += await seconds(() => insertAll(raw, [history]));
+    if ((from / bigBatch) % 20 === 19) ctx.log(`  built ${from + bigBatch} of ${big}`);
+  }
+  return { events: pair(big / storeSeconds, big / rawSeconds), store, raw };
+}
+
+/** Streams the big store in a child process (the store's `stream()`, then the baseline), for rate and peak RSS. */
+export async function bigStreamWorkload(
+  ctx: BenchContext,
+  storeFirst: boolean,
+): Promise<{ events: Pair; storeMaxRssMB: number; rawMaxRssMB: number }> {
+  const runStore = () => runChildren([{ mode: "stream-store", url: ctx.url, tables: tablesFor("big") }]);
+  const runRaw = () => runChildren([{ mode: "stream-raw", url: ctx.url, table: "big_raw", pageSize: RAW_PAGE }]);
+  const [s] = storeFirst ? await runStore() : [];
+  const [r] = await runRaw();
+  const [s2] = storeFirst ? [s] : await runStore();
+  if (!s2 || !r) throw new Error("a stream child reported nothing");
+  // The big store also holds the one-action rebases timed on it.
+  const expected = ctx.sizes.big + ctx.sizes.latencySamples;
+  if (s2.count !== expected || r.count !== expected)
+    throw new Error(`streamed ${s2.count} and ${r.count} of ${expected}`);
+  return {
+    events: pair(s2.count / s2.seconds, r.count / r.seconds),
+    storeMaxRssMB: s2.maxRssMB,
+    rawMaxRssMB: r.maxRssMB,
+  };
+}
+
+/** W4's figures: per second, summed over the writers. */
+export interface Contention {
+  readonly committed: number;
+  readonly conflicts: number;
+  readonly writeConflicts: number;
+  readonly raw: number;
+  readonly ratio: number;
+}
+
+/** W4: writer processes rebasing single actions on shared aggregates, beside as many processes of raw single-row transactions. */
+export async function contentionWorkload(ctx: BenchContext, tag: string): Promise<Contention> {
+  const { writers, sharedAggregates: shared, seconds: duration } = ctx.sizes;
+  const store = await freshStore(ctx, tag);
+  await store.close();
+  await freshRaw(ctx, tag);
+  const mine = await runChildren(
+    Array.from({ length: writers }, (_, writer) => ({
+      mode: "w4-store" as const,
+      url: ctx.url,
+      tables: tablesFor(tag),
+      seconds: duration,
+      shared,
+      writer,
+    })),
+  );
+  const theirs = await runChildren(
+    Array.from({ length: writers }, (_, writer) => ({
+      mode: "w4-raw" as const,
+      url: ctx.url,
+      table: `${tag}_raw`,
+      seconds: duration,
+      shared,
+      writer,
+    })),
+  );
+  const rate = (list: typeof mine, key: "count" | "conflicts" | "writeConflicts") =>
+    list.reduce((sum, r) => sum + r[key] / r.seconds, 0);
+  const committed = rate(mine, "count");
+  const raw = rate(theirs, "count");
+  return {
+    committed,
+    conflicts: rate(mine, "conflicts"),
+    writeConflicts: rate(mine, "writeConflicts"),
+    raw,
+    ratio: committed / raw,
+  };
+}
