@@ -33,7 +33,11 @@ export function resolveTables(value: unknown): TableNames {
     names[key] = name;
   }
   const seen = new Map<string, string>();
-  for (const [key, name] of Object.entries(names)) {
+  // Defaults first, so that a clash is reported at a name the caller wrote.
+  const given = (key: string) => (value as Record<string, unknown>)[key] !== undefined;
+  const order = Object.keys(names).sort((a, b) => Number(given(a)) - Number(given(b)));
+  for (const key of order) {
+    const name = names[key] as string;
     const other = seen.get(name.toLowerCase());
     if (other)
       throw new ValidationError(
@@ -71,7 +75,7 @@ export function derivedName(tables: TableNames, suffix: string): string {
 }
 
 /** Logical names of the relations beyond the four, with their suffixes. */
-const EXTRA_TABLES = { rebases: "rebases", meta: "meta" } as const;
+const EXTRA_TABLES = { rebases: "rebases", meta: "meta", keys: "keys" } as const;
 
 /** A Kysely plugin that maps the logical table names of {@link Schema} to the configured ones. */
 export function renameTables(tables: TableNames): KyselyPlugin {
