@@ -1,7 +1,12 @@
 import { afterAll, describe } from "vitest";
+import { testAggregate } from "./conformance/aggregate.js";
+import { testClosed } from "./conformance/closed.js";
+import { testConflicts } from "./conformance/conflicts.js";
 import { testIdempotentRebase } from "./conformance/idempotent.js";
 import { testRebase } from "./conformance/rebase.js";
+import { testRoundTrip } from "./conformance/round-trip.js";
 import { testStream } from "./conformance/stream.js";
+import { testTables } from "./conformance/tables.js";
 import { testWalkthrough } from "./conformance/walkthrough.js";
 import { storeFactories } from "./stores.js";
 
@@ -13,5 +18,10 @@ for (const factory of storeFactories()) {
     testIdempotentRebase(factory);
     testRebase(factory);
     testStream(factory);
+    testConflicts(factory);
+    testAggregate(factory);
+    testRoundTrip(factory);
+    testTables(factory);
+    testClosed(factory);
   });
 }

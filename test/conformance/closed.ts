@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { type Store, StoreClosedError } from "../../src/index.js";
+import type { StoreFactory } from "../stores.js";
+import { act, collect } from "../support/events.js";
+
+/** SPEC section 4: `store.close()`. */
+export function testClosed(factory: StoreFactory): void {
+  describe("close: closing twice is harmless; any other later call rejects with StoreClosedError", () => {
+    const calls: [string, (store: Store) => Promise<unknown>][] = [
+      ["initSchema", (s) => s.initSchema()],
+      ["rebase", (s) => s.rebase(2, [act(["b", 2])])],
+      ["a dry rebase", (s) => s.rebase(2, [act(["b", 2])], { dry: true })],
+      ["stream, on its first iteration", (s) => collect(s.stream())],
+      ["stream with options", (s) => collect(s.stream({ offset: 1, kinds: ["b"] }))],
+      ["currentSeqNo", (s) => s.currentSeqNo()],
+      ["conflicts", (s) => s.conflicts(1, ["b", 1])],
+      ["aggregate", (s) => s.aggregate(["b", 1])],
+    ];
+    for (const [name, call] of calls) {
+      it(`${name} after close`, async () => {
+        const store = await factory.create();
+        expect((await store.rebase(1, [act(["b", 1])])).result).toBe("ok");
+        await store.close();
+        await store.close();
+        const error = await call(store).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(StoreClosedError);
+        expect(error).toMatchObject({ name: "StoreClosedError", code: "store-closed" });
+      });
+    }
+
+    it("closing twice at once is harmless", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["b", 1])])).result).toBe("ok");
+      await Promise.all([store.close(), store.close()]);
+      await expect(store.currentSeqNo()).rejects.toBeInstanceOf(StoreClosedError);
+    });
+  });
+}
