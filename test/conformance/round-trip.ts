@@ -174,7 +174,10 @@ export function testRoundTrip(factory: StoreFactory): void {
         { timestamp: new Date(7), source: "s", action: { ...written.action, patch: { dissoc: ["a"] } } },
       ];
       const store = await factory.create();
-      const r = await store.rebase(1, [written, effect as NewEvent, written2], { resolved: undefined, dry: undefined });
+      const r = await store.rebase(1, [written, effect as unknown as NewEvent, written2], {
+        resolved: undefined,
+        dry: undefined,
+      });
       deepStrictEqual(r, { result: "ok", events: numbered(expected, 1) });
       deepStrictEqual(await collect(store.stream({ offset: undefined, aggregates: undefined, kinds: undefined })), [
         numbered(expected, 1)[0],
