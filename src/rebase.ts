@@ -41,6 +41,8 @@ async function replayed(tx: WriteTx, id: string, digest: string): Promise<Rebase
  * The rebase rules of SPEC section 2, once, for every store. Arguments are
  * validated by the caller; this numbers the history, checks each action
  * against the store in one round of queries, and appends all or nothing.
+ * `alongside` (internal: the keystore's key deletion) runs in the same
+ * transaction right after the append; when it throws, nothing is written.
  */
 export async function rebase(
   backend: Backend,
@@ -49,6 +51,7 @@ export async function rebase(
   resolved: readonly number[],
   dry: boolean,
   id?: string,
+  alongside?: (tx: WriteTx) => Promise<void>,
 ): Promise<RebaseResult> {
   // Encoding (JSON, hashes) happens before the transaction, so the write lock is held briefly.
   const encoded = history.map((event) => encodeEvent(event, 0));
@@ -89,6 +92,7 @@ export async function rebase(
             const record: RebaseRecord | undefined =
               id === undefined ? undefined : { id, digest, firstSeqNo: next, count: numbered.length };
             await tx.append(numbered, record);
+            if (alongside) await alongside(tx);
             appended = true;
           }
           return { result: "ok", events: decodeAll(numbered) };
