@@ -89,9 +89,40 @@ export function toJson(value: unknown, indent?: number): string {
   );
 }
 
-/** Prints a value as indented JSON on stdout. */
+/** Lines of printed JSON stay within this many characters when they can. */
+const WIDTH = 100;
+
+/**
+ * JSON for people and scripts alike: valid JSON, indented, but a value that
+ * fits on its line stays on it (an identity is `["book", 1]`, not four lines).
+ *
+ * @example
+ * readableJson({ state: { genre: "SciFi" }, seqNo: 1 }) // '{"state": {"genre":"SciFi"}, ...' within 100 columns
+ */
+export function readableJson(value: unknown): string {
+  return layout(JSON.parse(toJson(value) ?? "null"), "", 0);
+}
+
+function layout(value: unknown, indent: string, used: number): string {
+  const flat = JSON.stringify(value);
+  if (value === null || typeof value !== "object" || indent.length + used + flat.length <= WIDTH) return flat;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    return `[\n${value.map((v) => `${inner}${layout(v, inner, 0)}`).join(",\n")}\n${indent}]`;
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) return "{}";
+  const lines = entries.map(([k, v]) => {
+    const key = `${JSON.stringify(k)}: `;
+    return `${inner}${key}${layout(v, inner, key.length)}`;
+  });
+  return `{\n${lines.join(",\n")}\n${indent}}`;
+}
+
+/** Prints a value as {@link readableJson} on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${toJson(value, 2)}\n`);
+  process.stdout.write(`${readableJson(value)}\n`);
 }
 
 /** Writes one line, waiting when the reader is slower, so long streams stay in constant memory. */

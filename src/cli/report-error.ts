@@ -21,10 +21,14 @@ export function describeError(error: unknown): string {
     const cause =
       error.cause instanceof Error && !error.message.includes(error.cause.message) ? error.cause : undefined;
     const head = error instanceof CoherenceError ? `${error.name} (${error.code})` : error.name;
-    return `${head}: ${oneLine(error.message)}${cause ? ` (cause: ${oneLine(cause.message)})` : ""}`;
+    const text = `${head}: ${oneLine(error.message)}${cause ? ` (cause: ${oneLine(cause.message)})` : ""}`;
+    return MISSING_TABLE.test(text) ? `${text}; run \`coherence init\` first?` : text;
   }
   return `unexpected failure: ${oneLine(String(error))}`;
 }
+
+/** How SQLite, PostgreSQL and MySQL say that a relation is missing: the schema was never created. */
+const MISSING_TABLE = /no such table|relation .* does not exist|table .* doesn't exist/i;
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ");

@@ -1,0 +1,305 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore, type StoredAction } from "../src/index.js";
+import { type BuiltCli, buildCli, type CliRun, type CliRunOptions } from "./support/cli-run.js";
+import { act, eff, T0 } from "./support/events.js";
+
+// Every test works in its own folder of one temp dir: databases, inputs, the demo's temp files.
+let root: string;
+let n = 0;
+let cli: BuiltCli | undefined;
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "coherence-cli-"));
+  cli = await buildCli();
+});
+afterAll(() => {
+  cli?.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function runCli(args: readonly string[], options: CliRunOptions): Promise<CliRun> {
+  return cli!.run(args, options);
+}
+
+function workdir(): { cwd: string; url: string } {
+  const cwd = mkdtempSync(join(root, `t${++n}-`));
+  return { cwd, url: `sqlite:${join(cwd, "store.db")}` };
+}
+
+/** What the store holds, read through the public API rather than the CLI under test. */
+async function head(url: string): Promise<number> {
+  const store = openStore(url);
+  try {
+    await store.initSchema();
+    return await store.currentSeqNo();
+  } finally {
+    await store.close();
+  }
+}
+
+const ndjson = (events: readonly unknown[]) => events.map((e) => JSON.stringify(e)).join("\n");
+const lines = (text: string) => text.split("\n").filter((l) => l !== "");
+
+describe("coherence demo plays the walkthrough of SPEC section 6", () => {
+  it("prints each step with the results of the seed README and exits 0, leaving no temp file", async () => {
+    const { cwd } = workdir();
+    const run = await runCli(["demo"], { cwd, env: { TMPDIR: cwd } });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const out = run.stdout;
+    const order = [
+      "1. Alice adds two books",
+      "ok, written as seqNo 1, 2",
+      "2. Bob adds two books",
+      "conflict, nothing written",
+      'events  seqNo 3  book "Mona Lisa Overdrive" by user "bob"',
+      'ours    seqNo 4  book "Neuromancer" by user "bob"',
+      'theirs  seqNo 1  book "Neuromancer" by user "alice"',
+      "rebase on base 1, resolved [1]",
+      "ok, written as seqNo 3, 4",
+      "triggers encryption-key 1",
+      "ok, written as seqNo 5, 6",
+      'source "keystore"  key-expired  encryption-key 1',
+      "ok, written as seqNo 7",
+      "stream offset 6",
+      "seqNo 5  receipt 1  replayed",
+      "seqNo 6  receipt 2",
+      'The state of book "Neuromancer"',
+      'seqNo 4  author="William Gibson", genre="Cyberpunk"',
+    ];
+    let at = 0;
+    for (const text of order) {
+      const found = out.indexOf(text, at);
+      expect(found, `"${text}" after position ${at} in:\n${out}`).toBeGreaterThanOrEqual(0);
+      at = found + text.length;
+    }
+    expect(out).not.toMatch(/^\s*[{[]/m);
+    expect(readdirSync(cwd).filter((f) => f.startsWith("coherence-demo-"))).toEqual([]);
+  });
+
+  it("writes the walkthrough into an empty --db, and refuses a store that is not empty (exit 2)", async () => {
+    const { cwd, url } = workdir();
+    expect((await runCli(["demo", "--db", url], { cwd })).code).toBe(0);
+    const stream = await runCli(["stream", "--db", url], { cwd });
+    const seqNos = lines(stream.stdout).map((l) => (JSON.parse(l) as { seqNo: number }).seqNo);
+    expect(seqNos).toEqual([1, 2, 3, 4, 5, 6]);
+    const again = await runCli(["demo", "--db", url], { cwd });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^coherence: demo: the store .* is not empty \(7 events\)/);
+    expect(await head(url)).toBe(7);
+  });
+});
+
+describe("init, rebase, stream and state round-trip through the store", () => {
+  it("appends a JSON file and NDJSON from stdin, streams them back exactly, folds the state", async () => {
+    const { cwd, url } = workdir();
+    const env = { COHERENCE_DB: url };
+    expect(await runCli(["init"], { cwd, env })).toMatchObject({ code: 0, stderr: "" });
+
+    const first = [
+      act(["book", 1], { assoc: { title: "Neuromancer", tags: ["scifi"] } }),
+      act(["book", "1"], { assoc: [[["a", "b"], null]] }),
+    ];
+    writeFileSync(join(cwd, "first.json"), JSON.stringify(first));
+    const r1 = await runCli(["rebase", "--base", "1", "--file", "first.json"], { cwd, env });
+    expect(r1.code).toBe(0);
+    expect(JSON.parse(r1.stdout)).toMatchObject({ result: "ok", events: [{ seqNo: 1 }, { seqNo: 2 }] });
+
+    const second = [
+      act(["book", 1], { dissoc: ["tags"] }, { reason: "update", triggers: [["key", 7]] }),
+      eff(["key", 7]),
+    ];
+    const r2 = await runCli(["rebase", "--base", "3"], { cwd, env, stdin: ndjson(second) });
+    expect(r2.code).toBe(0);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ result: "ok", events: [{ seqNo: 3 }, { seqNo: 4 }] });
+
+    const stream = await runCli(["stream"], { cwd, env });
+    expect(stream.code).toBe(0);
+    const streamed = lines(stream.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const written = [first[0], first[1], second[0]].map((e, i) => ({
+      seqNo: i + 1,
+      ...e,
+      timestamp: T0.toISOString(),
+    }));
+    expect(streamed).toEqual(written);
+
+    // Offset 4 sees the effect on key 7: book 1, which carries that trigger, is replayed.
+    const replay = await runCli(["stream", "--offset", "4"], { cwd, env });
+    expect(lines(replay.stdout).map((l) => (JSON.parse(l) as StoredAction).seqNo)).toEqual([1, 3]);
+    const filtered = await runCli(["stream", "--aggregate", 'book:"1"'], { cwd, env });
+    expect(lines(filtered.stdout).map((l) => (JSON.parse(l) as StoredAction).seqNo)).toEqual([2]);
+    // The effect at seqNo 4 replays book 1 from before the offset, under the same filter.
+    const byKind = await runCli(["stream", "--kind", "shelf", "--kind", "book", "--offset", "2"], { cwd, env });
+    expect(lines(byKind.stdout).map((l) => (JSON.parse(l) as StoredAction).seqNo)).toEqual([1, 2, 3]);
+
+    const state = await runCli(["state", "book", "1"], { cwd, env });
+    expect(state.code).toBe(0);
+    expect(JSON.parse(state.stdout)).toEqual({ state: { title: "Neuromancer" }, seqNo: 3 });
+    const quoted = await runCli(["state", "book", '"1"'], { cwd, env });
+    expect(JSON.parse(quoted.stdout)).toEqual({ state: { a: { b: null } }, seqNo: 2 });
+  });
+
+  it("exits 3 with one line when the aggregate has no actions", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const run = await runCli(["--db", url, "state", "book", "nothing"], { cwd });
+    expect(run).toEqual({ code: 3, stdout: "", stderr: 'coherence: no actions on book "nothing"\n' });
+  });
+
+  it("uses sqlite:coherence.db in the working directory when neither --db nor COHERENCE_DB is given", async () => {
+    const { cwd } = workdir();
+    expect((await runCli(["init"], { cwd })).stdout).toBe("schema ready in sqlite:coherence.db\n");
+    expect(readdirSync(cwd)).toContain("coherence.db");
+  });
+});
+
+describe("rebase results other than ok exit 4 and still print the JSON result", () => {
+  it("conflict: ours and theirs, nothing written", async () => {
+    const { cwd, url } = workdir();
+    const env = { COHERENCE_DB: url };
+    await head(url);
+    const history = ndjson([act(["book", "b"])]);
+    expect((await runCli(["rebase", "--base", "1"], { cwd, env, stdin: history })).code).toBe(0);
+    const run = await runCli(["rebase", "--base", "1"], { cwd, env, stdin: history });
+    expect(run.code).toBe(4);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      result: "conflict",
+      events: [],
+      conflict: { ours: { seqNo: 2 }, theirs: { seqNo: 1 } },
+    });
+    expect(await head(url)).toBe(1);
+    const resolved = await runCli(["rebase", "--base", "1", "--resolved", "1"], { cwd, env, stdin: history });
+    expect(resolved.code).toBe(0);
+    expect(await head(url)).toBe(2);
+  });
+
+  it("invalid-seq-no: a base beyond the next seqNo", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const run = await runCli(["rebase", "--db", url, "--base", "5"], { cwd, stdin: ndjson([act(["book", "b"])]) });
+    expect(run.code).toBe(4);
+    expect(JSON.parse(run.stdout)).toEqual({ result: "invalid-seq-no", nextSeqNo: 1 });
+  });
+
+  it("--dry prints the ok result and writes nothing", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const run = await runCli(["rebase", "--db", url, "--base", "1", "--dry"], { cwd, stdin: ndjson([act(["b", 1])]) });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ result: "ok", events: [{ seqNo: 1 }] });
+    expect(await head(url)).toBe(0);
+  });
+});
+
+describe("bad input exits 2 with one line on stderr and writes nothing", () => {
+  const good = act(["book", "b"]);
+  const cases: { name: string; args: string[]; stdin: string; message: RegExp }[] = [
+    {
+      name: "an invalid field, named by its path",
+      args: ["--base", "1"],
+      stdin: ndjson([good, { ...good, action: { ...good.action, aggregate: ["book", 1.5] } }]),
+      message: /^coherence: history\[1\]\.action\.aggregate\[1\]: expected a safe integer or a non-empty string/,
+    },
+    {
+      name: "a timestamp that is not ISO 8601",
+      args: ["--base", "1"],
+      stdin: ndjson([good, { ...good, timestamp: "26/11/2026" }]),
+      message: /^coherence: history\[1\]\.timestamp: expected an ISO 8601 timestamp/,
+    },
+    {
+      name: "a timestamp without a zone",
+      args: ["--base", "1"],
+      stdin: ndjson([{ ...good, timestamp: "2026-11-26T10:00:00" }]),
+      message: /^coherence: history\[0\]\.timestamp: expected an ISO 8601 timestamp with a zone/,
+    },
+    {
+      name: "a date that does not exist",
+      args: ["--base", "1"],
+      stdin: ndjson([{ ...good, timestamp: "2026-02-30T10:00:00Z" }]),
+      message: /^coherence: history\[0\]\.timestamp: "2026-02-30T10:00:00Z" is not a valid date and time\n$/,
+    },
+    {
+      name: "a line that is not JSON",
+      args: ["--base", "1"],
+      stdin: `${JSON.stringify(good)}\n{"timestamp":`,
+      message: /^coherence: input line 2: invalid JSON/,
+    },
+    {
+      name: "an empty history",
+      args: ["--base", "1"],
+      stdin: "[]",
+      message: /^coherence: history: /,
+    },
+    { name: "a base that is no number", args: ["--base", "x"], stdin: ndjson([good]), message: /^coherence: --base: / },
+    { name: "base 0", args: ["--base", "0"], stdin: ndjson([good]), message: /^coherence: base: / },
+    {
+      name: "a resolved list with a non-number",
+      args: ["--base", "1", "--resolved", "1,a"],
+      stdin: ndjson([good]),
+      message: /^coherence: --resolved: /,
+    },
+    { name: "an unknown option", args: ["--base", "1", "--bogus"], stdin: "", message: /^coherence: unknown option/ },
+    {
+      name: "a missing file",
+      args: ["--base", "1", "--file", "nope.json"],
+      stdin: "",
+      message: /^coherence: --file: /,
+    },
+  ];
+  for (const c of cases) {
+    it(`rebase with ${c.name}`, async () => {
+      const { cwd, url } = workdir();
+      await head(url);
+      const run = await runCli(["rebase", "--db", url, ...c.args], { cwd, stdin: c.stdin });
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(lines(run.stderr)).toHaveLength(1);
+      expect(run.stderr).toMatch(c.message);
+      expect(await head(url)).toBe(0);
+    });
+  }
+
+  it("stream and state with malformed arguments", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const runs = await Promise.all([
+      runCli(["stream", "--db", url, "--aggregate", "book"], { cwd }),
+      runCli(["stream", "--db", url, "--offset", "-1"], { cwd }),
+      runCli(["state", "--db", url, "book", "99999999999999999999"], { cwd }),
+      runCli(["state", "--db", url, "book"], { cwd }),
+      runCli(["--db", "nosuch://x", "state", "book", "1"], { cwd }),
+    ]);
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr), run.stderr).toHaveLength(1);
+      expect(run.stderr).toMatch(/^coherence: /);
+    }
+  });
+});
+
+describe("failures a script can tell apart", () => {
+  it("a database failure exits 1 with one line and no stack trace", async () => {
+    const { cwd, url } = workdir();
+    const run = await runCli(["stream", "--db", url], { cwd });
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([
+      expect.stringMatching(/^coherence: DatabaseError.*no such table.*coherence init/),
+    ]);
+    const debug = await runCli(["stream", "--db", url], { cwd, env: { COHERENCE_DEBUG: "1" } });
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+
+  it("--help on every command exits 0 and documents the exit codes", async () => {
+    const { cwd } = workdir();
+    const runs = await Promise.all(
+      [[], ["demo"], ["init"], ["rebase"], ["stream"], ["state"]].map((c) => runCli([...c, "--help"], { cwd })),
+    );
+    for (const run of runs) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain("--db <url>");
+      expect(run.stdout).toContain("4  rebase not written");
+    }
+  });
+});
