@@ -34,7 +34,8 @@ export type ValidationCode =
   | "forbidden-key"
   | "cycle"
   | "seq-no-given"
-  | "id-reused";
+  | "id-reused"
+  | "invalid-key";
 
 /**
  * Input broke a rule of SPEC section 1 or 5. Thrown (or rejected) before

@@ -31,6 +31,16 @@ export interface ExtraSchema {
   rebases: { id: string; digest: string; first_seq_no: number; count: number };
   /** Named values of the store itself: the schema version, and the row writers lock where the database needs one. */
   meta: { name: string; value: number };
+  /** The keystore's data keys, wrapped by the master key; a row is deleted when its key expires. */
+  keys: {
+    trigger_digest: string;
+    trigger_kind: string;
+    trigger_id: string;
+    key_id: string;
+    wrapped: string;
+    created_at: number;
+    expires_at: number | null;
+  };
 }
 
 /** The logical table names, keyed like `TableNames`. */

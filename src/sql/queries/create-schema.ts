@@ -3,6 +3,7 @@ import { type CompiledQuery, type Kysely, sql } from "kysely";
 import type { TableNames } from "../../model/types.js";
 import type { SqlDialect } from "../dialect.js";
 import type { Schema } from "../schema.js";
+import { derivedName } from "../tables.js";
 
 /** An index name derived from its table's configured name, within the 63 characters every database takes. */
 export function indexName(table: string, suffix: string): string {
@@ -17,7 +18,8 @@ export function indexName(table: string, suffix: string): string {
  * - `actions(aggregate_hash, seq_no)`: the conflict check, `aggregate()`, filtered streams;
  * - `effects(trigger_hash, seq_no)`: effects on an aggregate's triggers;
  * - `triggers(aggregate_hash, trigger_hash)`: an aggregate's triggers;
- * - `triggers(trigger_hash)`: the aggregates an effect replays.
+ * - `triggers(trigger_hash)`: the aggregates an effect replays;
+ * - `keys(expires_at)`: the keystore's keys that are due.
  * Every statement is idempotent.
  */
 export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tables: TableNames): CompiledQuery[] {
@@ -80,6 +82,18 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("name", type(t.kind), (c) => c.primaryKey().notNull())
       .addColumn("value", type(t.bigint), (c) => c.notNull())
       .compile(),
+    // The primary key is a digest of the trigger: ids are unbounded text, which MySQL cannot key.
+    db.schema
+      .createTable("keys")
+      .ifNotExists()
+      .addColumn("trigger_digest", type(t.kind), (c) => c.primaryKey().notNull())
+      .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
+      .addColumn("trigger_id", type(t.id), (c) => c.notNull())
+      .addColumn("key_id", type(t.kind), (c) => c.notNull())
+      .addColumn("wrapped", type(t.kind), (c) => c.notNull())
+      .addColumn("created_at", type(t.bigint), (c) => c.notNull())
+      .addColumn("expires_at", type(t.bigint))
+      .compile(),
   ];
   const index = (table: keyof Schema, name: string, columns: string[]) => {
     let q = db.schema.createIndex(name).on(table).columns(columns);
@@ -90,5 +104,6 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
   index("effects", indexName(tables.effect, "trigger"), ["trigger_hash", "seq_no"]);
   index("triggers", indexName(tables.trigger, "aggregate"), ["aggregate_hash", "trigger_hash"]);
   index("triggers", indexName(tables.trigger, "trigger"), ["trigger_hash"]);
+  index("keys", indexName(derivedName(tables, "keys"), "expires"), ["expires_at"]);
   return statements;
 }
