@@ -10,6 +10,7 @@ interface RebaseFlags {
   readonly resolved?: string;
   readonly dry?: boolean;
   readonly file?: string;
+  readonly id?: string;
 }
 
 /** `coherence rebase`: appends a history read as JSON or NDJSON and prints the result as JSON. */
@@ -20,6 +21,7 @@ export function registerRebase(program: Command): void {
     .requiredOption("--base <seqNo>", "the first sequence number you have NOT seen (1 on an empty store)")
     .option("--resolved <seqNos>", "comma-separated sequence numbers whose conflicts you resolved, e.g. 1,2")
     .option("--dry", "check only: print what would happen, write nothing")
+    .option("--id <id>", "make the rebase idempotent: a retry with the same id and events returns the first result")
     .option("-f, --file <file>", "read the events from this file instead of stdin")
     .addHelpText(
       "after",
@@ -33,7 +35,11 @@ Events: timestamps are ISO 8601 strings with a zone, e.g.
       const resolved = flags.resolved === undefined ? [] : parseIntegerList(flags.resolved, "--resolved");
       const history = parseHistory(await readInput(flags.file)) as NewEvent[];
       const result = await withStore(dbUrl(command), (store) =>
-        store.rebase(base, history, { resolved, dry: flags.dry === true }),
+        store.rebase(base, history, {
+          resolved,
+          dry: flags.dry === true,
+          ...(flags.id === undefined ? {} : { id: flags.id }),
+        }),
       );
       printJson(result);
       if (result.result !== "ok") process.exitCode = ExitCode.notRebased;
