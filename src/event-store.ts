@@ -41,7 +41,8 @@ export class EventStore implements Store {
 
   async rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult> {
     this.#open();
-    checkRebaseArgs(base, history, options, this.limits);
+    // The checked copies: a getter or Proxy of the caller is read once, by validation.
+    ({ history, options } = checkRebaseArgs(base, history, options, this.limits));
     return rebase(this.backend, base, history, options?.resolved ?? [], options?.dry ?? false, options?.id);
   }
 

@@ -35,7 +35,9 @@ export type ValidationCode =
   | "cycle"
   | "seq-no-given"
   | "id-reused"
-  | "invalid-key";
+  | "invalid-key"
+  /** Reading the value threw (a getter or a Proxy of the caller); the error is the `cause`. */
+  | "unreadable";
 
 /**
  * Input broke a rule of SPEC section 1 or 5. Thrown (or rejected) before
@@ -52,8 +54,8 @@ export class ValidationError extends CoherenceError {
   /** The field at fault, e.g. `history[2].action.aggregate[1]`. */
   readonly path: string;
 
-  constructor(code: ValidationCode, path: string, message: string) {
-    super(code, `${path}: ${message}`);
+  constructor(code: ValidationCode, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, `${path}: ${message}`, options);
     this.path = path;
   }
 }

@@ -1,9 +1,13 @@
 import { ValidationError } from "./errors.js";
 import { keyPathOf } from "./key-path.js";
+import { snapshot } from "./snapshot.js";
 import type { Identity, Limits, NewEvent, RebaseOptions, StreamOptions } from "./types.js";
 import { checkJson, checkKey, checkString, describe, isPlainObject } from "./validate-json.js";
 
 const MAX_KIND_LENGTH = 200;
+
+/** Nesting allowed in the copy of arguments that hold no patch (stream options). */
+const DEFAULT_SNAPSHOT_DEPTH = 16;
 
 /** Throws unless `value` is a plain object whose defined keys are among `allowed` and include `required`. */
 export function checkObject(
@@ -12,7 +16,8 @@ export function checkObject(
   allowed: readonly string[],
   required: readonly string[] = [],
 ): asserts value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  // A class instance (a Map, a Date) is no record of fields: it would not read back as given.
+  if (!isPlainObject(value)) {
     throw new ValidationError("invalid-type", path, `expected an object, got ${describe(value)}`);
   }
   const record = value as Record<string, unknown>;
@@ -212,12 +217,30 @@ export function checkNewEvent(value: unknown, path: string, limits: Limits): ass
   }
 }
 
-/** Validates every argument of `rebase` (SPEC section 2, rule 0). */
-export function checkRebaseArgs(base: unknown, history: unknown, options: unknown, limits: Limits): void {
+/**
+ * How much deeper than `limits.depth` the copy of an argument may go: room for
+ * the levels above a patch value, so that `checkJson` reports too-deep values
+ * with their exact path, while absurd nesting stops before the stack overflows.
+ */
+const SNAPSHOT_DEPTH_MARGIN = 64;
+
+/**
+ * Validates every argument of `rebase` (SPEC section 2, rule 0) and returns the
+ * plain copies of `history` and `options` that the write must use (see {@link snapshot}).
+ */
+export function checkRebaseArgs(
+  base: unknown,
+  given: unknown,
+  givenOptions: unknown,
+  limits: Limits,
+): { history: NewEvent[]; options: RebaseOptions | undefined } {
   checkPositive(base, "base");
+  const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN);
+  const options = snapshot(givenOptions, "options", limits.depth + SNAPSHOT_DEPTH_MARGIN);
   checkList(history, "history", limits.historyLength, "historyLength");
   for (let i = 0; i < history.length; i++) checkNewEvent(history[i], `history[${i}]`, limits);
-  if (options === undefined) return;
+  const checked = { history: history as NewEvent[], options: options as RebaseOptions | undefined };
+  if (options === undefined) return checked;
   checkObject(options, "options", ["resolved", "dry", "id"]);
   const { resolved, dry, id } = options as RebaseOptions;
   if (id !== undefined) checkKind(id, "options.id");
@@ -242,11 +265,13 @@ export function checkRebaseArgs(base: unknown, history: unknown, options: unknow
       seen.add(seqNo);
     });
   }
+  return checked;
 }
 
-/** Validates the options of `stream` and `follow`. */
-export function checkStreamOptions(options: unknown, extraKeys: readonly string[] = []): StreamOptions {
-  if (options === undefined) return {};
+/** Validates the options of `stream` and `follow`; returns the plain copy to use (see {@link snapshot}). */
+export function checkStreamOptions(given: unknown, extraKeys: readonly string[] = []): StreamOptions {
+  if (given === undefined) return {};
+  const options = snapshot(given, "options", DEFAULT_SNAPSHOT_DEPTH);
   checkObject(options, "options", ["offset", "aggregates", "kinds", ...extraKeys]);
   const { offset, aggregates, kinds } = options as StreamOptions;
   if (offset !== undefined && offset !== 0) checkPositive(offset, "options.offset");
