@@ -141,6 +141,19 @@ describe("init, rebase, stream and state round-trip through the store", () => {
     expect(JSON.parse(quoted.stdout)).toEqual({ state: { a: { b: null } }, seqNo: 2 });
   });
 
+  it("reads one event spread over several lines, and --id makes a retry return the first result", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const stdin = JSON.stringify(act(["book", "b"]), null, 2);
+    const args = ["rebase", "--db", url, "--base", "1", "--id", "order-17"];
+    const first = await runCli(args, { cwd, stdin });
+    const retry = await runCli(args, { cwd, stdin });
+    expect(first.code).toBe(0);
+    expect(retry.code).toBe(0);
+    expect(JSON.parse(retry.stdout)).toEqual(JSON.parse(first.stdout));
+    expect(await head(url)).toBe(1);
+  });
+
   it("exits 3 with one line when the aggregate has no actions", async () => {
     const { cwd, url } = workdir();
     await head(url);

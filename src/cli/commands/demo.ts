@@ -67,7 +67,8 @@ async function play(store: Store, url: string, print: (line: string) => void): P
   const state = await store.aggregate(neuromancer);
   print(`   received  ${state ? `seqNo ${state.seqNo}  ${formatFields(state.state)}` : "nothing"}`);
   print("");
-  print(s.dim('Next: coherence --help, and the README\'s "Command line" section.'));
+  print(s.dim("To keep the store and explore it: coherence --db sqlite:demo.db demo, then"));
+  print(s.dim("coherence --db sqlite:demo.db stream (or: state book Neuromancer). More: coherence --help."));
 }
 
 function printSent(step: DemoRebase, print: (line: string) => void): void {

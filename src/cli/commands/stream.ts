@@ -33,8 +33,8 @@ export function registerStream(program: Command): void {
     });
 }
 
-/** The seqNo first: the line a reader scans for. */
+/** The seqNo first: the field a reader scans for. */
 function ordered(a: StoredAction): StoredAction {
-  const { seqNo, timestamp, source, action, triggers } = a;
-  return triggers === undefined ? { seqNo, timestamp, source, action } : { seqNo, timestamp, source, action, triggers };
+  const { seqNo, ...rest } = a;
+  return { seqNo, ...rest };
 }
