@@ -11,7 +11,7 @@ import {
 } from "../../src/index.js";
 import { type StoreFactory, storeFactories } from "../stores.js";
 import { act, collect, eff } from "../support/events.js";
-import { mutate, mutation, normalized } from "./hostile.js";
+import { mutate, mutation } from "./hostile.js";
 import { history, identity, kind } from "./valid-args.js";
 
 const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -63,7 +63,7 @@ function dataset(): NewEvent[][] {
     [eff(k1)],
     [act(["book", "1"], { assoc: { c: true } }), eff(k2), act(["user", 0], { assoc: { d: {} } }, { triggers: [k1] })],
   ];
-  return [...fixed, ...fc.sample(history, { seed: 4, numRuns: 12 }), [eff(k1)]];
+  return [...fixed, ...(fc.sample(history, { seed: 4, numRuns: 12 }) as unknown as NewEvent[][]), [eff(k1)]];
 }
 
 /**
