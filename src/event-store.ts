@@ -1,4 +1,4 @@
-import type { Backend } from "./backend.js";
+import type { Backend, WriteTx } from "./backend.js";
 import { applyPatchUnchecked } from "./model/apply-patch.js";
 import { decodeEvent, encodeIdentity } from "./model/codec.js";
 import { StoreClosedError } from "./model/errors.js";
@@ -26,7 +26,8 @@ export class EventStore implements Store {
   #closed = false;
 
   constructor(
-    private readonly backend: Backend,
+    /** The port under the rules; read by extensions (the keystore), not part of the public API. */
+    readonly backend: Backend,
     readonly limits: Limits,
   ) {}
 
@@ -44,6 +45,25 @@ export class EventStore implements Store {
     // The checked copies: a getter or Proxy of the caller is read once, by validation.
     ({ history, options } = checkRebaseArgs(base, history, options, this.limits));
     return rebase(this.backend, base, history, options?.resolved ?? [], options?.dry ?? false, options?.id);
+  }
+
+  /**
+   * Internal (the keystore), not part of {@link Store}: a rebase whose write
+   * transaction also runs `alongside` right after the append, all or nothing.
+   */
+  async rebaseAlongside(
+    base: number,
+    history: readonly NewEvent[],
+    alongside: (tx: WriteTx) => Promise<void>,
+  ): Promise<RebaseResult> {
+    this.#open();
+    ({ history } = checkRebaseArgs(base, history, undefined, this.limits));
+    return rebase(this.backend, base, history, [], false, undefined, alongside);
+  }
+
+  /** Internal (extensions such as the keystore): throws `StoreClosedError` once the store is closed. */
+  assertOpen(): void {
+    this.#open();
   }
 
   stream(options?: StreamOptions): AsyncIterable<StoredAction> {

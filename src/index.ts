@@ -1,3 +1,17 @@
+export { type DecryptionCode, DecryptionError } from "./keystore/decryption-error.js";
+export { openKeystore } from "./keystore/keystore.js";
+export type {
+  EncryptOptions,
+  ExpireDueResult,
+  ExpireResult,
+  KeyAbsent,
+  KeyExpired,
+  KeyInfo,
+  Keystore,
+  KeystoreOptions,
+} from "./keystore/keystore-types.js";
+export { MASTER_KEY_ENV } from "./keystore/master-key.js";
+export { isRedacted, REDACTED, type Redacted } from "./keystore/redacted.js";
 export { applyPatch } from "./model/apply-patch.js";
 export {
   CoherenceError,

@@ -2,6 +2,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CliError } from "../src/cli/exit-codes.js";
+import { parseId, parseIdentity, parseIntegerList } from "../src/cli/parse.js";
+import { parseTimestamp } from "../src/cli/timestamp.js";
 import { openStore, type StoredAction } from "../src/index.js";
 import { type BuiltCli, buildCli, type CliRun, type CliRunOptions } from "./support/cli-run.js";
 import { act, eff, T0 } from "./support/events.js";
@@ -314,5 +317,37 @@ describe("failures a script can tell apart", () => {
       expect(run.stdout).toContain("--db <url>");
       expect(run.stdout).toContain("4  rebase not written");
     }
+  });
+});
+
+describe("arguments and timestamps are read exactly or refused", () => {
+  it("an id that reads as an integer is the number; quoted, it is the string", () => {
+    expect(parseId("1", "id")).toBe(1);
+    expect(parseId("-7", "id")).toBe(-7);
+    expect(parseId('"1"', "id")).toBe("1");
+    expect(parseId("007", "id")).toBe("007");
+    expect(parseId("Neuromancer", "id")).toBe("Neuromancer");
+    expect(parseIdentity("urn:isbn:0-441-56956-0", "--aggregate")).toEqual(["urn", "isbn:0-441-56956-0"]);
+    expect(() => parseId("9007199254740992", "id")).toThrow(CliError);
+    expect(() => parseId('"unterminated\\"', "id")).toThrow(/not a valid quoted/);
+    expect(parseIntegerList("1, 2,5", "--resolved")).toEqual([1, 2, 5]);
+    expect(parseIntegerList("", "--resolved")).toEqual([]);
+  });
+
+  it("timestamps keep the instant they name, zones included, and refuse what would change it", () => {
+    const at = (text: string) => parseTimestamp(text, "t").toISOString();
+    expect(at("2026-11-26T11:00:00.123+01:00")).toBe("2026-11-26T10:00:00.123Z");
+    expect(at("2024-02-29T00:00Z")).toBe("2024-02-29T00:00:00.000Z");
+    expect(at("0050-01-01T00:00:00Z")).toBe("0050-01-01T00:00:00.000Z");
+    for (const bad of [
+      "2025-02-29T00:00:00Z",
+      "2026-11-26T10:00:00.1234Z",
+      "2026-11-26",
+      "2026-11-26T24:00:00Z",
+      "x",
+    ]) {
+      expect(() => parseTimestamp(bad, "history[0].timestamp"), bad).toThrow(/^history\[0\]\.timestamp: /);
+    }
+    expect(() => parseTimestamp(1_795_687_200_123, "t")).toThrow(/expected an ISO 8601 timestamp/);
   });
 });

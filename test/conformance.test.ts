@@ -3,6 +3,7 @@ import { testAggregate } from "./conformance/aggregate.js";
 import { testClosed } from "./conformance/closed.js";
 import { testConflicts } from "./conformance/conflicts.js";
 import { testIdempotentRebase } from "./conformance/idempotent.js";
+import { testKeystore } from "./conformance/keystore.js";
 import { testRebase } from "./conformance/rebase.js";
 import { testRoundTrip } from "./conformance/round-trip.js";
 import { testStream } from "./conformance/stream.js";
@@ -23,5 +24,6 @@ for (const factory of storeFactories()) {
     testRoundTrip(factory);
     testTables(factory);
     testClosed(factory);
+    testKeystore(factory);
   });
 }

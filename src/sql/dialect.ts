@@ -28,6 +28,14 @@ export interface SqlDriver {
   migrate(fn: (session: SqlSession) => Promise<void>): Promise<void>;
   /** Ends what the store opened (not a pool the application passed in). */
   close(): Promise<void>;
+  /**
+   * After a commit that deleted secrets from `table` (the keystore's expired
+   * keys), removes their remaining copies from the database's files, outside
+   * any transaction: SQLite checkpoints and truncates the WAL, PostgreSQL
+   * rewrites the relation. Resolves false when the database could not finish
+   * now (a reader holds an old snapshot). Optional: without it, nothing is done.
+   */
+  scrub?(table: string): Promise<boolean>;
 }
 
 /** Column types of one database, for the DDL. */
@@ -56,6 +64,11 @@ export interface SqlDialect {
   readonly singleRowInserts: boolean;
   /** True where `CREATE INDEX IF NOT EXISTS` works. */
   readonly supportsCreateIndexIfNotExists: boolean;
+  /**
+   * Statements run in a transaction before it deletes or overwrites secrets,
+   * so the freed space is overwritten (SQLite `PRAGMA secure_delete`).
+   */
+  readonly secureDeleteStatements: readonly string[];
   createAdapter(): DialectAdapter;
   createQueryCompiler(): QueryCompiler;
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
@@ -68,6 +81,7 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly maxParameters: number = 32_000;
   readonly singleRowInserts: boolean = false;
   readonly supportsCreateIndexIfNotExists: boolean = true;
+  readonly secureDeleteStatements: readonly string[] = [];
   abstract createAdapter(): DialectAdapter;
   abstract createQueryCompiler(): QueryCompiler;
   abstract createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;

@@ -31,15 +31,20 @@ export interface ExtraSchema {
   rebases: { id: string; digest: string; first_seq_no: number; count: number };
   /** Named values of the store itself: the schema version, and the row writers lock where the database needs one. */
   meta: { name: string; value: number };
-  /** The keystore's data keys, wrapped by the master key; a row is deleted when its key expires. */
+  /**
+   * The keystore's data keys, wrapped by the master key, one row per trigger.
+   * Expiry overwrites the wrapped key with NULL: the row stays as a tombstone
+   * that tells a shredded key (redacted) from another trigger's (an error).
+   */
   keys: {
     trigger_digest: string;
     trigger_kind: string;
     trigger_id: string;
-    key_id: string;
-    wrapped: string;
+    generation: number;
+    wrapped: string | null;
     created_at: number;
     expires_at: number | null;
+    expired_at: number | null;
   };
 }
 

@@ -43,6 +43,11 @@ function exactFilter(filter: ActionFilter): (e: EncodedEvent) => boolean {
     (kinds === undefined || kinds.has(e.action.aggregate.kind));
 }
 
+/** The write transaction of a SQL store: its session runs the statements of relations beyond the events (the keystore). */
+export interface SqlWriteTx extends WriteTx {
+  readonly session: SqlSession;
+}
+
 /**
  * The SQL store: every query is built once here, dialect-agnostic, with Kysely
  * as a compiler; a dialect declares what differs and its driver runs the SQL.
@@ -91,8 +96,9 @@ export class SqlBackend implements Backend {
     return this.driver.write((s) => fn(this.#tx(s)), commit);
   }
 
-  #tx(s: SqlSession): WriteTx {
+  #tx(s: SqlSession): SqlWriteTx {
     return {
+      session: s,
       nextSeqNo: async () => (await this.#head(s)) + 1,
       firstConflicts: (base, aggregates, resolved) => this.#firstConflicts(s, base, aggregates, resolved),
       readEvents: (seqNos) => this.#readEvents(s, seqNos),

@@ -21,7 +21,7 @@ export function registerStream(program: Command): void {
       "only this aggregate (repeatable); an integer id is a number, quote it for a string: 'book:\"1\"'",
       collect,
     )
-    .option("--kind <kind>", "only aggregates of this kind (repeatable)", collect)
+    .option("--kind <kind>", "only aggregates of this kind (repeatable; with --aggregate, both must match)", collect)
     .action(async (flags: StreamFlags, command: Command) => {
       const offset = parseInteger(flags.offset ?? "0", "--offset");
       const aggregates = flags.aggregate?.map((a) => parseIdentity(a, "--aggregate"));

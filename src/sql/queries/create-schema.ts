@@ -89,10 +89,11 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("trigger_digest", type(t.kind), (c) => c.primaryKey().notNull())
       .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
       .addColumn("trigger_id", type(t.id), (c) => c.notNull())
-      .addColumn("key_id", type(t.kind), (c) => c.notNull())
-      .addColumn("wrapped", type(t.kind), (c) => c.notNull())
+      .addColumn("generation", type(t.integer), (c) => c.notNull())
+      .addColumn("wrapped", type(t.kind))
       .addColumn("created_at", type(t.bigint), (c) => c.notNull())
       .addColumn("expires_at", type(t.bigint))
+      .addColumn("expired_at", type(t.bigint))
       .compile(),
   ];
   const index = (table: keyof Schema, name: string, columns: string[]) => {

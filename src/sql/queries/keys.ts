@@ -8,32 +8,49 @@ const COLUMNS = [
   "trigger_digest",
   "trigger_kind",
   "trigger_id",
-  "key_id",
+  "generation",
   "wrapped",
   "created_at",
   "expires_at",
+  "expired_at",
 ] as const;
 
-/** The key of one trigger (zero or one row). */
+/** The key row of one trigger (zero or one row). */
 export function selectKeyQuery(db: Kysely<Schema>, digest: string): CompiledQuery<KeyRow> {
   return db.selectFrom("keys").select(COLUMNS).where("trigger_digest", "=", digest).compile();
 }
 
-/** Stores a new key; the caller holds the store's write lock and checked that none exists. */
+/** Stores the first key of a trigger; the caller holds the store's write lock and checked that there is no row. */
 export function insertKeyQuery(db: Kysely<Schema>, row: KeyRow): CompiledQuery {
   return db.insertInto("keys").values(row).compile();
 }
 
-/** Every key, oldest first. */
+/** Puts a new key in the row of a trigger whose key expired. */
+export function renewKeyQuery(db: Kysely<Schema>, row: KeyRow): CompiledQuery {
+  return db
+    .updateTable("keys")
+    .set({
+      generation: row.generation,
+      wrapped: row.wrapped,
+      created_at: row.created_at,
+      expires_at: row.expires_at,
+      expired_at: null,
+    })
+    .where("trigger_digest", "=", row.trigger_digest)
+    .compile();
+}
+
+/** Every key row, live and expired, oldest first. */
 export function listKeysQuery(db: Kysely<Schema>): CompiledQuery<KeyRow> {
   return db.selectFrom("keys").select(COLUMNS).orderBy("created_at").orderBy("trigger_digest").compile();
 }
 
-/** The keys with `expires_at <= now`, earliest expiry first. */
+/** The live keys with `expires_at <= now`, earliest expiry first. */
 export function dueKeysQuery(db: Kysely<Schema>, now: number): CompiledQuery<KeyRow> {
   return db
     .selectFrom("keys")
     .select(COLUMNS)
+    .where("wrapped", "is not", null)
     .where("expires_at", "is not", null)
     .where("expires_at", "<=", now)
     .orderBy("expires_at")
@@ -51,7 +68,11 @@ export function rewrapKeyQuery(db: Kysely<Schema>, digest: string, wrapped: stri
   return db.updateTable("keys").set({ wrapped }).where("trigger_digest", "=", digest).compile();
 }
 
-/** Deletes the key of one trigger: the shredding itself. */
-export function deleteKeyQuery(db: Kysely<Schema>, digest: string): CompiledQuery {
-  return db.deleteFrom("keys").where("trigger_digest", "=", digest).compile();
+/** Shreds the key of one trigger: the wrapped key is overwritten, the row stays as a tombstone. */
+export function shredKeyQuery(db: Kysely<Schema>, digest: string, expiredAt: number): CompiledQuery {
+  return db
+    .updateTable("keys")
+    .set({ wrapped: null, expires_at: null, expired_at: expiredAt })
+    .where("trigger_digest", "=", digest)
+    .compile();
 }

@@ -8,6 +8,8 @@ export class SqliteDialect extends BaseSqlDialect {
   // SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766.
   override readonly maxParameters = 32_766;
   override readonly singleRowInserts = true;
+  // Zeroes deleted keys in the pages (and so in the WAL frames the delete writes); it stays on for the connection.
+  override readonly secureDeleteStatements = ["PRAGMA secure_delete = ON"];
   createAdapter() {
     return new SqliteAdapter();
   }

@@ -133,6 +133,17 @@ export class SqliteDriver implements SqlDriver {
     return this.write(fn, () => true);
   }
 
+  /** Copies the WAL into the database file and truncates it: the frames that held deleted keys are gone. */
+  scrub(_table: string): Promise<boolean> {
+    return this.#lock.run(async () => {
+      const [row] = await this.#writer.all<{ busy: number }>({
+        sql: "PRAGMA wal_checkpoint(TRUNCATE)",
+        parameters: [],
+      });
+      return row?.busy === 0;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#lock.run(async () => {
       if (this.#reader !== this.#writer) this.#reader.db.close();

@@ -1,0 +1,71 @@
+import type { WriteTx } from "../backend.js";
+import type { EncodedIdentity } from "../model/codec.js";
+
+/**
+ * The data key of a trigger as stored: wrapped by the master key, never in
+ * the clear. Once expired, the wrapped key is gone and the record stays as a
+ * tombstone: a ciphertext of an older generation reads as redacted, while one
+ * of a trigger that never had a key is an error.
+ */
+export interface StoredKey {
+  readonly trigger: EncodedIdentity;
+  /** 1 for a trigger's first key, one more for each key made after an expiry. */
+  readonly generation: number;
+  /** The data key wrapped by the master key (see `wrapKey`); null once expired. */
+  readonly wrapped: string | null;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** When `expireDue` shreds it, in milliseconds since the epoch; null for never. */
+  readonly expiresAt: number | null;
+  /** When it was shredded; null while live. */
+  readonly expiredAt: number | null;
+}
+
+/** A trigger's live key. */
+export type LiveKey = StoredKey & { readonly wrapped: string };
+
+/** What a new key is made of, given its generation (the wrapping binds it). */
+export type KeyMaker = (generation: number) => {
+  readonly wrapped: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+};
+
+/**
+ * Where a store keeps its data keys: a relation of its own in the same
+ * database (SQL stores), or a map beside the events (the memory store). The
+ * keystore's rules live in `Keystore`; this only stores and finds.
+ */
+export interface KeyStorage {
+  /** The trigger's record, live or expired; undefined when it never had a key. */
+  get(trigger: EncodedIdentity): Promise<StoredKey | undefined>;
+  /**
+   * Returns the trigger's live key, making it with `make` when it has none
+   * (first use, or after an expiry). Two processes at once end with one key.
+   */
+  liveKey(trigger: EncodedIdentity, make: KeyMaker): Promise<LiveKey>;
+  /** Every record, live and expired, oldest first. */
+  list(): Promise<StoredKey[]>;
+  /** The triggers of live keys with `expiresAt <= now`, earliest expiry first. */
+  due(now: number): Promise<EncodedIdentity[]>;
+  /** Sets a live key's expiry; false when the trigger has none. */
+  setExpiry(trigger: EncodedIdentity, expiresAt: number | null): Promise<boolean>;
+  /**
+   * Shreds the trigger's live key inside `tx`, the write transaction of the
+   * rebase that appends its `key-expired` effect; false when it has none.
+   */
+  shredIn(tx: WriteTx, trigger: EncodedIdentity, now: number): Promise<boolean>;
+  /**
+   * After a commit that shredded keys: removes what is left of them in the
+   * database's files (WAL, dead rows). False when the database could not
+   * finish it now (another reader holds an old snapshot).
+   */
+  scrub(): Promise<boolean>;
+  /** Replaces the wrapping of every live key in one transaction; returns how many. */
+  rewrap(rewrapped: (key: LiveKey) => string): Promise<number>;
+}
+
+/** True for a record that holds a key. */
+export function isLive(key: StoredKey | undefined): key is LiveKey {
+  return key !== undefined && key.wrapped !== null;
+}

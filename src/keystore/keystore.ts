@@ -1,0 +1,203 @@
+import type { WriteTx } from "../backend.js";
+import { EventStore } from "../event-store.js";
+import { encodeIdentity } from "../model/codec.js";
+import { ValidationError } from "../model/errors.js";
+import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
+import { checkIdentity, checkKind, checkObject } from "../model/validate.js";
+import { checkJson, describe } from "../model/validate-json.js";
+import type { Store } from "../store.js";
+import { newDataKey, openValue, parseSealedValue, sealValue, unwrapKey, wrapKey } from "./cipher.js";
+import { DecryptionError } from "./decryption-error.js";
+import { isLive, type KeyStorage, type LiveKey } from "./key-storage.js";
+import { keyStorageOf } from "./key-storage-of.js";
+import type {
+  EncryptOptions,
+  ExpireDueResult,
+  ExpireResult,
+  KeyInfo,
+  Keystore,
+  KeystoreOptions,
+} from "./keystore-types.js";
+import { MASTER_KEY_ENV, parseMasterKey, resolveMasterKey } from "./master-key.js";
+import { REDACTED, type Redacted } from "./redacted.js";
+
+/** Thrown inside the expiry's transaction when the key is gone: rolls the effect back. */
+class NoKey extends Error {}
+
+function checkDate(value: unknown, path: string): asserts value is Date {
+  if (!(value instanceof Date))
+    throw new ValidationError("invalid-type", path, `expected a Date, got ${describe(value)}`);
+  if (Number.isNaN(value.getTime())) throw new ValidationError("invalid-date", path, "an invalid Date");
+}
+
+class StoreKeystore implements Keystore {
+  #master: Buffer | undefined;
+  readonly #keys: KeyStorage;
+
+  constructor(
+    private readonly store: EventStore,
+    master: Buffer | undefined,
+    private readonly source: string,
+  ) {
+    this.#master = master;
+    this.#keys = keyStorageOf(store.backend);
+  }
+
+  /** The master key, or the error that says where to give one. */
+  #masterKey(): Buffer {
+    if (this.#master === undefined) {
+      throw new ValidationError("missing-key", "options.masterKey", `no master key: give one or set ${MASTER_KEY_ENV}`);
+    }
+    return this.#master;
+  }
+
+  async encrypt(trigger: Identity, value: Json, options?: EncryptOptions): Promise<string> {
+    this.store.assertOpen();
+    checkIdentity(trigger, "trigger");
+    checkJson(value, "value", this.store.limits.depth);
+    const expiresAt = options?.expiresAt;
+    if (options !== undefined) checkObject(options, "options", ["expiresAt"]);
+    if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
+    const master = this.#masterKey();
+    const t = encodeIdentity(trigger);
+    const stored = await this.#keys.liveKey(t, (generation) => {
+      const fresh = newDataKey();
+      try {
+        const wrapped = wrapKey(master, fresh, t.key, generation);
+        return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
+      } finally {
+        fresh.fill(0);
+      }
+    });
+    const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
+    try {
+      return sealValue(key, stored.generation, t.key, JSON.stringify(value));
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  async decrypt(trigger: Identity, text: string): Promise<Json | Redacted> {
+    this.store.assertOpen();
+    checkIdentity(trigger, "trigger");
+    if (typeof text !== "string") {
+      throw new ValidationError("invalid-type", "text", `expected a ciphertext string, got ${describe(text)}`);
+    }
+    const sealed = parseSealedValue(text);
+    const master = this.#masterKey();
+    const t = encodeIdentity(trigger);
+    const stored = await this.#keys.get(t);
+    if (stored === undefined || sealed.generation > stored.generation) {
+      throw new DecryptionError(
+        "decryption-failed",
+        "no key of this trigger sealed the ciphertext: it belongs to another trigger, or was changed",
+      );
+    }
+    // The key that sealed it was shredded (and maybe replaced by a newer one since).
+    if (sealed.generation < stored.generation || !isLive(stored)) return REDACTED;
+    const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
+    try {
+      return JSON.parse(openValue(key, sealed, t.key)) as Json;
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  async #expire(trigger: Identity): Promise<StoredEffect | undefined> {
+    const t = encodeIdentity(trigger);
+    const effect: NewEffect = {
+      timestamp: new Date(),
+      source: this.source,
+      effect: { reason: "key-expired", trigger },
+    };
+    const alongside = async (tx: WriteTx) => {
+      if (!(await this.#keys.shredIn(tx, t, Date.now()))) throw new NoKey();
+    };
+    try {
+      // Effects are never checked for conflicts: base 1 always appends.
+      const result = await this.store.rebaseAlongside(1, [effect], alongside);
+      if (result.result === "write-conflict") throw result.error;
+      if (result.result !== "ok") throw new Error(`appending an effect gave ${result.result}`);
+      return result.events[0] as StoredEffect;
+    } catch (error) {
+      if (error instanceof NoKey) return undefined;
+      throw error;
+    }
+  }
+
+  async expire(trigger: Identity): Promise<ExpireResult> {
+    this.store.assertOpen();
+    checkIdentity(trigger, "trigger");
+    const effect = await this.#expire(trigger);
+    if (effect === undefined) return { result: "absent" };
+    return { result: "expired", effect, scrubbed: await this.#keys.scrub() };
+  }
+
+  async expireDue(now: Date = new Date()): Promise<ExpireDueResult> {
+    this.store.assertOpen();
+    checkDate(now, "now");
+    const effects: StoredEffect[] = [];
+    for (const t of await this.#keys.due(now.getTime())) {
+      const effect = await this.#expire([t.kind, JSON.parse(t.id)]);
+      if (effect) effects.push(effect);
+    }
+    // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work.
+    return { effects, scrubbed: effects.length === 0 || (await this.#keys.scrub()) };
+  }
+
+  async keys(): Promise<KeyInfo[]> {
+    this.store.assertOpen();
+    return (await this.#keys.list()).map((k) => ({
+      trigger: [k.trigger.kind, JSON.parse(k.trigger.id)] as Identity,
+      createdAt: new Date(k.createdAt),
+      expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt),
+      expiredAt: k.expiredAt === null ? null : new Date(k.expiredAt),
+    }));
+  }
+
+  async setExpiry(trigger: Identity, expiresAt: Date | null): Promise<boolean> {
+    this.store.assertOpen();
+    checkIdentity(trigger, "trigger");
+    if (expiresAt !== null) checkDate(expiresAt, "expiresAt");
+    return this.#keys.setExpiry(encodeIdentity(trigger), expiresAt === null ? null : expiresAt.getTime());
+  }
+
+  async rotateMasterKey(masterKey: string | Uint8Array): Promise<number> {
+    this.store.assertOpen();
+    const next = parseMasterKey(masterKey, "masterKey");
+    const current = this.#masterKey();
+    const count = await this.#keys.rewrap((k: LiveKey) => {
+      const key = unwrapKey(current, k.wrapped, k.trigger.key, k.generation);
+      try {
+        return wrapKey(next, key, k.trigger.key, k.generation);
+      } finally {
+        key.fill(0);
+      }
+    });
+    this.#master = next;
+    // The old wrappings are gone from the relation; this removes their copies from the files.
+    await this.#keys.scrub();
+    return count;
+  }
+}
+
+/**
+ * Opens a keystore on a store: its data keys live beside the events, in the
+ * same database (a relation named after the event relation, `events_keys`;
+ * `store.initSchema()` creates it).
+ *
+ * @example
+ * const store = openStore("sqlite:shop.db");
+ * await store.initSchema();
+ * const keystore = openKeystore(store); // master key from COHERENCE_MASTER_KEY
+ * const no = await keystore.encrypt(["encryption-key", 1], "avd2dlg3g93fm1osu");
+ */
+export function openKeystore(store: Store, options: KeystoreOptions = {}): Keystore {
+  if (!(store instanceof EventStore)) {
+    throw new ValidationError("invalid-type", "store", `expected a store from openStore(), got ${describe(store)}`);
+  }
+  checkObject(options, "options", ["masterKey", "source"]);
+  const source = options.source ?? "keystore";
+  checkKind(source, "options.source");
+  return new StoreKeystore(store, resolveMasterKey(options.masterKey), source);
+}

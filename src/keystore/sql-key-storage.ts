@@ -1,0 +1,152 @@
+import type { WriteTx } from "../backend.js";
+import { EncodedIdentity } from "../model/codec.js";
+import { WriteConflictError } from "../model/errors.js";
+import type { SqlSession } from "../sql/dialect.js";
+import {
+  dueKeysQuery,
+  insertKeyQuery,
+  type KeyRow,
+  listKeysQuery,
+  renewKeyQuery,
+  rewrapKeyQuery,
+  selectKeyQuery,
+  setExpiryQuery,
+  shredKeyQuery,
+} from "../sql/queries/keys.js";
+import type { SqlBackend, SqlWriteTx } from "../sql/sql-backend.js";
+import { derivedName } from "../sql/tables.js";
+import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey } from "./key-storage.js";
+import { triggerDigest } from "./trigger-digest.js";
+
+/** How often key creation is tried again when another process created or locked at the same time. */
+const RETRIES = 8;
+
+/** Binary columns (MySQL) come back as bytes. */
+function text(value: unknown): string {
+  return typeof value === "string" ? value : Buffer.from(value as Uint8Array).toString("utf8");
+}
+
+function nullableNumber(value: unknown): number | null {
+  return value == null ? null : Number(value);
+}
+
+function keyFromRow(row: KeyRow): StoredKey {
+  return {
+    trigger: new EncodedIdentity(text(row.trigger_kind), text(row.trigger_id)),
+    generation: Number(row.generation),
+    wrapped: row.wrapped == null ? null : text(row.wrapped),
+    createdAt: Number(row.created_at),
+    expiresAt: nullableNumber(row.expires_at),
+    expiredAt: nullableNumber(row.expired_at),
+  };
+}
+
+function rowOf(key: StoredKey): KeyRow {
+  return {
+    trigger_digest: triggerDigest(key.trigger),
+    trigger_kind: key.trigger.kind,
+    trigger_id: key.trigger.id,
+    generation: key.generation,
+    wrapped: key.wrapped,
+    created_at: key.createdAt,
+    expires_at: key.expiresAt,
+    expired_at: key.expiredAt,
+  };
+}
+
+/**
+ * The data keys of a SQL store, in a relation of the same database named
+ * after the event relation (`events_keys`). Writes take the store's write lock,
+ * so two processes creating one trigger's key end with one key.
+ */
+export class SqlKeyStorage implements KeyStorage {
+  constructor(private readonly backend: SqlBackend) {}
+
+  async #find(s: SqlSession, trigger: EncodedIdentity): Promise<StoredKey | undefined> {
+    const rows = await s.all<KeyRow>(selectKeyQuery(this.backend.db, triggerDigest(trigger)));
+    // The digest is the primary key; comparing the trigger too costs nothing.
+    return rows.map(keyFromRow).find((k) => k.trigger.key === trigger.key);
+  }
+
+  async #secureDelete(s: SqlSession): Promise<void> {
+    for (const sql of this.backend.dialect.secureDeleteStatements) await s.run({ sql, parameters: [] });
+  }
+
+  get(trigger: EncodedIdentity): Promise<StoredKey | undefined> {
+    return this.backend.driver.read((s) => this.#find(s, trigger));
+  }
+
+  async liveKey(trigger: EncodedIdentity, make: KeyMaker): Promise<LiveKey> {
+    const known = await this.get(trigger);
+    if (isLive(known)) return known;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.backend.driver.write(
+          async (s) => {
+            const current = await this.#find(s, trigger);
+            if (isLive(current)) return current;
+            const generation = (current?.generation ?? 0) + 1;
+            const key: LiveKey = { trigger, generation, expiredAt: null, ...make(generation) };
+            const row = rowOf(key);
+            await s.run(current ? renewKeyQuery(this.backend.db, row) : insertKeyQuery(this.backend.db, row));
+            return key;
+          },
+          () => true,
+        );
+      } catch (error) {
+        // A unique violation or a serialization failure: another process made the key; read it next round.
+        if (!(error instanceof WriteConflictError) || attempt >= RETRIES) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  async list(): Promise<StoredKey[]> {
+    const rows = await this.backend.driver.read((s) => s.all<KeyRow>(listKeysQuery(this.backend.db)));
+    return rows.map(keyFromRow);
+  }
+
+  async due(now: number): Promise<EncodedIdentity[]> {
+    const rows = await this.backend.driver.read((s) => s.all<KeyRow>(dueKeysQuery(this.backend.db, now)));
+    return rows.map((r) => keyFromRow(r).trigger);
+  }
+
+  setExpiry(trigger: EncodedIdentity, expiresAt: number | null): Promise<boolean> {
+    return this.backend.driver.write(
+      async (s) => {
+        if (!isLive(await this.#find(s, trigger))) return false;
+        await s.run(setExpiryQuery(this.backend.db, triggerDigest(trigger), expiresAt));
+        return true;
+      },
+      (found) => found,
+    );
+  }
+
+  async shredIn(tx: WriteTx, trigger: EncodedIdentity, now: number): Promise<boolean> {
+    const s = (tx as SqlWriteTx).session;
+    if (!isLive(await this.#find(s, trigger))) return false;
+    await this.#secureDelete(s);
+    await s.run(shredKeyQuery(this.backend.db, triggerDigest(trigger), now));
+    return true;
+  }
+
+  async scrub(): Promise<boolean> {
+    const { driver, tables } = this.backend;
+    return driver.scrub ? driver.scrub(derivedName(tables, "keys")) : true;
+  }
+
+  rewrap(rewrapped: (key: LiveKey) => string): Promise<number> {
+    return this.backend.driver.write(
+      async (s) => {
+        const keys = (await s.all<KeyRow>(listKeysQuery(this.backend.db))).map(keyFromRow).filter(isLive);
+        // The old wrappings are overwritten, not left in freed space.
+        await this.#secureDelete(s);
+        for (const key of keys) {
+          await s.run(rewrapKeyQuery(this.backend.db, triggerDigest(key.trigger), rewrapped(key)));
+        }
+        return keys.length;
+      },
+      () => true,
+    );
+  }
+}

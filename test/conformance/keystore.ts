@@ -1,0 +1,315 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  DecryptionError,
+  type Identity,
+  isRedacted,
+  type Json,
+  type Keystore,
+  type NewEvent,
+  openKeystore,
+  REDACTED,
+  type Store,
+  StoreClosedError,
+  ValidationError,
+} from "../../src/index.js";
+import type { StoreFactory } from "../stores.js";
+import { collect } from "../support/events.js";
+
+const MASTER = randomBytes(32).toString("base64");
+
+function book(actor: string, title: string, genre: string, reason = "create"): NewEvent {
+  return {
+    timestamp: new Date(),
+    source: "bookstore",
+    action: {
+      reason,
+      actor: ["user", actor],
+      aggregate: ["book", title],
+      patch: reason === "create" ? { assoc: { author: "William Gibson", genre } } : { assoc: { genre } },
+    },
+  };
+}
+
+function receipt(id: number, no: string, total: number): NewEvent {
+  return {
+    timestamp: new Date(),
+    source: "bookstore",
+    action: {
+      reason: "payment",
+      actor: ["user", "alice"],
+      aggregate: ["receipt", id],
+      patch: { assoc: { no, total } },
+    },
+    triggers: [["encryption-key", id]],
+  };
+}
+
+type Receipts = Map<number, { no: Json; total: Json }>;
+
+/**
+ * A read model of receipts with card numbers decrypted, fed by `stream`. An
+ * action before `offset` is a replay: its aggregate is rebuilt from scratch.
+ */
+async function project(store: Store, keystore: Keystore, view: Receipts, offset: number): Promise<number> {
+  const rebuilt = new Set<number>();
+  for await (const e of store.stream({ offset, kinds: ["receipt"] })) {
+    const id = e.action.aggregate[1] as number;
+    if (e.seqNo < offset && !rebuilt.has(id)) {
+      view.delete(id);
+      rebuilt.add(id);
+    }
+    const { no, total } = e.action.patch.assoc as { no: string; total: number };
+    view.set(id, { no: await keystore.decrypt(["encryption-key", id], no), total });
+  }
+  return (await store.currentSeqNo()) + 1;
+}
+
+/** The walkthrough's first three rebases (SPEC 6): the books, seqNos 1 to 4. */
+async function books(store: Store): Promise<void> {
+  expect(
+    (await store.rebase(1, [book("alice", "Neuromancer", "SciFi"), book("alice", "Count Zero", "Cyberpunk")])).result,
+  ).toBe("ok");
+  const bob = [book("bob", "Mona Lisa Overdrive", "Cyberpunk"), book("bob", "Neuromancer", "Cyberpunk", "update")];
+  expect((await store.rebase(1, bob, { resolved: [1] })).result).toBe("ok");
+}
+
+/** Crypto-shredding (issue 6): a keystore on the store's own database. */
+export function testKeystore(factory: StoreFactory): void {
+  describe("keystore: crypto-shredding", () => {
+    it("the walkthrough's receipts, encrypted and projected: after key 1 expires the replayed projection holds receipt 2's number and no longer receipt 1's", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      await books(store);
+
+      const no1 = await keystore.encrypt(["encryption-key", 1], "avd2dlg3g93fm1osu");
+      const no2 = await keystore.encrypt(["encryption-key", 2], "kepf62djsdk8fw21");
+      expect(no1).not.toContain("avd2dlg3g93fm1osu");
+      const receipts = await store.rebase(2, [receipt(1, no1, 100), receipt(2, no2, 200)]);
+      expect(receipts.result === "ok" && receipts.events.map((e) => e.seqNo)).toEqual([5, 6]);
+
+      const view: Receipts = new Map();
+      let offset = await project(store, keystore, view, 0);
+      expect(Object.fromEntries(view)).toEqual({
+        1: { no: "avd2dlg3g93fm1osu", total: 100 },
+        2: { no: "kepf62djsdk8fw21", total: 200 },
+      });
+      expect(offset).toBe(7);
+
+      const expired = await keystore.expire(["encryption-key", 1]);
+      expect(expired.result).toBe("expired");
+      if (expired.result !== "expired") return;
+      expect(expired.scrubbed).toBe(true);
+      expect(expired.effect).toMatchObject({
+        seqNo: 7,
+        source: "keystore",
+        effect: { reason: "key-expired", trigger: ["encryption-key", 1] },
+      });
+
+      // The walkthrough's stream from 6: receipt 1 replayed, then receipt 2.
+      const replay = await collect(store.stream({ offset: 6 }));
+      expect(replay.map((e) => [e.seqNo, e.action.aggregate])).toEqual([
+        [5, ["receipt", 1]],
+        [6, ["receipt", 2]],
+      ]);
+
+      offset = await project(store, keystore, view, offset);
+      expect(offset).toBe(8);
+      expect(view.get(2)).toEqual({ no: "kepf62djsdk8fw21", total: 200 });
+      expect(view.get(1)).toEqual({ no: REDACTED, total: 100 });
+      expect(JSON.stringify([...view.values()])).not.toContain("avd2dlg3g93fm1osu");
+
+      // A projection built from scratch agrees.
+      const fresh: Receipts = new Map();
+      await project(store, keystore, fresh, 0);
+      expect(fresh).toEqual(view);
+
+      const after = await keystore.decrypt(["encryption-key", 1], no1);
+      expect(isRedacted(after)).toBe(true);
+      expect(isRedacted(JSON.parse(JSON.stringify(after)))).toBe(true);
+      expect(await keystore.decrypt(["encryption-key", 2], no2)).toBe("kepf62djsdk8fw21");
+    });
+
+    it("expiring a key that is gone writes nothing and says absent", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      expect(await keystore.expire(["encryption-key", 9])).toEqual({ result: "absent" });
+      await keystore.encrypt(["encryption-key", 9], 1);
+      expect((await keystore.expire(["encryption-key", 9])).result).toBe("expired");
+      expect(await keystore.expire(["encryption-key", 9])).toEqual({ result: "absent" });
+      expect(await store.currentSeqNo()).toBe(1);
+    });
+
+    it("keys list their triggers and times, never key material; expiry keeps a record without the key", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const due = new Date(Date.now() + 60_000);
+      await keystore.encrypt(["subject", "alice"], { email: "alice@example.com" }, { expiresAt: due });
+      await keystore.encrypt(["subject", "1"], "x");
+      await keystore.expire(["subject", "1"]);
+      const keys = await keystore.keys();
+      expect(keys.map((k) => [k.trigger, k.expiresAt, k.expiredAt === null])).toEqual([
+        [["subject", "alice"], due, true],
+        [["subject", "1"], null, false],
+      ]);
+      expect(JSON.stringify(keys)).not.toMatch(/kw1\./);
+    });
+
+    it("expireDue expires exactly the keys due, each with its effect", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const now = new Date();
+      const texts = new Map<number, string>();
+      for (const [id, offsetMs] of [
+        [1, -2000],
+        [2, 60_000],
+        [3, -1000],
+      ] as const) {
+        texts.set(id, await keystore.encrypt(["k", id], id, { expiresAt: new Date(now.getTime() + offsetMs) }));
+      }
+      await keystore.encrypt(["k", 4], 4);
+      const result = await keystore.expireDue(now);
+      expect(result.effects.map((e) => [e.seqNo, e.effect.trigger])).toEqual([
+        [1, ["k", 1]],
+        [2, ["k", 3]],
+      ]);
+      expect((await keystore.expireDue(now)).effects).toEqual([]);
+      expect(isRedacted(await keystore.decrypt(["k", 1], texts.get(1) as string))).toBe(true);
+      expect(await keystore.decrypt(["k", 2], texts.get(2) as string)).toBe(2);
+      expect(await keystore.setExpiry(["k", 2], now)).toBe(true);
+      expect(await keystore.setExpiry(["k", 1], now)).toBe(false);
+      expect((await keystore.expireDue(now)).effects.map((e) => e.effect.trigger)).toEqual([["k", 2]]);
+    });
+
+    it("a new key after expiry: old ciphertexts stay redacted, new ones decrypt", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const old = await keystore.encrypt(["subject", "bob"], "old");
+      await keystore.expire(["subject", "bob"]);
+      const renewed = await keystore.encrypt(["subject", "bob"], "new");
+      expect(await keystore.decrypt(["subject", "bob"], renewed)).toBe("new");
+      expect(await keystore.decrypt(["subject", "bob"], old)).toBe(REDACTED);
+    });
+
+    it("values round-trip as JSON, each with a fresh IV", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const values: Json[] = [null, true, 0, -1.5, "", "ünïcødé 🔑", [1, [2]], { a: { b: [null] } }];
+      for (const value of values) {
+        const text = await keystore.encrypt(["t", 1], value);
+        expect(JSON.parse(JSON.stringify(text))).toBe(text);
+        expect(await keystore.decrypt(["t", 1], text)).toEqual(value);
+      }
+      const a = await keystore.encrypt(["t", 1], "same");
+      const b = await keystore.encrypt(["t", 1], "same");
+      expect(a).not.toBe(b);
+    });
+
+    it("tampering with a ciphertext, or decrypting it under another trigger, is a DecryptionError", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const text = await keystore.encrypt(["encryption-key", 1], "avd2dlg3g93fm1osu");
+      await keystore.encrypt(["encryption-key", 2], "kepf62djsdk8fw21");
+      const body = Buffer.from(text.slice(4), "base64url");
+      for (const at of [4, 10, body.length - 20, body.length - 1]) {
+        const changed = Buffer.from(body);
+        changed[at] = (changed[at] as number) ^ 1;
+        const error = await keystore
+          .decrypt(["encryption-key", 1], `cs1.${changed.toString("base64url")}`)
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(DecryptionError);
+        expect(error.code).toBe("decryption-failed");
+      }
+      for (const other of [
+        ["encryption-key", 2],
+        ["encryption-key", "1"],
+        ["never-used", 1],
+      ] as Identity[]) {
+        const error = await keystore.decrypt(other, text).catch((e) => e);
+        expect(error).toBeInstanceOf(DecryptionError);
+        expect(error.code).toBe("decryption-failed");
+      }
+      for (const bad of [
+        "",
+        "avd2dlg3g93fm1osu",
+        "cs2.AAAA",
+        `cs1.${body.subarray(0, 20).toString("base64url")}`,
+        "cs1.!!",
+      ]) {
+        await expect(keystore.decrypt(["encryption-key", 1], bad)).rejects.toMatchObject({
+          name: "DecryptionError",
+          code: "malformed-ciphertext",
+        });
+      }
+    });
+
+    it("master-key rotation re-wraps every key: values stay decryptable with the new master key only", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const texts = [];
+      for (let i = 1; i <= 5; i++) texts.push(await keystore.encrypt(["r", i], `value ${i}`));
+      await keystore.expire(["r", 5]);
+      const next = randomBytes(32);
+      expect(await keystore.rotateMasterKey(next)).toBe(4);
+      for (let i = 1; i <= 4; i++) expect(await keystore.decrypt(["r", i], texts[i - 1] as string)).toBe(`value ${i}`);
+      expect(await keystore.decrypt(["r", 5], texts[4] as string)).toBe(REDACTED);
+      const withNew = openKeystore(store, { masterKey: next.toString("hex") });
+      expect(await withNew.decrypt(["r", 1], texts[0] as string)).toBe("value 1");
+      const withOld = openKeystore(store, { masterKey: MASTER });
+      await expect(withOld.decrypt(["r", 1], texts[0] as string)).rejects.toMatchObject({
+        name: "DecryptionError",
+        code: "master-key-mismatch",
+      });
+      await expect(withOld.rotateMasterKey(randomBytes(32))).rejects.toBeInstanceOf(DecryptionError);
+      expect(await withNew.decrypt(["r", 2], texts[1] as string)).toBe("value 2");
+    });
+
+    it("two keystores creating one trigger's key at once end with one key", async () => {
+      const store = await factory.create();
+      const a = openKeystore(store, { masterKey: MASTER });
+      const b = openKeystore(store, { masterKey: MASTER });
+      const texts = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).encrypt(["subject", "carol"], i)),
+      );
+      expect(await a.keys()).toHaveLength(1);
+      for (const [i, text] of texts.entries()) expect(await b.decrypt(["subject", "carol"], text)).toBe(i);
+    });
+
+    it("bad input is a ValidationError naming the field, and nothing is written", async () => {
+      const store = await factory.create();
+      const bad = (f: () => unknown, path: string) =>
+        expect(Promise.resolve().then(f)).rejects.toMatchObject({ name: "ValidationError", path });
+      await bad(() => openKeystore(store, { masterKey: randomBytes(31) }), "options.masterKey");
+      await bad(() => openKeystore(store, { masterKey: "00".repeat(33) }), "options.masterKey");
+      await bad(() => openKeystore(store, { masterKey: "not a key" }), "options.masterKey");
+      await bad(() => openKeystore(store, { masterKey: 42 as unknown as string }), "options.masterKey");
+      await bad(() => openKeystore(store, { mastrKey: MASTER } as never), "options.mastrKey");
+      await bad(() => openKeystore({} as Store), "store");
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      await bad(() => keystore.encrypt(["", 1], 1), "trigger[0]");
+      await bad(() => keystore.encrypt(["k", 1.5], 1), "trigger[1]");
+      await bad(() => keystore.encrypt(["k"] as unknown as Identity, 1), "trigger");
+      await bad(() => keystore.encrypt(["k", 1], Number.NaN), "value");
+      await bad(() => keystore.encrypt(["k", 1], { d: new Date() } as unknown as Json), "value.d");
+      await bad(() => keystore.encrypt(["k", 1], 1, { expiresAt: new Date(Number.NaN) }), "options.expiresAt");
+      await bad(() => keystore.decrypt(["k", 1], 7 as unknown as string), "text");
+      await bad(() => keystore.expire(["k", {} as unknown as number]), "trigger[1]");
+      await bad(() => keystore.rotateMasterKey("short"), "masterKey");
+      const noMaster = openKeystore(store, { masterKey: undefined });
+      if (process.env.COHERENCE_MASTER_KEY === undefined) {
+        await bad(() => noMaster.encrypt(["k", 1], 1), "options.masterKey");
+      }
+      expect(await keystore.keys()).toEqual([]);
+      expect(await store.currentSeqNo()).toBe(0);
+    });
+
+    it("a keystore on a closed store rejects with StoreClosedError", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      await store.close();
+      await expect(keystore.encrypt(["k", 1], 1)).rejects.toBeInstanceOf(StoreClosedError);
+      await expect(keystore.expire(["k", 1])).rejects.toBeInstanceOf(StoreClosedError);
+      await expect(keystore.keys()).rejects.toBeInstanceOf(StoreClosedError);
+    });
+  });
+}

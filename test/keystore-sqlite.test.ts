@@ -1,0 +1,87 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { type NewEvent, openKeystore, type Store } from "../src/index.js";
+import { sqliteFactory } from "./stores.js";
+
+const factory = sqliteFactory();
+afterAll(() => factory.dispose());
+
+/** The bytes of the database file and its WAL, as they are on disk now. */
+function files(path: string): Buffer {
+  return Buffer.concat([`${path}`, `${path}-wal`].filter(existsSync).map((f) => readFileSync(f)));
+}
+
+/** The wrapped keys as stored, read on a connection of its own (closed again, so it holds no snapshot). */
+function wrappedKeys(path: string): Map<string, string> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare("SELECT trigger_id, wrapped FROM events_keys WHERE wrapped IS NOT NULL").all() as {
+      trigger_id: string;
+      wrapped: string;
+    }[];
+    return new Map(rows.map((r) => [r.trigger_id, r.wrapped]));
+  } finally {
+    db.close();
+  }
+}
+
+function receipt(id: number, no: string, total: number): NewEvent {
+  return {
+    timestamp: new Date(),
+    source: "bookstore",
+    action: {
+      reason: "payment",
+      actor: ["user", "alice"],
+      aggregate: ["receipt", id],
+      patch: { assoc: { no, total } },
+    },
+    triggers: [["encryption-key", id]],
+  };
+}
+
+async function receipts(store: Store, master: Buffer) {
+  const keystore = openKeystore(store, { masterKey: master });
+  const no1 = await keystore.encrypt(["encryption-key", 1], "avd2dlg3g93fm1osu");
+  const no2 = await keystore.encrypt(["encryption-key", 2], "kepf62djsdk8fw21");
+  expect((await store.rebase(1, [receipt(1, no1, 100), receipt(2, no2, 200)])).result).toBe("ok");
+  return keystore;
+}
+
+describe("keystore on SQLite: a shredded key leaves the database's files", () => {
+  it("after expiry neither the database file nor its WAL holds the wrapped key captured before, nor any plaintext", async () => {
+    const store = await factory.create();
+    const path = (factory.lastUrl as string).slice("sqlite:".length);
+    const keystore = await receipts(store, randomBytes(32));
+
+    const before = wrappedKeys(path);
+    const key1 = before.get("1") as string;
+    const key2 = before.get("2") as string;
+    expect(key1).toMatch(/^kw1\./);
+    // The scan finds what is there: both keys, before expiry.
+    expect(files(path).includes(key1)).toBe(true);
+    expect(files(path).includes(key2)).toBe(true);
+
+    const expired = await keystore.expire(["encryption-key", 1]);
+    expect(expired).toMatchObject({ result: "expired", scrubbed: true });
+
+    const after = files(path);
+    expect(after.includes(key1)).toBe(false);
+    // Not even a piece of it: the row's new, shorter cell overwrites part of the old one, secure_delete the rest.
+    for (let i = 0; i + 8 <= key1.length; i++) expect(after.includes(key1.slice(i, i + 8))).toBe(false);
+    expect(after.includes(key2)).toBe(true);
+    for (const plain of ["avd2dlg3g93fm1osu", "kepf62djsdk8fw21"]) expect(after.includes(plain)).toBe(false);
+  });
+
+  it("after master-key rotation the files no longer hold the keys wrapped by the old master key", async () => {
+    const store = await factory.create();
+    const path = (factory.lastUrl as string).slice("sqlite:".length);
+    const keystore = await receipts(store, randomBytes(32));
+    const before = [...wrappedKeys(path).values()];
+    expect(await keystore.rotateMasterKey(randomBytes(32))).toBe(2);
+    const after = files(path);
+    for (const old of before) expect(after.includes(old)).toBe(false);
+    for (const now of wrappedKeys(path).values()) expect(files(path).includes(now)).toBe(true);
+  });
+});
