@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { registerDemo } from "./commands/demo.js";
 import { registerInit } from "./commands/init.js";
+import { registerKeys } from "./commands/keys.js";
 import { registerRebase } from "./commands/rebase.js";
 import { registerState } from "./commands/state.js";
 import { registerStream } from "./commands/stream.js";
@@ -20,6 +21,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerRebase,
   registerStream,
   registerState,
+  registerKeys,
 ];
 
 /** Builds the `coherence` program; usage errors throw a `CommanderError` instead of exiting. */
