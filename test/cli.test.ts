@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CliError } from "../src/cli/exit-codes.js";
 import { parseId, parseIdentity, parseIntegerList } from "../src/cli/parse.js";
+import { redactUrl } from "../src/cli/store-option.js";
 import { parseTimestamp } from "../src/cli/timestamp.js";
 import { openStore, type StoredAction } from "../src/index.js";
 import { type BuiltCli, buildCli, type CliRun, type CliRunOptions } from "./support/cli-run.js";
@@ -105,7 +106,8 @@ describe("init, rebase, stream and state round-trip through the store", () => {
       act(["book", 1], { assoc: { title: "Neuromancer", tags: ["scifi"] } }),
       act(["book", "1"], { assoc: [[["a", "b"], null]] }),
     ];
-    writeFileSync(join(cwd, "first.json"), JSON.stringify(first));
+    // A byte order mark and CRLF line ends, as Windows editors write them, are read too.
+    writeFileSync(join(cwd, "first.json"), `\uFEFF${JSON.stringify(first)}`);
     const r1 = await runCli(["rebase", "--base", "1", "--file", "first.json"], { cwd, env });
     expect(r1.code).toBe(0);
     expect(JSON.parse(r1.stdout)).toMatchObject({ result: "ok", events: [{ seqNo: 1 }, { seqNo: 2 }] });
@@ -114,7 +116,7 @@ describe("init, rebase, stream and state round-trip through the store", () => {
       act(["book", 1], { dissoc: ["tags"] }, { reason: "update", triggers: [["key", 7]] }),
       eff(["key", 7]),
     ];
-    const r2 = await runCli(["rebase", "--base", "3"], { cwd, env, stdin: ndjson(second) });
+    const r2 = await runCli(["rebase", "--base", "3"], { cwd, env, stdin: ndjson(second).replaceAll("\n", "\r\n") });
     expect(r2.code).toBe(0);
     expect(JSON.parse(r2.stdout)).toMatchObject({ result: "ok", events: [{ seqNo: 3 }, { seqNo: 4 }] });
 
@@ -349,5 +351,13 @@ describe("arguments and timestamps are read exactly or refused", () => {
       expect(() => parseTimestamp(bad, "history[0].timestamp"), bad).toThrow(/^history\[0\]\.timestamp: /);
     }
     expect(() => parseTimestamp(1_795_687_200_123, "t")).toThrow(/expected an ISO 8601 timestamp/);
+  });
+});
+
+describe("URLs are printed without their password", () => {
+  it("masks the password of a server URL and leaves others alone", () => {
+    expect(redactUrl("postgres://app:s3cret@db.example:5432/shop")).toBe("postgres://app:***@db.example:5432/shop");
+    expect(redactUrl("mysql://root@127.0.0.1/test")).toBe("mysql://root@127.0.0.1/test");
+    expect(redactUrl("sqlite:a:b@c.db")).toBe("sqlite:a:b@c.db");
   });
 });

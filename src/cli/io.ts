@@ -34,7 +34,8 @@ export async function readInput(file: string | undefined): Promise<string> {
  * parseHistory('{"timestamp":"2026-11-26T10:00:00Z","source":"shop","effect":{"reason":"x","trigger":["k",1]}}')
  */
 export function parseHistory(text: string): unknown[] {
-  return parseJsonOrNdjson(text).map((event, i) => {
+  // Editors on Windows like to start UTF-8 files with a byte order mark, which JSON.parse refuses.
+  return parseJsonOrNdjson(text.startsWith("\uFEFF") ? text.slice(1) : text).map((event, i) => {
     if (typeof event !== "object" || event === null || Array.isArray(event) || !("timestamp" in event)) return event;
     const { timestamp } = event as { timestamp: unknown };
     if (timestamp === undefined) return event;

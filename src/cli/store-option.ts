@@ -16,6 +16,14 @@ export function dbUrl(command: Command): string {
 }
 
 /**
+ * The URL as it may be printed: a password in it (`postgres://u:secret@h/db`)
+ * becomes `***`, so that logs of `coherence init` never hold one.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
+}
+
+/**
  * Opens the store `url` names, runs `work` on it and closes it, whatever
  * happens: commands never leak a connection or leave a SQLite file locked.
  */

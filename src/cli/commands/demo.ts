@@ -6,7 +6,7 @@ import type { RebaseResult, Store } from "../../index.js";
 import { type DemoRebase, walkthrough } from "../demo-walkthrough.js";
 import { CliError } from "../exit-codes.js";
 import { describeEvent, eventColumns, formatFields, formatIdentity, styles, table } from "../format.js";
-import { givenDb, withStore } from "../store-option.js";
+import { givenDb, redactUrl, withStore } from "../store-option.js";
 
 /** Where the projection of the last step starts reading. */
 const STREAM_OFFSET = 6;
@@ -36,9 +36,10 @@ async function play(store: Store, url: string, print: (line: string) => void): P
   const s = styles(process.stdout);
   await store.initSchema();
   const head = await store.currentSeqNo();
-  if (head > 0) throw new CliError(`demo: the store ${url} is not empty (${head} events); the demo needs an empty one`);
+  if (head > 0)
+    throw new CliError(`demo: the store ${redactUrl(url)} is not empty (${head} events); the demo needs an empty one`);
   print(s.bold("coherence demo: every write is a rebase"));
-  print(s.dim(`store ${url}`));
+  print(s.dim(`store ${redactUrl(url)}`));
   let n = 0;
   for (const step of walkthrough()) {
     print("");

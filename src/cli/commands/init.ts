@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { dbUrl, withStore } from "../store-option.js";
+import { dbUrl, redactUrl, withStore } from "../store-option.js";
 
 /** `coherence init`: creates the store's relations and indexes (idempotent). */
 export function registerInit(program: Command): void {
@@ -9,6 +9,6 @@ export function registerInit(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const url = dbUrl(command);
       await withStore(url, (store) => store.initSchema());
-      process.stdout.write(`schema ready in ${url}\n`);
+      process.stdout.write(`schema ready in ${redactUrl(url)}\n`);
     });
 }
