@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
+import { startChild } from "../support/child.js";
 import { collect } from "../support/events.js";
 
 const MASTER = randomBytes(32).toString("base64");
@@ -274,6 +275,28 @@ export function testKeystore(factory: StoreFactory): void {
       expect(await a.keys()).toHaveLength(1);
       for (const [i, text] of texts.entries()) expect(await b.decrypt(["subject", "carol"], text)).toBe(i);
     });
+
+    it.skipIf(factory.name === "memory")(
+      "two processes making the keys of the same triggers at once end with one key per trigger",
+      async () => {
+        const store = await factory.create();
+        const url = factory.lastUrl as string;
+        const start = String(Date.now() + 1500);
+        const children = ["a", "b"].map((who) => startChild("key-maker.ts", [url, MASTER, "20", start, who]));
+        for (const child of children) expect((await child.exited).code).toBe(0);
+        const keystore = openKeystore(store, { masterKey: MASTER });
+        expect(await keystore.keys()).toHaveLength(20);
+        for (const [n, child] of children.entries()) {
+          const values = child.lines
+            .filter((l) => l.startsWith("{"))
+            .map((l) => JSON.parse(l) as { i: number; text: string });
+          expect(values).toHaveLength(20);
+          for (const { i, text } of values) {
+            expect(await keystore.decrypt(["subject", i], text)).toBe(`${n === 0 ? "a" : "b"} ${i}`);
+          }
+        }
+      },
+    );
 
     it("bad input is a ValidationError naming the field, and nothing is written", async () => {
       const store = await factory.create();
