@@ -4,23 +4,75 @@ import { ValidationError } from "./model/errors.js";
 import { DEFAULT_LIMITS } from "./model/types.js";
 import { checkObject, resolveLimits } from "./model/validate.js";
 import { describe } from "./model/validate-json.js";
+import { MysqlDialect } from "./sql/dialects/mysql/mysql-dialect.js";
+import { MysqlDriver, type MysqlOptions, type MysqlPoolLike } from "./sql/dialects/mysql/mysql-driver.js";
+import { PostgresDialect } from "./sql/dialects/postgres/postgres-dialect.js";
+import { PostgresDriver, type PostgresOptions, type PostgresPool } from "./sql/dialects/postgres/postgres-driver.js";
 import { SqliteDialect } from "./sql/dialects/sqlite/sqlite-dialect.js";
 import { SqliteDriver, type SqliteOptions } from "./sql/dialects/sqlite/sqlite-driver.js";
+import { META } from "./sql/queries/meta.js";
 import { SqlBackend } from "./sql/sql-backend.js";
-import { resolveTables } from "./sql/tables.js";
+import { derivedName, resolveTables } from "./sql/tables.js";
 import type { Store, StoreOptions } from "./store.js";
 
 /** Options of {@link openStore}: the common ones, and those of each database. */
 export interface OpenStoreOptions extends StoreOptions {
   /** Options of `sqlite:` stores. */
   readonly sqlite?: SqliteOptions;
+  /** Options of `postgres://` stores, passed to `new pg.Pool(...)` (`max`, `connectionTimeoutMillis`, `ssl`, …). */
+  readonly postgres?: PostgresOptions;
+  /** Options of `mysql://` and `mariadb://` stores, passed to `mysql2.createPool(...)` (`connectionLimit`, `ssl`, …). */
+  readonly mysql?: MysqlOptions;
+  /**
+   * A pool the application already has: a `pg.Pool` with `postgres://`, a
+   * mysql2 pool (callback or promise) with `mysql://`. The URL is then the bare
+   * scheme, and `close()` leaves the pool open.
+   *
+   * @example
+   * const store = openStore("postgres://", { pool: new pg.Pool({ host: "db", database: "app" }) });
+   */
+  readonly pool?: PostgresPool | MysqlPoolLike;
 }
 
-const OPTION_KEYS = ["tables", "limits", "sqlite"];
+const OPTION_KEYS = ["tables", "limits", "sqlite", "postgres", "mysql", "pool"];
+const SERVER_URL = /^(postgres|postgresql|mysql|mariadb):\/\/(.*)$/s;
+
+/** A server URL's source of connections: the URL itself, or the application's pool behind a bare scheme. */
+function serverSource<O, P>(
+  url: string,
+  rest: string,
+  options: O | undefined,
+  key: string,
+  pool: P | undefined,
+  isPool: (pool: object) => boolean,
+): { url: string; options?: O } | { pool: P } {
+  if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
+    throw new ValidationError("invalid-type", `options.${key}`, `expected an object, got ${describe(options)}`);
+  }
+  if (pool === undefined) {
+    if (rest === "")
+      throw new ValidationError("invalid-url", "url", "expected a server after the scheme, or options.pool");
+    return options === undefined ? { url } : { url, options };
+  }
+  if (typeof pool !== "object" || pool === null || !isPool(pool)) {
+    throw new ValidationError("invalid-type", "options.pool", `expected a ${key} pool, got ${describe(pool)}`);
+  }
+  if (rest !== "" || options !== undefined) {
+    throw new ValidationError(
+      "invalid-url",
+      "url",
+      `with options.pool, give the bare scheme (no server) and no options.${key}`,
+    );
+  }
+  return { pool };
+}
 
 /**
  * Opens a store. The URL names the database:
- * `sqlite:PATH` (the embedded default), `sqlite::memory:`, `memory:`.
+ * `sqlite:PATH` (the embedded default), `sqlite::memory:`, `memory:`,
+ * `postgres://user:password@host:5432/db` (or `postgresql://`),
+ * `mysql://user:password@host:3306/db` (or `mariadb://`). Opening connects
+ * nothing: server pools connect on first use.
  *
  * @example
  * const store = openStore("sqlite:coherence.db");
@@ -32,6 +84,18 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   checkObject(options, "options", OPTION_KEYS);
   const limits = resolveLimits(options.limits, DEFAULT_LIMITS);
   const tables = resolveTables(options.tables);
+  const scheme = SERVER_URL.exec(url)?.[1]?.replace("postgresql", "postgres").replace("mariadb", "mysql");
+  for (const key of ["sqlite", "postgres", "mysql", "pool"] as const) {
+    const applies =
+      key === "pool" ? scheme !== undefined : key === "sqlite" ? url.startsWith("sqlite:") : scheme === key;
+    if (options[key] !== undefined && !applies) {
+      throw new ValidationError(
+        "unknown-key",
+        `options.${key}`,
+        `does not apply to a store URL starting ${JSON.stringify(`${url.split(":")[0]}:`)}`,
+      );
+    }
+  }
   if (url === "memory:") return new EventStore(new MemoryBackend(), limits);
   if (url.startsWith("sqlite:")) {
     let path = url.slice("sqlite:".length);
@@ -40,6 +104,33 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     if (options.sqlite !== undefined) checkObject(options.sqlite, "options.sqlite", ["synchronous", "busyTimeout"]);
     const driver = new SqliteDriver(path, options.sqlite);
     return new EventStore(new SqlBackend(new SqliteDialect(), driver, tables), limits);
+  }
+  const server = SERVER_URL.exec(url);
+  if (server?.[1] === "postgres" || server?.[1] === "postgresql") {
+    const isPool = (p: object) => typeof (p as { connect?: unknown }).connect === "function";
+    const source = serverSource<PostgresOptions, PostgresPool>(
+      url,
+      server[2] ?? "",
+      options.postgres as PostgresOptions,
+      "postgres",
+      options.pool as PostgresPool,
+      isPool,
+    );
+    const driver = new PostgresDriver(source, tables.event);
+    return new EventStore(new SqlBackend(new PostgresDialect(), driver, tables), limits);
+  }
+  if (server?.[1] === "mysql" || server?.[1] === "mariadb") {
+    const isPool = (p: object) => typeof (p as { getConnection?: unknown }).getConnection === "function";
+    const source = serverSource<MysqlOptions, MysqlPoolLike>(
+      url,
+      server[2] ?? "",
+      options.mysql as MysqlOptions,
+      "mysql",
+      options.pool as MysqlPoolLike,
+      isPool,
+    );
+    const driver = new MysqlDriver(source, { event: tables.event, meta: derivedName(tables, "meta") }, META.writeLock);
+    return new EventStore(new SqlBackend(new MysqlDialect(), driver, tables), limits);
   }
   throw new ValidationError(
     "invalid-url",

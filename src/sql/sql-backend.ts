@@ -16,7 +16,12 @@ import { actionPageQuery } from "./queries/action-page.js";
 import { appendRows, columnCount, insertQuery } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries } from "./queries/create-schema.js";
-import { type FirstConflictRow, firstConflictsParameters, firstConflictsQuery } from "./queries/first-conflicts.js";
+import {
+  distinctHashRounds,
+  type FirstConflictRow,
+  firstConflictsParameters,
+  firstConflictsQuery,
+} from "./queries/first-conflicts.js";
 import { hasEffectsQuery, headQuery } from "./queries/head.js";
 import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION } from "./queries/meta.js";
 import { readEventsQuery } from "./queries/read-events.js";
@@ -126,9 +131,10 @@ export class SqlBackend implements Backend {
   ): Promise<Map<string, number>> {
     const wanted = new Set(aggregates.map((a) => a.key));
     const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length);
-    const size = Math.max(1, Math.floor(room / 2));
+    // At most 500 aggregates a statement: SQLite nests the OR of their identities 500 deep (its limit is 1000).
+    const size = Math.max(1, Math.min(500, Math.floor(room / 6)));
     const out = new Map<string, number>();
-    for (const chunk of chunks(aggregates, size)) {
+    for (const chunk of distinctHashRounds(aggregates).flatMap((round) => chunks(round, size))) {
       const rows = await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved));
       for (const row of rows) {
         const key = `${row.kind}\u0000${row.id}`;

@@ -12,8 +12,12 @@ export interface FirstConflictRow {
 /**
  * SPEC section 2, rule 3, for a set of aggregates in one statement: per
  * aggregate, the first action on it and the first effect on one of its
- * triggers with `seqNo >= base`, not in `resolved`. Rows are grouped by the
- * exact identity, so a hash collision adds a row, never a wrong one.
+ * triggers with `seqNo >= base`, not in `resolved`. The hash finds the rows
+ * through the index; the comparisons of kind and id keep only the
+ * aggregates asked for, compared exactly; rows are grouped by the hash alone,
+ * so the aggregates of one statement must have distinct hashes (see
+ * {@link distinctHashRounds}). Grouping by the unbounded id instead would
+ * compare only its first `max_sort_length` bytes on MySQL.
  */
 export function firstConflictsQuery(
   db: Kysely<Schema>,
@@ -21,14 +25,21 @@ export function firstConflictsQuery(
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
 ): CompiledQuery<FirstConflictRow> {
-  const hashes = [...new Set(aggregates.map((a) => a.hash))];
+  const hashes = aggregates.map((a) => a.hash);
   const actions = db
     .selectFrom("actions")
-    .select((eb) => ["aggregate_kind as kind", "aggregate_id as id", eb.fn.min("seq_no").as("seq_no")])
+    .select((eb) => [
+      eb.fn.min("aggregate_kind").as("kind"),
+      eb.fn.min("aggregate_id").as("id"),
+      eb.fn.min("seq_no").as("seq_no"),
+    ])
     .where("aggregate_hash", "in", hashes)
+    .where((eb) =>
+      eb.or(aggregates.map((a) => eb.and([eb("aggregate_kind", "=", a.kind), eb("aggregate_id", "=", a.id)]))),
+    )
     .where("seq_no", ">=", base)
     .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved))
-    .groupBy(["aggregate_hash", "aggregate_kind", "aggregate_id"]);
+    .groupBy("aggregate_hash");
   const effects = db
     .selectFrom("triggers as t")
     .innerJoin("effects as f", (join) =>
@@ -37,15 +48,39 @@ export function firstConflictsQuery(
         .onRef("f.trigger_kind", "=", "t.trigger_kind")
         .onRef("f.trigger_id", "=", "t.trigger_id"),
     )
-    .select((eb) => ["t.aggregate_kind as kind", "t.aggregate_id as id", eb.fn.min("f.seq_no").as("seq_no")])
+    .select((eb) => [
+      eb.fn.min("t.aggregate_kind").as("kind"),
+      eb.fn.min("t.aggregate_id").as("id"),
+      eb.fn.min("f.seq_no").as("seq_no"),
+    ])
     .where("t.aggregate_hash", "in", hashes)
+    .where((eb) =>
+      eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
+    )
     .where("f.seq_no", ">=", base)
     .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved))
-    .groupBy(["t.aggregate_hash", "t.aggregate_kind", "t.aggregate_id"]);
+    .groupBy("t.aggregate_hash");
   return actions.unionAll(effects).compile() as CompiledQuery<FirstConflictRow>;
 }
 
 /** The parameters {@link firstConflictsQuery} binds for `n` aggregates. */
 export function firstConflictsParameters(n: number, resolved: number): number {
-  return 2 * n + 2 + 2 * resolved;
+  return 6 * n + 2 + 2 * resolved;
+}
+
+/**
+ * Splits aggregates into rounds whose hashes are distinct, as
+ * {@link firstConflictsQuery} needs: a hash shared by two aggregates (a
+ * collision, or a crafted id) puts the second into a later round.
+ */
+export function distinctHashRounds(aggregates: readonly EncodedIdentity[]): EncodedIdentity[][] {
+  const rounds: EncodedIdentity[][] = [];
+  const seen = new Map<number, number>();
+  for (const a of aggregates) {
+    const round = seen.get(a.hash) ?? 0;
+    seen.set(a.hash, round + 1);
+    if (round === rounds.length) rounds.push([]);
+    rounds[round]?.push(a);
+  }
+  return rounds;
 }

@@ -1,0 +1,32 @@
+import { type Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from "kysely";
+import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
+
+/**
+ * MySQL 8 and MariaDB 10.6+. Every string is a binary column (compared byte
+ * for byte, no PAD SPACE: `'a'` and `'a '` differ, and no collation folds case
+ * or accents); the driver turns the bytes back into strings. A kind holds at
+ * most 200 UTF-16 code units, so at most 600 bytes of UTF-8.
+ */
+export class MysqlDialect extends BaseSqlDialect {
+  readonly name = "mysql";
+  readonly types: ColumnTypes = {
+    bigint: "bigint",
+    integer: "int",
+    kind: "varbinary(600)",
+    id: "longblob",
+    json: "longblob",
+  };
+  // The protocol counts a prepared statement's parameters in 16 bits.
+  override readonly maxParameters = 65_535;
+  // MySQL 8 has none (MariaDB has); the driver's migration accepts an index that already exists.
+  override readonly supportsCreateIndexIfNotExists = false;
+  createAdapter() {
+    return new MysqlAdapter();
+  }
+  createQueryCompiler() {
+    return new MysqlQueryCompiler();
+  }
+  createIntrospector(db: Kysely<unknown>) {
+    return new MysqlIntrospector(db);
+  }
+}

@@ -1,0 +1,229 @@
+import type { CompiledQuery } from "kysely";
+import mysql from "mysql2";
+import { DatabaseError } from "../../../model/errors.js";
+import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
+import { type ServerTarget, serverTarget } from "../server-target.js";
+import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
+
+/**
+ * Options of the MySQL/MariaDB store: passed to `mysql2.createPool(...)` as
+ * they are (`connectionLimit`, `connectTimeout`, `ssl`, …); the URL gives
+ * host, port, user, password and database.
+ */
+export type MysqlOptions = Omit<mysql.PoolOptions, "uri">;
+
+type Callback<T> = (error: (Error & { code?: string }) | null, result: T) => void;
+
+/** A connection of a {@link MysqlPool}: the slice of mysql2's callback `PoolConnection` the store uses. */
+export interface MysqlConnection {
+  query(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
+  release(): void;
+  destroy(): void;
+}
+
+/** The slice of mysql2's callback pool the store uses: a pool the application already has qualifies. */
+export interface MysqlPool {
+  getConnection(callback: Callback<MysqlConnection>): void;
+  end(callback?: (error?: unknown) => void): void;
+  readonly config?: {
+    readonly connectionConfig?: { host?: string; port?: number; database?: string; password?: string };
+  };
+}
+
+/** A pool of `mysql2` or of `mysql2/promise` (which wraps the callback pool as `.pool`). */
+export type MysqlPoolLike = MysqlPool | { readonly pool: MysqlPool };
+
+/**
+ * Per query, so that the application's pool settings change nothing: BIGINT
+ * as a JS number (every BIGINT the store keeps is a safe integer), and the
+ * bytes of the binary columns as the UTF-8 text they were written as.
+ */
+const typeCast: mysql.TypeCast = (field, next) => {
+  if (field.type === "LONGLONG") {
+    const text = field.string("ascii");
+    return text === null ? null : Number(text);
+  }
+  const value: unknown = next();
+  return Buffer.isBuffer(value) ? value.toString("utf8") : value;
+};
+
+// GROUP BY and ORDER BY compare only the first max_sort_length bytes of a BLOB; ids are unbounded.
+const SESSION_SETUP = "set session max_sort_length = 8388608";
+// A lock name is at most 64 characters and spans the server: the database and the event relation name it.
+const LOCK_NAME = "concat('coherence:', left(sha2(concat_ws('.', database(), ?), 256), 40))";
+const MIGRATION_LOCK_SECONDS = 60;
+const ER_DUP_KEYNAME = "ER_DUP_KEYNAME";
+
+function quote(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) throw new Error(`not a checked relation name: ${name}`);
+  return `\`${name}\``;
+}
+
+class Session implements SqlSession {
+  constructor(
+    readonly connection: MysqlConnection,
+    readonly target: ServerTarget,
+    readonly tolerate?: (error: { code?: string }, sql: string) => boolean,
+  ) {}
+
+  all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+    return new Promise((resolve, reject) => {
+      this.connection.query({ sql: q.sql, values: [...q.parameters], typeCast }, (error, rows) => {
+        if (!error) resolve(Array.isArray(rows) ? (rows as R[]) : []);
+        else if (this.tolerate?.(error, q.sql)) resolve([]);
+        else reject(mapMysqlError(error, this.target, q.sql));
+      });
+    });
+  }
+
+  async run(q: Statement | CompiledQuery): Promise<void> {
+    await this.all(q);
+  }
+
+  exec(sql: string, parameters: unknown[] = []): Promise<unknown[]> {
+    return this.all({ sql, parameters });
+  }
+}
+
+/**
+ * MySQL and MariaDB through a mysql2 pool. Reads run in autocommit (each a
+ * fresh consistent snapshot, never blocked by writers). Writes run in a READ
+ * COMMITTED transaction that first locks the store's one-row head (the
+ * `write-lock` row of the meta relation) with `SELECT … FOR UPDATE`: a record
+ * lock on a primary key, so writers queue and no gap lock can deadlock; each
+ * later statement sees every earlier commit.
+ */
+export class MysqlDriver implements SqlDriver {
+  readonly #pool: MysqlPool;
+  readonly #owned: boolean;
+  readonly #target: ServerTarget;
+  readonly #eventTable: string;
+  readonly #writeLock: string;
+  readonly #writeLockRow: string;
+  readonly #ready = new WeakSet<MysqlConnection>();
+  #ended = false;
+
+  /**
+   * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
+   * @param tables the event relation's name (keys the migration lock) and the meta relation's (holds the write lock row).
+   */
+  constructor(
+    source: { url: string; options?: MysqlOptions } | { pool: MysqlPoolLike },
+    tables: { event: string; meta: string },
+    writeLockRow: string,
+  ) {
+    this.#eventTable = tables.event;
+    this.#writeLock = `select \`value\` from ${quote(tables.meta)} where \`name\` = ? for update`;
+    this.#writeLockRow = writeLockRow;
+    if ("pool" in source) {
+      const wrapped = (source.pool as { pool?: MysqlPool }).pool;
+      this.#pool = typeof wrapped?.getConnection === "function" ? wrapped : (source.pool as MysqlPool);
+      this.#owned = false;
+      this.#target = serverTarget(undefined, this.#pool.config?.connectionConfig, 3306);
+    } else {
+      // mysql2 reads host, user, password and database from any scheme; `mariadb:` is only ours.
+      const uri = source.url.replace(/^mariadb:/, "mysql:");
+      this.#pool = mysql.createPool({ ...source.options, uri }) as unknown as MysqlPool;
+      this.#owned = true;
+      this.#target = serverTarget(source.url, source.options, 3306);
+    }
+  }
+
+  async #withConnection<T>(
+    fn: (session: Session) => Promise<T>,
+    tolerate?: (error: { code?: string }, sql: string) => boolean,
+  ): Promise<T> {
+    const connection = await new Promise<MysqlConnection>((resolve, reject) => {
+      this.#pool.getConnection((error, c) => (error ? reject(mysqlConnectionError(error, this.#target)) : resolve(c)));
+    });
+    const session = new Session(connection, this.#target, tolerate);
+    let broken = false;
+    try {
+      if (!this.#ready.has(connection)) {
+        await session.exec(SESSION_SETUP);
+        this.#ready.add(connection);
+      }
+      return await fn(session);
+    } catch (error) {
+      broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
+      throw error;
+    } finally {
+      if (broken) connection.destroy();
+      else connection.release();
+    }
+  }
+
+  read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    return this.#withConnection(fn);
+  }
+
+  write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    return this.#withConnection(async (s) => {
+      await s.exec("set transaction isolation level read committed");
+      await s.exec("start transaction");
+      try {
+        const locked = await s.exec(this.#writeLock, [this.#writeLockRow]);
+        if (locked.length !== 1) {
+          throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
+            cause: undefined,
+            query: this.#writeLock,
+          });
+        }
+        const result = await fn(s);
+        await s.exec(commit(result) ? "commit" : "rollback");
+        return result;
+      } catch (error) {
+        // The first error is the one to report; a failed rollback only means the session is gone.
+        await s.exec("rollback").catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * DDL commits implicitly here, so two processes are kept apart by a named
+   * lock instead of a transaction; and as MySQL 8 has no `CREATE INDEX IF NOT
+   * EXISTS`, an index that exists already is what was asked for.
+   */
+  migrate(fn: (session: SqlSession) => Promise<void>): Promise<void> {
+    const existing = (error: { code?: string }, sql: string) =>
+      error.code === ER_DUP_KEYNAME && /^create index /i.test(sql);
+    return this.#withConnection(async (s) => {
+      const lock = `select get_lock(${LOCK_NAME}, ?) as locked`;
+      const [row] = (await s.exec(lock, [this.#eventTable, MIGRATION_LOCK_SECONDS])) as { locked: number | null }[];
+      if (row?.locked !== 1) {
+        throw new DatabaseError(`another process held the schema lock for ${MIGRATION_LOCK_SECONDS} s`, {
+          cause: undefined,
+          query: lock,
+          code: "database",
+        });
+      }
+      try {
+        await fn(s);
+      } finally {
+        // Ending the session releases the lock too, so a failure here can only follow a lost connection.
+        await s.exec(`select release_lock(${LOCK_NAME})`, [this.#eventTable]).catch(() => {});
+      }
+    }, existing);
+  }
+
+  /**
+   * Rebuilds `table` (InnoDB maps OPTIMIZE to a recreate) after the commit
+   * that deleted secrets: the pages that held them are dropped with the old
+   * tablespace. False when the server reports an error for it.
+   */
+  scrub(table: string): Promise<boolean> {
+    return this.#withConnection(async (s) => {
+      const rows = (await s.exec(`optimize table ${quote(table)}`)) as { Msg_type?: unknown }[];
+      return !rows.some((row) => String(row.Msg_type).toLowerCase() === "error");
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owned || this.#ended) return;
+    this.#ended = true;
+    await new Promise<void>((resolve, reject) =>
+      this.#pool.end((error) => (error ? reject(mapMysqlError(error, this.#target)) : resolve())),
+    );
+  }
+}

@@ -1,0 +1,173 @@
+import type { CompiledQuery } from "kysely";
+import pg from "pg";
+import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
+import { type ServerTarget, serverTarget } from "../server-target.js";
+import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
+
+/**
+ * Options of the PostgreSQL store: passed to `new pg.Pool(...)` as they are
+ * (`max`, `connectionTimeoutMillis`, `idleTimeoutMillis`, `ssl`,
+ * `statement_timeout`, …); the URL gives the connection string.
+ */
+export type PostgresOptions = Omit<pg.PoolConfig, "connectionString">;
+
+/** The client of a {@link PostgresPool}: the slice of `pg.PoolClient` the store uses. */
+export interface PostgresClient {
+  query(config: pg.QueryConfig): Promise<{ rows: unknown[] }>;
+  release(destroy?: boolean | Error): void;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  off(event: "error", listener: (error: Error) => void): unknown;
+}
+
+/** The slice of `pg.Pool` the store uses: a pool the application already has qualifies. */
+export interface PostgresPool {
+  connect(): Promise<PostgresClient>;
+  end(): Promise<void>;
+  readonly options?: { host?: string; port?: number; database?: string; password?: unknown };
+}
+
+const INT8 = 20;
+
+/**
+ * Per query, never `pg.types.setTypeParser` (which would change every pool of
+ * the process): int8 as a JS number. Every BIGINT the store keeps (seqNos,
+ * 53-bit hashes, millisecond timestamps) is a safe integer.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8
+      ? (text: string) => Number(text)
+      : pg.types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+/**
+ * Serializes the writers of one store in every process: a transaction-level
+ * advisory lock keyed by the schema and the event relation's name. Readers take
+ * no lock and are never blocked.
+ */
+const WRITE_LOCK =
+  "select pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || $1), 1, 16))::bit(64)::bigint)";
+
+const noop = () => {};
+
+class Session implements SqlSession {
+  constructor(
+    readonly client: PostgresClient,
+    readonly target: ServerTarget,
+  ) {}
+
+  async all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+    try {
+      const result = await this.client.query({ text: q.sql, values: [...q.parameters], types: TYPES });
+      return result.rows as R[];
+    } catch (error) {
+      throw mapPostgresError(error, this.target, q.sql);
+    }
+  }
+
+  async run(q: Statement | CompiledQuery): Promise<void> {
+    await this.all(q);
+  }
+}
+
+/**
+ * PostgreSQL through a pg pool: reads in autocommit (READ COMMITTED, never
+ * blocked), writes in a READ COMMITTED transaction that takes the store's
+ * advisory lock first, so each statement after it sees every earlier commit.
+ */
+export class PostgresDriver implements SqlDriver {
+  readonly #pool: PostgresPool;
+  readonly #owned: boolean;
+  readonly #target: ServerTarget;
+  readonly #lockName: string;
+  #ended = false;
+
+  /**
+   * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
+   * @param eventTable the event relation's name, which keys the write lock.
+   */
+  constructor(source: { url: string; options?: PostgresOptions } | { pool: PostgresPool }, eventTable: string) {
+    this.#lockName = eventTable;
+    if ("pool" in source) {
+      this.#pool = source.pool;
+      this.#owned = false;
+      this.#target = serverTarget(undefined, source.pool.options, 5432);
+    } else {
+      const pool = new pg.Pool({ ...source.options, connectionString: source.url });
+      // An idle client whose server went away is dropped by the pool; unheard, the event would end the process.
+      pool.on("error", noop);
+      this.#pool = pool as unknown as PostgresPool;
+      this.#owned = true;
+      this.#target = serverTarget(source.url, source.options, 5432);
+    }
+  }
+
+  async #withClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    let client: PostgresClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw postgresConnectionError(error, this.#target);
+    }
+    // A checked-out client's socket error arrives as an event; its query fails too, which is what we report.
+    client.on("error", noop);
+    let broken = false;
+    try {
+      return await fn(new Session(client, this.#target));
+    } catch (error) {
+      broken = isPostgresConnectionError((error as { cause?: unknown }).cause ?? error);
+      throw error;
+    } finally {
+      client.off("error", noop);
+      client.release(broken);
+    }
+  }
+
+  async #transaction<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    return this.#withClient(async (s) => {
+      await s.run({ sql: "begin isolation level read committed", parameters: [] });
+      try {
+        await s.run({ sql: WRITE_LOCK, parameters: [this.#lockName] });
+        const result = await fn(s);
+        await s.run({ sql: commit(result) ? "commit" : "rollback", parameters: [] });
+        return result;
+      } catch (error) {
+        // The first error is the one to report; a failed rollback only means the session is gone.
+        await s.client.query({ text: "rollback" }).catch(noop);
+        throw error;
+      }
+    });
+  }
+
+  read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    return this.#withClient(fn);
+  }
+
+  write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    return this.#transaction(fn, commit);
+  }
+
+  /** DDL is transactional here: the whole schema appears at once, under the writers' lock. */
+  migrate(fn: (session: SqlSession) => Promise<void>): Promise<void> {
+    return this.#transaction(fn, () => true);
+  }
+
+  /**
+   * Rewrites `table` into new files after the commit that deleted secrets
+   * (plain VACUUM would leave the dead rows' bytes in place; VACUUM cannot
+   * run in a transaction, so it runs in autocommit here).
+   */
+  scrub(table: string): Promise<boolean> {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new Error(`not a checked relation name: ${table}`);
+    return this.#withClient(async (s) => {
+      await s.run({ sql: `vacuum full "${table}"`, parameters: [] });
+      return true;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owned || this.#ended) return;
+    this.#ended = true;
+    await this.#pool.end();
+  }
+}

@@ -1,0 +1,51 @@
+/** Where a server store connects, for error messages (the password only to keep it out of them). */
+export interface ServerTarget {
+  readonly host: string;
+  readonly port: number | string;
+  readonly database: string;
+  readonly password?: string | undefined;
+}
+
+/** `host:port/database`, as a message names a server. */
+export function describeTarget(target: ServerTarget): string {
+  return `${target.host}:${target.port}/${target.database}`;
+}
+
+/** A driver's message with the password, should it ever quote it, masked. */
+export function redact(message: string, target: ServerTarget): string {
+  const { password } = target;
+  return password ? message.split(password).join("***") : message;
+}
+
+type Settings = { host?: unknown; port?: unknown; database?: unknown; user?: unknown; password?: unknown };
+
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : typeof value === "number" ? String(value) : undefined;
+}
+
+/** The target of a URL and the options that override it (host, port, database, user, password). */
+export function serverTarget(
+  url: string | undefined,
+  settings: Settings | undefined,
+  defaultPort: number,
+): ServerTarget {
+  let parsed: URL | undefined;
+  try {
+    parsed = url ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const o = settings ?? {};
+  const fromUrl = (part: string | undefined) => (part ? decodeURIComponent(part) : undefined);
+  return {
+    host: text(o.host) ?? fromUrl(parsed?.hostname) ?? parsed?.searchParams.get("host") ?? "localhost",
+    port: text(o.port) ?? fromUrl(parsed?.port) ?? defaultPort,
+    database:
+      text(o.database) ??
+      fromUrl(parsed?.pathname.slice(1)) ??
+      text(o.user) ??
+      fromUrl(parsed?.username) ??
+      "(default)",
+    password: text(o.password) ?? fromUrl(parsed?.password),
+  };
+}
