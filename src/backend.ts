@@ -87,4 +87,15 @@ export interface Backend {
   /** Every stored event that conflicts with an action on `aggregate` rebased on `offset`, ascending. */
   conflicts(offset: number, aggregate: EncodedIdentity): Promise<EncodedEvent[]>;
   close(): Promise<void>;
+  /**
+   * Names the database and event relation, the same for every backend on them
+   * in this process, so that a commit wakes the followers of other stores
+   * opened on it. Absent when the backend is its own database (memory).
+   */
+  readonly channel?: string | undefined;
+  /**
+   * Subscribes to commits of other processes (PostgreSQL LISTEN), where the
+   * database can tell; returns the unsubscribe function.
+   */
+  watch?(onCommit: () => void, onError: (error: unknown) => void): () => void;
 }

@@ -1,4 +1,8 @@
 import type { Backend, WriteTx } from "./backend.js";
+import { signalCommit } from "./follow/commit-hub.js";
+import { follow } from "./follow/follow.js";
+import type { FollowOptions } from "./follow/follow-options.js";
+import { channelOf } from "./follow/follow-steps.js";
 import { applyPatchUnchecked } from "./model/apply-patch.js";
 import { decodeEvent, encodeIdentity } from "./model/codec.js";
 import { StoreClosedError } from "./model/errors.js";
@@ -44,7 +48,10 @@ export class EventStore implements Store {
     this.#open();
     // The checked copies: a getter or Proxy of the caller is read once, by validation.
     ({ history, options } = checkRebaseArgs(base, history, options, this.limits));
-    return rebase(this.backend, base, history, options?.resolved ?? [], options?.dry ?? false, options?.id);
+    const dry = options?.dry ?? false;
+    const result = await rebase(this.backend, base, history, options?.resolved ?? [], dry, options?.id);
+    if (result.result === "ok" && !dry) signalCommit(channelOf(this.backend));
+    return result;
   }
 
   /**
@@ -58,12 +65,18 @@ export class EventStore implements Store {
   ): Promise<RebaseResult> {
     this.#open();
     ({ history } = checkRebaseArgs(base, history, undefined, this.limits));
-    return rebase(this.backend, base, history, [], false, undefined, alongside);
+    const result = await rebase(this.backend, base, history, [], false, undefined, alongside);
+    if (result.result === "ok") signalCommit(channelOf(this.backend));
+    return result;
   }
 
   /** Internal (extensions such as the keystore): throws `StoreClosedError` once the store is closed. */
   assertOpen(): void {
     this.#open();
+  }
+
+  follow(options?: FollowOptions): AsyncIterable<StoredAction> {
+    return { [Symbol.asyncIterator]: () => follow(this.backend, options, PAGE_SIZE, () => this.#open()) };
   }
 
   stream(options?: StreamOptions): AsyncIterable<StoredAction> {

@@ -1,3 +1,4 @@
+export type { FollowOptions } from "./follow/follow-options.js";
 export { type DecryptionCode, DecryptionError } from "./keystore/decryption-error.js";
 export { openKeystore } from "./keystore/keystore.js";
 export type {

@@ -1,3 +1,4 @@
+import type { FollowOptions } from "./follow/follow-options.js";
 import type {
   AggregateState,
   Identity,
@@ -35,6 +36,20 @@ export interface Store {
   rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult>;
   /** The actions from `offset` on, plus earlier actions that effects since then replay, ascending. */
   stream(options?: StreamOptions): AsyncIterable<StoredAction>;
+  /**
+   * What successive `stream` calls over the growing store yield: first the
+   * stream from `offset`, then each new batch of commits (its actions, and the
+   * earlier actions its effects replay), until `options.signal` aborts or the
+   * loop stops. `options.onCaughtUp(head)` is called each time everything
+   * committed so far has been delivered.
+   *
+   * @example
+   * const controller = new AbortController();
+   * for await (const e of store.follow({ signal: controller.signal, onCaughtUp: (h) => console.log("at", h) })) {
+   *   console.log(e.seqNo, e.action.aggregate);
+   * }
+   */
+  follow(options?: FollowOptions): AsyncIterable<StoredAction>;
   /** The highest seqNo, 0 when empty. */
   currentSeqNo(): Promise<number>;
   /** Every stored event that would conflict with an action on `aggregate` rebased on `offset`, ascending. */

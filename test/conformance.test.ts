@@ -2,6 +2,7 @@ import { afterAll, describe } from "vitest";
 import { testAggregate } from "./conformance/aggregate.js";
 import { testClosed } from "./conformance/closed.js";
 import { testConflicts } from "./conformance/conflicts.js";
+import { testFollow } from "./conformance/follow.js";
 import { testIdempotentRebase } from "./conformance/idempotent.js";
 import { testKeystore } from "./conformance/keystore.js";
 import { testRebase } from "./conformance/rebase.js";
@@ -25,5 +26,6 @@ for (const factory of storeFactories()) {
     testTables(factory);
     testClosed(factory);
     testKeystore(factory);
+    testFollow(factory);
   });
 }

@@ -36,6 +36,25 @@ export interface SqlDriver {
    * now (a reader holds an old snapshot). Optional: without it, nothing is done.
    */
   scrub?(table: string): Promise<boolean>;
+  /**
+   * Names the database this driver works on, the same for every driver on it
+   * in this process (a resolved file path, a server and database), so that
+   * stores opened twice on it wake each other's followers. Absent for a
+   * private database (`sqlite::memory:`).
+   */
+  readonly database?: string | undefined;
+  /**
+   * Listens for the commit notifications of {@link SqlDialect.notifyStatement}
+   * on `channel` (from every process); returns the unsubscribe function.
+   * Optional: followers also poll, so a driver without it only reacts later.
+   */
+  subscribe?(channel: string, onNotify: () => void, onError: (error: unknown) => void): () => void;
+  /**
+   * Runs `fn` in one read-write transaction WITHOUT the store's write lock
+   * (projections' read models and checkpoints); commits when it resolves.
+   * Optional: without it `write` is used, which also holds the write lock.
+   */
+  transaction?<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
 }
 
 /** Column types of one database, for the DDL. */
@@ -64,6 +83,12 @@ export interface SqlDialect {
   readonly singleRowInserts: boolean;
   /** True where `CREATE INDEX IF NOT EXISTS` works. */
   readonly supportsCreateIndexIfNotExists: boolean;
+  /**
+   * The statement that tells listeners on `channel` of a commit, run inside
+   * the write transaction so it is delivered only if that commits (PostgreSQL
+   * `pg_notify`); absent where the database has no notifications.
+   */
+  notifyStatement?(channel: string): Statement;
   /**
    * Statements run in a transaction before it deletes or overwrites secrets,
    * so the freed space is overwritten (SQLite `PRAGMA secure_delete`).

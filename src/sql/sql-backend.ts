@@ -29,7 +29,7 @@ import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
 import { type ActionRow, actionFromRow, type EventRow, eventFromRow } from "./queries/rows.js";
 import type { Schema } from "./schema.js";
-import { renameTables } from "./tables.js";
+import { derivedName, renameTables } from "./tables.js";
 
 function chunks<T>(list: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -184,6 +184,7 @@ export class SqlBackend implements Backend {
       }
     }
     if (record) await s.run(insertRebaseQuery(this.db, record));
+    if (this.dialect.notifyStatement) await s.run(this.dialect.notifyStatement(this.notifyChannel));
   }
 
   head(): Promise<number> {
@@ -228,6 +229,21 @@ export class SqlBackend implements Backend {
         rows.map((r) => Number(r.seq_no)),
       );
     });
+  }
+
+  /** The in-process wake-up channel of followers: this database and event relation. */
+  get channel(): string | undefined {
+    const database = this.driver.database;
+    return database === undefined ? undefined : `${this.dialect.name}\u0000${database}\u0000${this.tables.event}`;
+  }
+
+  /** The database notification channel of commits to this event relation. */
+  get notifyChannel(): string {
+    return derivedName(this.tables, "commits");
+  }
+
+  watch(onCommit: () => void, onError: (error: unknown) => void): () => void {
+    return this.driver.subscribe?.(this.notifyChannel, onCommit, onError) ?? (() => {});
   }
 
   close(): Promise<void> {

@@ -97,10 +97,12 @@ export class SqliteDriver implements SqlDriver {
   readonly #reader: Connection;
   readonly #lock: Mutex;
   readonly #shared: boolean;
+  readonly database: string | undefined;
 
   constructor(path: string, options: SqliteOptions = {}) {
     this.#shared = path === ":memory:" || path === "";
-    this.#lock = this.#shared ? new Mutex() : lockOf(resolve(path));
+    this.database = this.#shared ? undefined : resolve(path);
+    this.#lock = this.#shared ? new Mutex() : lockOf(this.database as string);
     this.#writer = new Connection(connect(path, options));
     try {
       this.#reader = this.#shared ? this.#writer : new Connection(connect(path, options));

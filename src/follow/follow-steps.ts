@@ -1,0 +1,69 @@
+import type { Backend } from "../backend.js";
+import { encodeIdentity } from "../model/codec.js";
+import type { StoredAction } from "../model/types.js";
+import type { FollowOptions } from "./follow-options.js";
+import { readRange } from "./read-range.js";
+import { Wakeup } from "./wakeup.js";
+
+/** What a follower goes through: actions, the end of each batch of commits, and each time it has caught up. */
+export type FollowStep =
+  | { readonly type: "action"; readonly event: StoredAction; readonly replay: boolean }
+  /** Everything committed up to `head` has been delivered (actions and replays). */
+  | { readonly type: "batch"; readonly head: number }
+  /** Nothing more was committed after the last batch: the store's head is `head`. */
+  | { readonly type: "caught-up"; readonly head: number };
+
+/** The in-process wake-up channel of a backend: its database's, or its own. */
+export function channelOf(backend: Backend): unknown {
+  return backend.channel ?? backend;
+}
+
+/**
+ * The follower's loop, over validated options: stream the range after what
+ * was delivered up to the head read first, then wait for a wake-up. Reading
+ * up to the head never skips an event because seqNos are gapless in commit
+ * order on every store (SPEC section 2, rule 5): when `head` is committed,
+ * so is everything below it.
+ */
+export async function* followSteps(
+  backend: Backend,
+  options: FollowOptions,
+  pageSize: number,
+  checkOpen: () => void,
+): AsyncGenerator<FollowStep> {
+  const { signal } = options;
+  if (signal?.aborted) return;
+  const filter = { aggregates: options.aggregates?.map(encodeIdentity), kinds: options.kinds };
+  // Subscribed before the first head is read, so no commit after it goes unnoticed.
+  const wakeup = new Wakeup({ key: channelOf(backend), watch: backend.watch?.bind(backend), signal });
+  try {
+    let delivered = Math.max(options.offset ?? 0, 1) - 1;
+    let reported: number | undefined;
+    for (;;) {
+      wakeup.clear();
+      checkOpen();
+      wakeup.throwIfFailed();
+      const head = await backend.head();
+      if (signal?.aborted) return;
+      if (head > delivered) {
+        for await (const item of readRange(backend, filter, delivered + 1, head, pageSize, checkOpen)) {
+          yield { type: "action", ...item };
+          if (signal?.aborted) return;
+        }
+        delivered = head;
+        wakeup.active();
+        yield { type: "batch", head };
+        continue;
+      }
+      if (reported !== head) {
+        reported = head;
+        yield { type: "caught-up", head };
+        if (signal?.aborted) return;
+      }
+      await wakeup.wait();
+      if (signal?.aborted) return;
+    }
+  } finally {
+    wakeup.dispose();
+  }
+}

@@ -1,0 +1,38 @@
+import type { ActionFilter, Backend } from "../backend.js";
+import { decodeEvent } from "../model/codec.js";
+import type { StoredAction } from "../model/types.js";
+
+/** An action as a follower delivers it: new, or replayed because an effect since the last batch named its aggregate. */
+export interface RangeItem {
+  readonly event: StoredAction;
+  readonly replay: boolean;
+}
+
+/**
+ * What `stream({ offset })` yields over a store whose head is `head`: the
+ * replayed actions (seqNo < offset) then the actions `offset..head`, page by
+ * page, so memory stays bounded by `pageSize` whatever the range.
+ */
+export async function* readRange(
+  backend: Backend,
+  filter: ActionFilter,
+  offset: number,
+  head: number,
+  pageSize: number,
+  checkOpen: () => void,
+): AsyncGenerator<RangeItem> {
+  if (offset > 1 && (await backend.hasEffects(offset, head))) {
+    for (let after = 0, done = false; !done; ) {
+      checkOpen();
+      const page = await backend.replayPage({ ...filter, offset, head, after, limit: pageSize });
+      for (const e of page.events) yield { event: decodeEvent(e) as StoredAction, replay: true };
+      ({ last: after, done } = page);
+    }
+  }
+  for (let after = offset - 1, done = after >= head; !done; ) {
+    checkOpen();
+    const page = await backend.actionPage({ ...filter, after, until: head, limit: pageSize });
+    for (const e of page.events) yield { event: decodeEvent(e) as StoredAction, replay: false };
+    ({ last: after, done } = page);
+  }
+}
