@@ -20,6 +20,9 @@ export function indexName(table: string, suffix: string): string {
  * - `triggers(aggregate_hash, trigger_hash)`: an aggregate's triggers;
  * - `triggers(trigger_hash)`: the aggregates an effect replays;
  * - `keys(expires_at)`: the keystore's keys that are due.
+ * Constraints are named after their relation: MySQL names an unnamed foreign
+ * key `<relation>_ibfk_1`, too long for a 63-character relation name, and
+ * foreign key names are unique across its whole database.
  * Every statement is idempotent.
  */
 export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tables: TableNames): CompiledQuery[] {
@@ -36,7 +39,7 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
     db.schema
       .createTable("actions")
       .ifNotExists()
-      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull().references("events.seq_no"))
+      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull())
       .addColumn("reason", type(t.kind), (c) => c.notNull())
       .addColumn("actor_kind", type(t.kind), (c) => c.notNull())
       .addColumn("actor_id", type(t.id), (c) => c.notNull())
@@ -45,20 +48,22 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
       .addColumn("patch", type(t.json), (c) => c.notNull())
       .addColumn("triggers", type(t.json))
+      .addForeignKeyConstraint(indexName(tables.action, "fk"), ["seq_no"], "events", ["seq_no"])
       .compile(),
     db.schema
       .createTable("effects")
       .ifNotExists()
-      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull().references("events.seq_no"))
+      .addColumn("seq_no", type(t.bigint), (c) => c.primaryKey().notNull())
       .addColumn("reason", type(t.kind), (c) => c.notNull())
       .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
       .addColumn("trigger_id", type(t.id), (c) => c.notNull())
       .addColumn("trigger_hash", type(t.bigint), (c) => c.notNull())
+      .addForeignKeyConstraint(indexName(tables.effect, "fk"), ["seq_no"], "events", ["seq_no"])
       .compile(),
     db.schema
       .createTable("triggers")
       .ifNotExists()
-      .addColumn("seq_no", type(t.bigint), (c) => c.notNull().references("actions.seq_no"))
+      .addColumn("seq_no", type(t.bigint), (c) => c.notNull())
       .addColumn("position", type(t.integer), (c) => c.notNull())
       .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
       .addColumn("trigger_id", type(t.id), (c) => c.notNull())
@@ -67,14 +72,16 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("aggregate_id", type(t.id), (c) => c.notNull())
       .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
       .addPrimaryKeyConstraint(indexName(tables.trigger, "pk"), ["seq_no", "position"])
+      .addForeignKeyConstraint(indexName(tables.trigger, "fk"), ["seq_no"], "actions", ["seq_no"])
       .compile(),
     db.schema
       .createTable("rebases")
       .ifNotExists()
       .addColumn("id", type(t.kind), (c) => c.primaryKey().notNull())
       .addColumn("digest", type(t.kind), (c) => c.notNull())
-      .addColumn("first_seq_no", type(t.bigint), (c) => c.notNull().references("events.seq_no"))
+      .addColumn("first_seq_no", type(t.bigint), (c) => c.notNull())
       .addColumn("count", type(t.integer), (c) => c.notNull())
+      .addForeignKeyConstraint(indexName(derivedName(tables, "rebases"), "fk"), ["first_seq_no"], "events", ["seq_no"])
       .compile(),
     db.schema
       .createTable("meta")

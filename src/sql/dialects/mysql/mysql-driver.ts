@@ -47,8 +47,6 @@ const typeCast: mysql.TypeCast = (field, next) => {
   return Buffer.isBuffer(value) ? value.toString("utf8") : value;
 };
 
-// GROUP BY and ORDER BY compare only the first max_sort_length bytes of a BLOB; ids are unbounded.
-const SESSION_SETUP = "set session max_sort_length = 8388608";
 // A lock name is at most 64 characters and spans the server: the database and the event relation name it.
 const LOCK_NAME = "concat('coherence:', left(sha2(concat_ws('.', database(), ?), 256), 40))";
 const MIGRATION_LOCK_SECONDS = 60;
@@ -100,7 +98,6 @@ export class MysqlDriver implements SqlDriver {
   readonly #eventTable: string;
   readonly #writeLock: string;
   readonly #writeLockRow: string;
-  readonly #ready = new WeakSet<MysqlConnection>();
   #ended = false;
 
   /**
@@ -139,10 +136,6 @@ export class MysqlDriver implements SqlDriver {
     const session = new Session(connection, this.#target, tolerate);
     let broken = false;
     try {
-      if (!this.#ready.has(connection)) {
-        await session.exec(SESSION_SETUP);
-        this.#ready.add(connection);
-      }
       return await fn(session);
     } catch (error) {
       broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
