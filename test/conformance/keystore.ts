@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   DecryptionError,
@@ -252,6 +253,17 @@ export function testKeystore(factory: StoreFactory): void {
       await keystore.expire(["r", 5]);
       const next = randomBytes(32);
       expect(await keystore.rotateMasterKey(next)).toBe(4);
+      // The master key is never shown, not even by a debugger's inspection.
+      const shown = inspect(keystore, { depth: 6, showHidden: true });
+      for (const key of [Buffer.from(MASTER, "base64"), next]) {
+        expect(shown).not.toContain(
+          key
+            .subarray(0, 8)
+            .toString("hex")
+            .replace(/(..)(?!$)/g, "$1 "),
+        );
+        expect(shown).not.toContain(key.toString("base64"));
+      }
       for (let i = 1; i <= 4; i++) expect(await keystore.decrypt(["r", i], texts[i - 1] as string)).toBe(`value ${i}`);
       expect(await keystore.decrypt(["r", 5], texts[4] as string)).toBe(REDACTED);
       const withNew = openKeystore(store, { masterKey: next.toString("hex") });
