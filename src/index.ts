@@ -53,5 +53,14 @@ export {
   type TableNames,
 } from "./model/types.js";
 export { type OpenStoreOptions, openStore } from "./open-store.js";
+export type {
+  Projection,
+  ProjectionContext,
+  ProjectionSql,
+  ProjectionStatus,
+  RunProjectionOptions,
+} from "./projections/projection.js";
+export { deleteProjection, listProjections, rebuildProjection } from "./projections/projection-admin.js";
+export { runProjection } from "./projections/run-projection.js";
 export type { SqliteOptions } from "./sql/dialects/sqlite/sqlite-driver.js";
 export type { Store, StoreOptions } from "./store.js";

@@ -5,6 +5,7 @@ import { testConflicts } from "./conformance/conflicts.js";
 import { testFollow } from "./conformance/follow.js";
 import { testIdempotentRebase } from "./conformance/idempotent.js";
 import { testKeystore } from "./conformance/keystore.js";
+import { testProjections } from "./conformance/projections.js";
 import { testRebase } from "./conformance/rebase.js";
 import { testRoundTrip } from "./conformance/round-trip.js";
 import { testStream } from "./conformance/stream.js";
@@ -27,5 +28,6 @@ for (const factory of storeFactories()) {
     testClosed(factory);
     testKeystore(factory);
     testFollow(factory);
+    testProjections(factory);
   });
 }

@@ -46,6 +46,8 @@ export interface ExtraSchema {
     expires_at: number | null;
     expired_at: number | null;
   };
+  /** Each projection's checkpoint: the head up to which it has applied everything, moved with its read model. */
+  projections: { name: string; checkpoint: number; updated_at: number };
 }
 
 /** The logical table names, keyed like `TableNames`. */

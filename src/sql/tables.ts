@@ -75,7 +75,7 @@ export function derivedName(tables: TableNames, suffix: string): string {
 }
 
 /** Logical names of the relations beyond the four, with their suffixes. */
-const EXTRA_TABLES = { rebases: "rebases", meta: "meta", keys: "keys" } as const;
+const EXTRA_TABLES = { rebases: "rebases", meta: "meta", keys: "keys", projections: "projections" } as const;
 
 /** A Kysely plugin that maps the logical table names of {@link Schema} to the configured ones. */
 export function renameTables(tables: TableNames): KyselyPlugin {

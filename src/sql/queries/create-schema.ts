@@ -102,6 +102,13 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("expires_at", type(t.bigint))
       .addColumn("expired_at", type(t.bigint))
       .compile(),
+    db.schema
+      .createTable("projections")
+      .ifNotExists()
+      .addColumn("name", type(t.kind), (c) => c.primaryKey().notNull())
+      .addColumn("checkpoint", type(t.bigint), (c) => c.notNull())
+      .addColumn("updated_at", type(t.bigint), (c) => c.notNull())
+      .compile(),
   ];
   const index = (table: keyof Schema, name: string, columns: string[]) => {
     let q = db.schema.createIndex(name).on(table).columns(columns);

@@ -1,5 +1,5 @@
 import { type Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
-import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
+import { BaseSqlDialect, type ColumnTypes, type Statement } from "../../dialect.js";
 
 /**
  * PostgreSQL's capabilities. Text compares byte for byte under any deterministic
@@ -11,6 +11,10 @@ export class PostgresDialect extends BaseSqlDialect {
   readonly types: ColumnTypes = { bigint: "bigint", integer: "integer", kind: "text", id: "text", json: "text" };
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
+  /** The payload is the writer's schema: listeners of other schemas ignore it. */
+  notifyStatement(channel: string): Statement {
+    return { sql: "select pg_notify($1, current_schema())", parameters: [channel] };
+  }
   createAdapter() {
     return new PostgresAdapter();
   }

@@ -3,6 +3,7 @@ import pg from "pg";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
 import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
+import { PostgresListener } from "./postgres-listener.js";
 
 /**
  * Options of the PostgreSQL store: passed to `new pg.Pool(...)` as they are
@@ -81,6 +82,12 @@ export class PostgresDriver implements SqlDriver {
   readonly #target: ServerTarget;
   readonly #lockName: string;
   #ended = false;
+  /** The URL of a pool this driver opened: the same database, schema and user for every store opened with it. */
+  readonly database: string | undefined;
+  readonly #listener = new PostgresListener(
+    () => this.#pool.connect(),
+    (error) => mapPostgresError(error, this.#target),
+  );
 
   /**
    * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
@@ -92,6 +99,7 @@ export class PostgresDriver implements SqlDriver {
       this.#pool = source.pool;
       this.#owned = false;
       this.#target = serverTarget(undefined, source.pool.options, 5432);
+      this.database = undefined;
     } else {
       const pool = new pg.Pool({ ...source.options, connectionString: source.url });
       // An idle client whose server went away is dropped by the pool; unheard, the event would end the process.
@@ -99,6 +107,7 @@ export class PostgresDriver implements SqlDriver {
       this.#pool = pool as unknown as PostgresPool;
       this.#owned = true;
       this.#target = serverTarget(source.url, source.options, 5432);
+      this.database = source.url;
     }
   }
 
@@ -165,7 +174,28 @@ export class PostgresDriver implements SqlDriver {
     });
   }
 
+  /** LISTEN on one shared connection; see {@link PostgresListener}. */
+  subscribe(channel: string, onNotify: () => void, onError: (error: unknown) => void): () => void {
+    return this.#listener.subscribe(channel, onNotify, onError);
+  }
+
+  /** A READ COMMITTED transaction without the writers' lock (projections). */
+  transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    return this.#withClient(async (s) => {
+      await s.run({ sql: "begin isolation level read committed", parameters: [] });
+      try {
+        const result = await fn(s);
+        await s.run({ sql: "commit", parameters: [] });
+        return result;
+      } catch (error) {
+        await s.client.query({ text: "rollback" }).catch(noop);
+        throw error;
+      }
+    });
+  }
+
   async close(): Promise<void> {
+    await this.#listener.close();
     if (!this.#owned || this.#ended) return;
     this.#ended = true;
     await this.#pool.end();

@@ -1,0 +1,121 @@
+import type { Backend } from "../backend.js";
+import { Mutex } from "../mutex.js";
+import type { SqlSession } from "../sql/dialect.js";
+import {
+  type CheckpointRow,
+  deleteCheckpointQuery,
+  insertCheckpointQuery,
+  lockCheckpointQuery,
+  selectCheckpointsQuery,
+  updateCheckpointQuery,
+} from "../sql/queries/projections.js";
+import { SqlBackend } from "../sql/sql-backend.js";
+import type { ProjectionSql } from "./projection.js";
+
+/** A checkpoint as kept. */
+export interface Checkpoint {
+  readonly name: string;
+  readonly checkpoint: number;
+  readonly updatedAt: Date;
+}
+
+/**
+ * Runs `fn` with the projection's current checkpoint (undefined when it has
+ * none) and, on SQL stores, the transaction; writes the checkpoint `fn`
+ * returns, if any, in that same transaction.
+ */
+export type CheckpointWork = (
+  current: number | undefined,
+  sql: ProjectionSql | undefined,
+) => Promise<number | undefined>;
+
+/** Where a store keeps its projections' checkpoints. */
+export interface Checkpoints {
+  list(name?: string): Promise<Checkpoint[]>;
+  transact(name: string, work: CheckpointWork): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+function sqlHandle(dialect: string, s: SqlSession): ProjectionSql {
+  return {
+    dialect,
+    all: (sql, parameters = []) => s.all({ sql, parameters }),
+    run: (sql, parameters = []) => s.run({ sql, parameters }),
+  };
+}
+
+/** Checkpoints in the store's own database, moved in the transaction of the read model's writes. */
+class SqlCheckpoints implements Checkpoints {
+  constructor(private readonly backend: SqlBackend) {}
+
+  #transaction(fn: (s: SqlSession) => Promise<void>): Promise<void> {
+    const { driver } = this.backend;
+    return driver.transaction ? driver.transaction(fn) : driver.write(fn, () => true);
+  }
+
+  async list(name?: string): Promise<Checkpoint[]> {
+    const rows = await this.backend.driver.read((s) =>
+      s.all<CheckpointRow>(selectCheckpointsQuery(this.backend.db, name)),
+    );
+    return rows.map((r) => ({
+      name: r.name,
+      checkpoint: Number(r.checkpoint),
+      updatedAt: new Date(Number(r.updated_at)),
+    }));
+  }
+
+  transact(name: string, work: CheckpointWork): Promise<void> {
+    const { db, dialect } = this.backend;
+    return this.#transaction(async (s) => {
+      await s.run(lockCheckpointQuery(db, name));
+      const [row] = await s.all<CheckpointRow>(selectCheckpointsQuery(db, name));
+      const current = row === undefined ? undefined : Number(row.checkpoint);
+      const next = await work(current, sqlHandle(dialect.name, s));
+      if (next === undefined) return;
+      const now = Date.now();
+      await s.run(
+        current === undefined ? insertCheckpointQuery(db, name, next, now) : updateCheckpointQuery(db, name, next, now),
+      );
+    });
+  }
+
+  remove(name: string): Promise<void> {
+    return this.#transaction((s) => s.run(deleteCheckpointQuery(this.backend.db, name)));
+  }
+}
+
+/** Checkpoints of a memory store: they live and die with it. */
+class MemoryCheckpoints implements Checkpoints {
+  readonly #rows = new Map<string, Checkpoint>();
+  readonly #lock = new Mutex();
+
+  async list(name?: string): Promise<Checkpoint[]> {
+    return [...this.#rows.values()]
+      .filter((r) => name === undefined || r.name === name)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  transact(name: string, work: CheckpointWork): Promise<void> {
+    return this.#lock.run(async () => {
+      const next = await work(this.#rows.get(name)?.checkpoint, undefined);
+      if (next !== undefined) this.#rows.set(name, { name, checkpoint: next, updatedAt: new Date() });
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    this.#rows.delete(name);
+  }
+}
+
+const memory = new WeakMap<Backend, MemoryCheckpoints>();
+
+/** The checkpoints of a store's backend. */
+export function checkpointsOf(backend: Backend): Checkpoints {
+  if (backend instanceof SqlBackend) return new SqlCheckpoints(backend);
+  let found = memory.get(backend);
+  if (!found) {
+    found = new MemoryCheckpoints();
+    memory.set(backend, found);
+  }
+  return found;
+}

@@ -1,0 +1,47 @@
+import { checkKind } from "../model/validate.js";
+import type { Store } from "../store.js";
+import { backendOf, checkProjection } from "./check-projection.js";
+import { checkpointsOf } from "./checkpoints.js";
+import type { Projection, ProjectionStatus } from "./projection.js";
+
+/**
+ * Every projection of the store with its checkpoint and lag (or the one named
+ * `name`), by name.
+ *
+ * @example
+ * for (const p of await listProjections(store)) console.log(`${p.name}: ${p.checkpoint}, lag ${p.lag}`);
+ */
+export async function listProjections(store: Store, name?: string): Promise<ProjectionStatus[]> {
+  if (name !== undefined) checkKind(name, "name");
+  const checkpoints = await checkpointsOf(backendOf(store)).list(name);
+  const head = await store.currentSeqNo();
+  return checkpoints.map((c) => ({ ...c, head, lag: Math.max(0, head - c.checkpoint) }));
+}
+
+/**
+ * Starts a projection over: in one transaction, `projection.clear` empties
+ * its read model and its checkpoint goes back to 0, so the next (or the
+ * running) {@link runProjection} applies everything again from the first event.
+ *
+ * @example
+ * await rebuildProjection(store, titles);
+ * await runProjection(store, titles, { signal });
+ */
+export async function rebuildProjection(store: Store, projection: Projection): Promise<void> {
+  checkProjection(projection);
+  await checkpointsOf(backendOf(store)).transact(projection.name, async (current, sql) => {
+    await projection.clear?.({ sql, replay: false });
+    return current === 0 ? undefined : 0;
+  });
+}
+
+/**
+ * Forgets a projection's checkpoint (its read model is the application's to drop).
+ *
+ * @example
+ * await deleteProjection(store, "book-titles");
+ */
+export async function deleteProjection(store: Store, name: string): Promise<void> {
+  checkKind(name, "name");
+  await checkpointsOf(backendOf(store)).remove(name);
+}

@@ -1,0 +1,116 @@
+import { PAGE_SIZE } from "../event-store.js";
+import { followSteps } from "../follow/follow-steps.js";
+import { encodeIdentity } from "../model/codec.js";
+import type { StoredAction } from "../model/types.js";
+import type { Store } from "../store.js";
+import { backendOf, checkProjection, checkRunOptions } from "./check-projection.js";
+import { type Checkpoints, checkpointsOf } from "./checkpoints.js";
+import type { Projection, RunProjectionOptions } from "./projection.js";
+
+/** Another runner (or a rebuild) moved the checkpoint: start over from where it is now. */
+class CheckpointMoved extends Error {}
+
+interface Pending {
+  readonly event: StoredAction;
+  readonly replay: boolean;
+}
+
+/**
+ * Applies `pending` in one transaction that moves the checkpoint from
+ * `from` to `to`, unless the checkpoint is no longer `from`. `reset` holds the
+ * aggregates already reset in this batch of commits; it grows only if the
+ * transaction commits.
+ */
+async function applyBatch(
+  checkpoints: Checkpoints,
+  projection: Projection,
+  pending: readonly Pending[],
+  from: number,
+  to: number,
+  reset: Set<string>,
+): Promise<void> {
+  const resetNow = new Set<string>();
+  await checkpoints.transact(projection.name, async (current, sql) => {
+    if ((current ?? 0) !== from) throw new CheckpointMoved();
+    for (const { event, replay } of pending) {
+      const ctx = { sql, replay };
+      if (replay) {
+        const key = encodeIdentity(event.action.aggregate).key;
+        if (!reset.has(key) && !resetNow.has(key)) {
+          resetNow.add(key);
+          await projection.reset?.(event.action.aggregate, ctx);
+        }
+      }
+      await projection.apply(event, ctx);
+    }
+    return to === current ? undefined : to;
+  });
+  for (const key of resetNow) reset.add(key);
+}
+
+/**
+ * Keeps a projection's read model up to date: follows the store from the
+ * projection's checkpoint, applies each action (and, when an effect replays an
+ * aggregate, `reset` then that aggregate's actions again), and moves the
+ * checkpoint in the same transaction as what `apply` ran on `ctx.sql`.
+ * Resolves when `options.signal` aborts; rejects, with nothing of the failed
+ * batch kept, when `apply` or the database fails. Started again, it goes on
+ * from the checkpoint. Should another runner or a rebuild move the checkpoint,
+ * it goes on from there instead, so no action is applied twice.
+ *
+ * @example
+ * const controller = new AbortController();
+ * const running = runProjection(store, titles, { signal: controller.signal, onCaughtUp: (h) => console.log("at", h) });
+ * // … later
+ * controller.abort();
+ * await running;
+ */
+export async function runProjection(
+  store: Store,
+  projection: Projection,
+  options?: RunProjectionOptions,
+): Promise<void> {
+  checkProjection(projection);
+  const { signal, onCaughtUp, batchSize = 100 } = checkRunOptions(options);
+  const backend = backendOf(store);
+  const checkpoints = checkpointsOf(backend);
+  // Stopping is the signal's job; a closed store fails the runner's next query.
+  const checkOpen = () => {};
+  for (;;) {
+    if (signal?.aborted) return;
+    // A new projection's row exists from its first run, so listings show it at 0.
+    await checkpoints.transact(projection.name, async (current) => (current === undefined ? 0 : undefined));
+    const [row] = await checkpoints.list(projection.name);
+    let checkpoint = row?.checkpoint ?? 0;
+    const followOptions = {
+      offset: checkpoint + 1,
+      aggregates: projection.aggregates,
+      kinds: projection.kinds,
+      signal,
+    };
+    let pending: Pending[] = [];
+    let reset = new Set<string>();
+    const flush = async (to: number) => {
+      if (pending.length === 0 && to === checkpoint) return;
+      await applyBatch(checkpoints, projection, pending, checkpoint, to, reset);
+      pending = [];
+      checkpoint = to;
+    };
+    try {
+      for await (const step of followSteps(backend, followOptions, PAGE_SIZE, checkOpen)) {
+        if (step.type === "action") {
+          pending.push(step);
+          if (pending.length >= batchSize) await flush(step.replay ? checkpoint : step.event.seqNo);
+        } else if (step.type === "batch") {
+          await flush(step.head);
+          reset = new Set();
+        } else {
+          onCaughtUp?.(step.head);
+        }
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof CheckpointMoved)) throw error;
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import {
+  deleteProjection,
+  listProjections,
+  type NewEvent,
+  type ProjectionContext,
+  rebuildProjection,
+  runProjection,
+  type Store,
+} from "../../src/index.js";
+import type { StoreFactory } from "../stores.js";
+import { act, eff } from "../support/events.js";
+import { expectedStates, foldProjection, type ReadModelContents, readModel } from "../support/read-model.js";
+
+/** The walkthrough's books and receipts, a key expiry, and more changes after it. */
+function history(): NewEvent[][] {
+  return [
+    [act(["book", "Neuromancer"], { assoc: { author: "William Gibson", genre: "SciFi" } })],
+    [act(["book", "Count Zero"], { assoc: { author: "William Gibson", genre: "Cyberpunk" } })],
+    [act(["receipt", 1], { assoc: { no: "R-1", total: 10 } }, { triggers: [["encryption-key", 1]] })],
+    [act(["receipt", 2], { assoc: { no: "R-2", total: 20 } }, { triggers: [["encryption-key", 2]] })],
+    [eff(["encryption-key", 1])],
+    [act(["receipt", 1], { dissoc: ["total"] }), act(["book", "Neuromancer"], { assoc: { genre: "Cyberpunk" } })],
+    [eff(["encryption-key", 2]), act(["receipt", 2], { assoc: { total: 21 } })],
+  ];
+}
+
+async function commitAll(store: Store, commits: NewEvent[][]): Promise<void> {
+  for (const events of commits) {
+    const r = await store.rebase((await store.currentSeqNo()) + 1, events);
+    expect(r.result).toBe("ok");
+  }
+}
+
+function reader(store: Store) {
+  return async (work: (ctx: ProjectionContext) => Promise<void>) => {
+    await rebuildProjection(store, { name: "test-reader", apply() {}, clear: work });
+    await deleteProjection(store, "test-reader");
+  };
+}
+
+/** Runs a projection until it has caught up with the store's head, then stops it. */
+async function runUntilCaughtUp(store: Store, projection: ReturnType<typeof foldProjection>, batchSize?: number) {
+  const head = await store.currentSeqNo();
+  const controller = new AbortController();
+  await runProjection(store, projection, {
+    signal: controller.signal,
+    batchSize,
+    onCaughtUp: (h) => {
+      if (h >= head) controller.abort();
+    },
+  });
+}
+
+/** Issue 5: projections with checkpoints kept by the store. */
+export function testProjections(factory: StoreFactory): void {
+  describe("projections", () => {
+    it("a live projection folds every aggregate as the store does, replays included, and ends at lag 0", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("fold");
+      await rebuildProjection(store, projection);
+      const controller = new AbortController();
+      const heads: number[] = [];
+      let wake: (() => void) | undefined;
+      const running = runProjection(store, projection, {
+        signal: controller.signal,
+        batchSize: 2,
+        onCaughtUp: (h) => {
+          heads.push(h);
+          wake?.();
+        },
+      });
+      for (const commit of history()) {
+        await commitAll(store, [commit]);
+        const head = await store.currentSeqNo();
+        while (!heads.includes(head)) await new Promise<void>((r) => (wake = r));
+      }
+      controller.abort();
+      await running;
+      const model = await readModel(reader(store), projection.memory);
+      expect(model.states).toEqual(await expectedStates(store));
+      // Key 1 expired at 5: receipt 1 (3) replayed; key 2 at 8: receipt 2 (4) replayed, its new action 9 applied.
+      expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "6", "7", "4 r", "9"]);
+      const [status] = await listProjections(store, "fold");
+      expect(status).toMatchObject({ name: "fold", checkpoint: 9, head: 9, lag: 0 });
+    });
+
+    it("restarted, it goes on from its checkpoint: each action applied once", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("restart");
+      await rebuildProjection(store, projection);
+      const [first, second] = [history().slice(0, 4), history().slice(4)];
+      await commitAll(store, first);
+      await runUntilCaughtUp(store, projection);
+      expect((await listProjections(store))[0]).toMatchObject({ name: "restart", checkpoint: 4, lag: 0 });
+      await commitAll(store, second);
+      expect((await listProjections(store, "restart"))[0]).toMatchObject({ checkpoint: 4, head: 9, lag: 5 });
+      await runUntilCaughtUp(store, projection, 1);
+      const model = await readModel(reader(store), projection.memory);
+      expect(model.states).toEqual(await expectedStates(store));
+      // One batch now, as one stream from offset 5 reads it: both expiries' replays first.
+      expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "4 r", "6", "7", "9"]);
+    });
+
+    it("rebuilt, it starts from scratch and ends with the same read model", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("rebuild");
+      await rebuildProjection(store, projection);
+      await commitAll(store, history());
+      await runUntilCaughtUp(store, projection);
+      const before = await readModel(reader(store), projection.memory);
+      await rebuildProjection(store, projection);
+      expect((await listProjections(store, "rebuild"))[0]).toMatchObject({ checkpoint: 0, lag: 9 });
+      expect(await readModel(reader(store), projection.memory)).toEqual({ states: {}, log: [] });
+      await runUntilCaughtUp(store, projection);
+      const after: ReadModelContents = await readModel(reader(store), projection.memory);
+      expect(after.states).toEqual(before.states);
+      // From scratch, the expiries since offset 1 replay nothing more: everything is new.
+      expect(after.log).toEqual(["1", "2", "3", "4", "6", "7", "9"]);
+    });
+
+    it("a failing apply rejects the runner and keeps nothing of its batch; the restart applies it", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("fails");
+      await rebuildProjection(store, projection);
+      await commitAll(store, history().slice(0, 4));
+      const failing = {
+        ...projection,
+        apply: async (event: Parameters<typeof projection.apply>[0], ctx: ProjectionContext) => {
+          await projection.apply(event, ctx);
+          if (event.seqNo === 4) throw new Error("read model broke");
+        },
+      };
+      await expect(runProjection(store, failing, { batchSize: 2 })).rejects.toThrow("read model broke");
+      expect((await listProjections(store, "fails"))[0]).toMatchObject({ checkpoint: 2 });
+      await runUntilCaughtUp(store, projection);
+      const model = await readModel(reader(store), projection.memory);
+      expect(model.states).toEqual(await expectedStates(store));
+      if (factory.name !== "memory") expect(model.log).toEqual(["1", "2", "3", "4"]);
+    });
+
+    it("rejects a bad projection or options with a ValidationError naming the field", async () => {
+      const store = await factory.create();
+      const ok = foldProjection("ok");
+      const bad: [unknown, unknown, string][] = [
+        [{ ...ok, name: "" }, undefined, "projection.name"],
+        [{ ...ok, apply: 1 }, undefined, "projection.apply"],
+        [{ ...ok, reset: "x" }, undefined, "projection.reset"],
+        [{ ...ok, kinds: [] }, undefined, "projection.kinds"],
+        [null, undefined, "projection"],
+        [ok, { batchSize: 0 }, "options.batchSize"],
+        [ok, { signal: 1 }, "options.signal"],
+      ];
+      for (const [projection, options, path] of bad) {
+        await expect(runProjection(store, projection as never, options as never)).rejects.toMatchObject({
+          name: "ValidationError",
+          path,
+        });
+      }
+      expect(await listProjections(store)).toEqual([]);
+    });
+  });
+}
