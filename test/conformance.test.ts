@@ -1,5 +1,6 @@
 import { afterAll, describe } from "vitest";
 import { testAggregate } from "./conformance/aggregate.js";
+import { testBadInput } from "./conformance/bad-input.js";
 import { testClosed } from "./conformance/closed.js";
 import { testConflicts } from "./conformance/conflicts.js";
 import { testFollow } from "./conformance/follow.js";
@@ -27,6 +28,7 @@ for (const factory of storeFactories()) {
     testTables(factory);
     testClosed(factory);
     testKeystore(factory);
+    testBadInput(factory);
     testFollow(factory);
     testProjections(factory);
   });
