@@ -1,6 +1,7 @@
 import type { CompiledQuery, Kysely } from "kysely";
 import type { EncodedIdentity } from "../../model/codec.js";
 import type { Schema } from "../schema.js";
+import { compiledOnce } from "./compiled-once.js";
 
 /** One row per aggregate: its exact identity and the lowest conflicting seqNo of one kind (action or effect). */
 export interface FirstConflictRow {
@@ -20,6 +21,26 @@ export interface FirstConflictRow {
  * compare only its first `max_sort_length` bytes on MySQL.
  */
 export function firstConflictsQuery(
+  db: Kysely<Schema>,
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+): CompiledQuery<FirstConflictRow> {
+  // Compiled once per shape (the rebase hot path); the slots stand for base, resolved, then hash, kind, id of each.
+  const values: unknown[] = [base, ...resolved];
+  for (const a of aggregates) values.push(a.hash, a.kind, a.id);
+  return compiledOnce(db, `first-conflicts:${aggregates.length}:${resolved.length}`, values, (slots) => {
+    const at = 1 + resolved.length;
+    const shaped = aggregates.map((_, i) => ({
+      hash: slots[at + 3 * i],
+      kind: slots[at + 3 * i + 1],
+      id: slots[at + 3 * i + 2],
+    }));
+    return buildFirstConflicts(db, slots[0]!, shaped as never, slots.slice(1, at));
+  });
+}
+
+function buildFirstConflicts(
   db: Kysely<Schema>,
   base: number,
   aggregates: readonly EncodedIdentity[],
