@@ -35,7 +35,7 @@ export class MysqlRaw implements RawClient {
   }
 
   async version(): Promise<string> {
-    return (await this.all<{ v: string }>("SELECT version() AS v"))[0]?.v ?? "?";
+    return (await this.all<{ v: string }>("SELECT version() AS v"))[0]?.v?.replace(/-0\+deb.*$/, "") ?? "?";
   }
 
   async close(): Promise<void> {

@@ -37,7 +37,7 @@ export class SqliteRaw implements RawClient {
   }
 
   async version(): Promise<string> {
-    return (this.#db.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v;
+    return `SQLite ${(this.#db.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v}`;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,21 @@
+import { describe, expect, test } from "vitest";
+import { benchStore } from "../bench/bench-store.js";
+import { sizesFor } from "../bench/config.js";
+import { markdownTable } from "../bench/report.js";
+
+// Keeps `npm run bench` working: every workload at tiny sizes on SQLite. Nothing here is timed.
+describe("bench", () => {
+  test("every workload runs at tiny sizes on SQLite, beside its baseline, and reports each figure", async () => {
+    const sizes = sizesFor("tiny");
+    const result = await benchStore("sqlite", sizes, () => {});
+    for (const pair of [result.w1, result.w2, result.stream, result.aggregate, result.bigStream, result.bigBuild]) {
+      expect(pair.store).toBeGreaterThan(0);
+      expect(pair.raw).toBeGreaterThan(0);
+      expect(pair.ratio).toBeCloseTo(pair.store / pair.raw);
+    }
+    expect(result.bigStream.storeMaxRssMB).toBeGreaterThan(0);
+    expect(result.latency.smallMs).toBeGreaterThan(0);
+    expect(result.w4.committed).toBeGreaterThan(0);
+    expect(markdownTable([result], sizes)).toContain("| W1: 200 one-action rebases, events/s |");
+  });
+});
