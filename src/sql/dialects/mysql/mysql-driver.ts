@@ -25,9 +25,6 @@ export interface MysqlConnection {
 export interface MysqlPool {
   getConnection(callback: Callback<MysqlConnection>): void;
   end(callback?: (error?: unknown) => void): void;
-  readonly config?: {
-    readonly connectionConfig?: { host?: string; port?: number; database?: string; password?: string };
-  };
 }
 
 /** A pool of `mysql2` or of `mysql2/promise` (which wraps the callback pool as `.pool`). */
@@ -116,7 +113,9 @@ export class MysqlDriver implements SqlDriver {
       const wrapped = (source.pool as { pool?: MysqlPool }).pool;
       this.#pool = typeof wrapped?.getConnection === "function" ? wrapped : (source.pool as MysqlPool);
       this.#owned = false;
-      this.#target = serverTarget(undefined, this.#pool.config?.connectionConfig, 3306);
+      // mysql2 keeps the resolved settings there; another pool simply has none to show.
+      const config = (this.#pool as { config?: { connectionConfig?: Record<string, unknown> } }).config;
+      this.#target = serverTarget(undefined, config?.connectionConfig, 3306);
     } else {
       // mysql2 reads host, user, password and database from any scheme; `mariadb:` is only ours.
       const uri = source.url.replace(/^mariadb:/, "mysql:");

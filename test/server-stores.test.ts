@@ -1,0 +1,147 @@
+import mysql from "mysql2";
+import mysqlPromise from "mysql2/promise";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConnectionError, DatabaseError, openStore, type Store, ValidationError } from "../src/index.js";
+import { type StoreFactory, storeFactories } from "./stores.js";
+import { act } from "./support/events.js";
+
+describe("server stores: opening", () => {
+  it("a server URL without a server, or a pool with a server URL or a SQLite URL, is a ValidationError", () => {
+    const pool = new pg.Pool();
+    expect(() => openStore("postgres://")).toThrow(ValidationError);
+    expect(() => openStore("postgres://localhost/db", { pool })).toThrow(ValidationError);
+    expect(() => openStore("sqlite::memory:", { pool })).toThrow(ValidationError);
+    expect(() => openStore("mysql://", { pool: {} as never })).toThrow(ValidationError);
+    expect(() => openStore("mysql://localhost/db", { postgres: {} })).toThrow(ValidationError);
+    expect(() => openStore("postgres://localhost/db", { postgres: 5 as never })).toThrow(ValidationError);
+  });
+
+  for (const [name, url] of [
+    ["PostgreSQL", "postgres://alice:s3cr3t-pw@127.0.0.1:1/shop"],
+    ["MySQL", "mysql://alice:s3cr3t-pw@127.0.0.1:1/shop"],
+  ] as const) {
+    it(`${name}: a server that does not answer gives a ConnectionError naming host, port and database, never the password`, async () => {
+      const store = openStore(url);
+      const error = await store.initSchema().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(error).toMatchObject({ code: "connection", dbCode: "ECONNREFUSED" });
+      expect((error as Error).message).toContain("127.0.0.1:1/shop");
+      expect((error as Error).message).not.toContain("s3cr3t");
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      await store.close();
+    });
+  }
+});
+
+/** The relations of a store, read without it. */
+async function metaRows(name: string, url: string): Promise<{ name: string; value: number }[]> {
+  const sql = "select name, value from events_meta order by name";
+  if (name === "postgres") {
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows.map((r) => ({ name: r.name, value: Number(r.value) }));
+    } finally {
+      await client.end();
+    }
+  }
+  const connection = await mysqlPromise.createConnection(url);
+  try {
+    const [rows] = await connection.query(sql);
+    return (rows as { name: Buffer; value: number }[]).map((r) => ({ name: String(r.name), value: Number(r.value) }));
+  } finally {
+    await connection.end();
+  }
+}
+
+function testServerStore(factory: StoreFactory): void {
+  describe(`server store: ${factory.name}`, () => {
+    afterAll(() => factory.dispose());
+
+    it("initSchema run by four stores at once, then again, succeeds and records schema version 1", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      const stores = Array.from({ length: 4 }, () => openStore(url));
+      try {
+        await Promise.all(stores.map((s) => s.initSchema()));
+        await Promise.all(stores.map((s) => s.initSchema()));
+        expect((await stores[0]?.rebase(1, [act(["k", 1])]))?.result).toBe("ok");
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+      expect(await metaRows(factory.name, url)).toEqual([
+        { name: "schema-version", value: 1 },
+        { name: "write-lock", value: 0 },
+      ]);
+    });
+
+    it("kinds and ids compare byte for byte: 'a', 'A', 'a ' and 'á' are four aggregates", async () => {
+      const store = await factory.create();
+      const ids = ["a", "A", "a ", "á", "a\u0301"];
+      for (const [i, id] of ids.entries()) {
+        const r = await store.rebase(i + 1, [act([id, id], { assoc: { i } })]);
+        expect(r.result).toBe("ok");
+      }
+      for (const [i, id] of ids.entries()) {
+        expect(await store.aggregate([id, id])).toEqual({ state: { i }, seqNo: i + 1 });
+        expect((await store.conflicts(1, [id, id])).map((e) => e.seqNo)).toEqual([i + 1]);
+      }
+    });
+
+    it("a failing statement is a DatabaseError with the driver error as cause, the query and the database's code", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      const other = openStore(url, { tables: { event: "nothing_here" } });
+      try {
+        const error = await other.currentSeqNo().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(DatabaseError);
+        expect(error).not.toBeInstanceOf(ConnectionError);
+        expect((error as DatabaseError).query).toMatch(/nothing_here/);
+        expect((error as DatabaseError).dbCode).toBe(factory.name === "postgres" ? "42P01" : "ER_NO_SUCH_TABLE");
+        expect((error as DatabaseError).cause).toBeInstanceOf(Error);
+      } finally {
+        await other.close();
+      }
+      expect(await store.currentSeqNo()).toBe(0);
+    });
+
+    it("opens on the application's pool and leaves it open on close()", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      const use = async (store: Store) => {
+        await store.initSchema();
+        expect((await store.rebase(1, [act(["pool", 1])])).result).toBe("ok");
+        expect(await store.currentSeqNo()).toBe(1);
+        await store.close();
+      };
+      if (factory.name === "postgres") {
+        const pool = new pg.Pool({ connectionString: url });
+        await use(openStore("postgres://", { pool }));
+        expect((await pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+        await pool.end();
+      } else {
+        const callbackPool = mysql.createPool({ uri: url });
+        await use(openStore("mysql://", { pool: callbackPool }));
+        const promisePool = mysqlPromise.createPool({ uri: url });
+        const other = openStore("mariadb://", { pool: promisePool });
+        expect(await other.currentSeqNo()).toBe(1);
+        await other.close();
+        const [rows] = await promisePool.query("select 1 as one");
+        expect(rows).toEqual([{ one: 1 }]);
+        await promisePool.end();
+        await new Promise<void>((resolve, reject) => callbackPool.end((e) => (e ? reject(e) : resolve())));
+      }
+    });
+  });
+}
+
+for (const factory of storeFactories()) {
+  if (factory.name === "postgres" || factory.name === "mysql") testServerStore(factory);
+}
