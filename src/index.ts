@@ -62,5 +62,16 @@ export type {
 } from "./projections/projection.js";
 export { deleteProjection, listProjections, rebuildProjection } from "./projections/projection-admin.js";
 export { runProjection } from "./projections/run-projection.js";
+export type {
+  MysqlConnection,
+  MysqlOptions,
+  MysqlPool,
+  MysqlPoolLike,
+} from "./sql/dialects/mysql/mysql-driver.js";
+export type {
+  PostgresClient,
+  PostgresOptions,
+  PostgresPool,
+} from "./sql/dialects/postgres/postgres-driver.js";
 export type { SqliteOptions } from "./sql/dialects/sqlite/sqlite-driver.js";
 export type { Store, StoreOptions } from "./store.js";
