@@ -12,6 +12,11 @@ export interface SqlSession {
   all<R>(statement: Statement | CompiledQuery): Promise<R[]>;
   /** Runs a statement for its effect. */
   run(statement: Statement | CompiledQuery): Promise<void>;
+  /**
+   * Optional: like {@link all}, each row as an array of its columns in select
+   * order. Streams read through it when the driver has it: no object per row.
+   */
+  values?(statement: Statement | CompiledQuery): Promise<unknown[][]>;
 }
 
 /** The connections of one SQL store: how reads, writes and schema changes run. */

@@ -27,13 +27,34 @@ import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION } from "./queries/
 import { readEventsQuery } from "./queries/read-events.js";
 import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
-import { type ActionRow, actionFromRow, type EventRow, eventFromRow } from "./queries/rows.js";
+import { type ActionRow, actionFromRow, actionFromValues, type EventRow, eventFromRow } from "./queries/rows.js";
 import type { Schema } from "./schema.js";
 import { derivedName, renameTables } from "./tables.js";
 
 function chunks<T>(list: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** Chunks of at most `size` rows whose string values add up to at most `maxBytes` (a row alone may exceed it). */
+function boundedChunks(rows: readonly unknown[][], size: number, maxBytes: number): unknown[][][] {
+  if (maxBytes === Number.POSITIVE_INFINITY) return chunks(rows, size);
+  const out: unknown[][][] = [];
+  let chunk: unknown[][] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    let rowBytes = 0;
+    for (const v of row) rowBytes += typeof v === "string" ? v.length : 8;
+    if (chunk.length > 0 && (chunk.length >= size || bytes + rowBytes > maxBytes)) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(row);
+    bytes += rowBytes;
+  }
+  if (chunk.length > 0) out.push(chunk);
   return out;
 }
 
@@ -178,7 +199,7 @@ export class SqlBackend implements Backend {
         continue;
       }
       const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));
-      for (const chunk of chunks(list, per)) {
+      for (const chunk of boundedChunks(list, per, this.dialect.maxStatementBytes)) {
         const statement: Statement = { sql: this.#insert(table, chunk.length).sql, parameters: chunk.flat() };
         await s.run(statement);
       }
@@ -196,14 +217,14 @@ export class SqlBackend implements Backend {
     query: ActionFilter & { limit: number },
     end: number,
   ): Promise<ActionPage> {
-    const rows = await this.driver.read((s) => s.all<ActionRow>(statement));
+    const rows = await this.driver.read(async (s) =>
+      s.values
+        ? (await s.values(statement)).map(actionFromValues)
+        : (await s.all<ActionRow>(statement)).map(actionFromRow),
+    );
     const keep = exactFilter(query);
-    const events: EncodedEvent[] = [];
-    for (const row of rows) {
-      const e = actionFromRow(row);
-      if (keep(e)) events.push(e);
-    }
-    const last = rows.length > 0 ? Number(rows[rows.length - 1]?.seq_no) : end;
+    const events = rows.filter(keep);
+    const last = rows.length > 0 ? (rows[rows.length - 1] as EncodedEvent).seqNo : end;
     return { events, last, done: rows.length < query.limit || last >= end };
   }
 

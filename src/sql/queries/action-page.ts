@@ -8,7 +8,7 @@ export const MAX_PUSHED_FILTER = 500;
 
 type Actions = Schema & { a: Schema["actions"]; e: Schema["events"] };
 
-/** `actions as a` joined with `events as e`, selecting an {@link ActionRow}, filtered as far as SQL can. */
+/** `actions as a` joined with `events as e`, selecting an {@link ActionRow}, filtered as far as SQL can; its column order is the one `actionFromValues` reads. */
 export function selectActions(
   db: Kysely<Schema>,
   filter: ActionFilter,

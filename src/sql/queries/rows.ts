@@ -54,6 +54,22 @@ export function actionFromRow(r: ActionRow): EncodedEvent {
   };
 }
 
+/** {@link actionFromRow} of a row read as an array, its columns in {@link ActionRow}'s order (see `selectActions`). */
+export function actionFromValues(v: readonly unknown[]): EncodedEvent {
+  return {
+    seqNo: Number(v[0]),
+    timestamp: Number(v[1]),
+    source: v[2] as string,
+    reason: v[3] as string,
+    action: {
+      actor: new EncodedIdentity(v[4] as string, v[5] as string),
+      aggregate: new EncodedIdentity(v[6] as string, v[7] as string),
+      patch: v[8] as string,
+      triggers: triggersOf(v[9] as string | null),
+    },
+  };
+}
+
 /** The row form of any event read back. */
 export function eventFromRow(r: EventRow): EncodedEvent {
   if (r.action_reason !== null) {

@@ -20,12 +20,14 @@ class Connection implements SqlSession {
 
   constructor(readonly db: Db) {}
 
-  #prepare(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql);
+  #prepare(sql: string, raw = false): Database.Statement {
+    const key = raw ? `raw\u0000${sql}` : sql;
+    let statement = this.#statements.get(key);
     if (!statement) {
       statement = this.db.prepare(sql);
+      if (raw) statement.raw(true);
       if (this.#statements.size >= 500) this.#statements.clear();
-      this.#statements.set(sql, statement);
+      this.#statements.set(key, statement);
     }
     return statement;
   }
@@ -33,6 +35,15 @@ class Connection implements SqlSession {
   async all<R>(q: Statement): Promise<R[]> {
     try {
       return this.#prepare(q.sql).all(...q.parameters) as R[];
+    } catch (error) {
+      throw mapSqliteError(error, q.sql);
+    }
+  }
+
+  async values(q: Statement): Promise<unknown[][]> {
+    try {
+      // A statement of its own: raw mode is a property of the prepared statement.
+      return this.#prepare(q.sql, true).all(...q.parameters) as unknown[][];
     } catch (error) {
       throw mapSqliteError(error, q.sql);
     }
