@@ -89,6 +89,12 @@ export interface SqlDialect {
   /** True where `CREATE INDEX IF NOT EXISTS` works. */
   readonly supportsCreateIndexIfNotExists: boolean;
   /**
+   * Roughly the most bytes of values one multi-row INSERT may carry (string
+   * lengths summed), where the server caps a statement's size (MySQL's
+   * `max_allowed_packet`); `Infinity` where only {@link maxParameters} counts.
+   */
+  readonly maxStatementBytes: number;
+  /**
    * The statement that tells listeners on `channel` of a commit, run inside
    * the write transaction so it is delivered only if that commits (PostgreSQL
    * `pg_notify`); absent where the database has no notifications.
@@ -111,6 +117,7 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly maxParameters: number = 32_000;
   readonly singleRowInserts: boolean = false;
   readonly supportsCreateIndexIfNotExists: boolean = true;
+  readonly maxStatementBytes: number = Number.POSITIVE_INFINITY;
   readonly secureDeleteStatements: readonly string[] = [];
   abstract createAdapter(): DialectAdapter;
   abstract createQueryCompiler(): QueryCompiler;
