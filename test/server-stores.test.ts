@@ -112,6 +112,15 @@ function testServerStore(factory: StoreFactory): void {
       expect(await store.currentSeqNo()).toBe(0);
     });
 
+    it("a history bigger than one statement may be (MySQL's max_allowed_packet) is written, all of it", async () => {
+      const store = await factory.create();
+      const big = "x".repeat(1_000_000);
+      const history = Array.from({ length: 24 }, (_, i) => act(["big", i], { assoc: { big, i } }));
+      const r = await store.rebase(1, history);
+      expect(r.result).toBe("ok");
+      expect(await store.aggregate(["big", 23])).toEqual({ state: { big, i: 23 }, seqNo: 24 });
+    });
+
     it("opens on the application's pool and leaves it open on close()", async () => {
       await factory.create();
       const url = factory.lastUrl as string;

@@ -18,6 +18,9 @@ export class MysqlDialect extends BaseSqlDialect {
   };
   // The protocol counts a prepared statement's parameters in 16 bits.
   override readonly maxParameters = 65_535;
+  // Values are escaped into the statement's text, which must fit in max_allowed_packet (16 MiB on MariaDB):
+  // 4 Mi UTF-16 units are at most 12 MiB of UTF-8, and escaping at most doubles only 1-byte characters.
+  override readonly maxStatementBytes = 4 * 1024 * 1024;
   // MySQL 8 has none (MariaDB has); the driver's migration accepts an index that already exists.
   override readonly supportsCreateIndexIfNotExists = false;
   createAdapter() {
