@@ -131,11 +131,21 @@ export class MemoryBackend implements Backend {
     return false;
   }
 
+  /** Whether an action of `aggregate` up to `head` carries `trigger`: what a snapshot at `head` holds. */
+  #carried(aggregate: string, trigger: string, head: number): boolean {
+    for (const s of this.#actionsOf.get(aggregate) ?? []) {
+      if (s > head) return false;
+      if (this.#events[s - 1]?.action?.triggers.some((t) => t.key === trigger)) return true;
+    }
+    return false;
+  }
+
   async replayPage(query: ReplayPageQuery): Promise<ActionPage> {
     const replayed = new Set<string>();
     for (let s = query.offset; s <= query.head; s++) {
       const trigger = this.#events[s - 1]?.effect?.trigger.key;
-      if (trigger) for (const a of this.#aggregatesOf.get(trigger) ?? []) replayed.add(a);
+      if (!trigger) continue;
+      for (const a of this.#aggregatesOf.get(trigger) ?? []) if (this.#carried(a, trigger, query.head)) replayed.add(a);
     }
     const keep = this.#filter(query);
     return this.#page(

@@ -28,7 +28,9 @@ export function replayPageQuery(
           .onRef("t.trigger_id", "=", "f.trigger_id"),
       )
       .where("f.seq_no", ">=", offset)
-      .where("f.seq_no", "<=", head);
+      .where("f.seq_no", "<=", head)
+      // Triggers committed after the head are not in the snapshot: a follower reads while writers go on.
+      .where("t.seq_no", "<=", head);
   return selectActions(db, filter)
     .where("a.seq_no", ">", after)
     .where("a.seq_no", "<", offset)

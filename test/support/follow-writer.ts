@@ -1,0 +1,41 @@
+/**
+ * A child process for test/follow.test.ts: it commits `count` small rebases
+ * on aggregates and keys of its own (so none conflicts), some of them key
+ * expiries (effects) that replay earlier actions, then prints `done`.
+ *
+ * Usage: node --import tsx test/support/follow-writer.ts <url> <tag> <count>
+ */
+import { type NewEvent, openStore } from "../../src/index.js";
+
+const [url, tagText, countText] = process.argv.slice(2);
+if (!url || !tagText || !countText) throw new Error("usage: follow-writer <url> <tag> <count>");
+const tag: string = tagText;
+
+function commit(i: number): NewEvent[] {
+  const key = ["key", `${tag}/${i % 3}`] as const;
+  if (i % 7 === 6) return [{ timestamp: new Date(), source: tag, effect: { reason: "key-expired", trigger: key } }];
+  const action = {
+    timestamp: new Date(),
+    source: tag,
+    action: {
+      reason: "update",
+      actor: ["writer", tag] as const,
+      aggregate: ["account", `${tag}/${i % 5}`] as const,
+      patch: { assoc: { i } },
+    },
+  };
+  return i % 2 === 0
+    ? [{ ...action, triggers: [key] }]
+    : [action, { ...action, action: { ...action.action, aggregate: ["other", tag] as const } }];
+}
+
+const store = openStore(url);
+for (let i = 0; i < Number(countText); i++) {
+  const r = await store.rebase((await store.currentSeqNo()) + 1, commit(i));
+  if (r.result !== "ok") {
+    process.stderr.write(`commit ${i}: ${JSON.stringify(r)}\n`);
+    process.exit(2);
+  }
+}
+await store.close();
+process.stdout.write("done\n");
