@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerDemo } from "./commands/demo.js";
 import { registerInit } from "./commands/init.js";
 import { registerKeys } from "./commands/keys.js";
+import { registerProjections } from "./commands/projections.js";
 import { registerRebase } from "./commands/rebase.js";
 import { registerState } from "./commands/state.js";
 import { registerStream } from "./commands/stream.js";
@@ -22,6 +23,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerStream,
   registerState,
   registerKeys,
+  registerProjections,
 ];
 
 /** Builds the `coherence` program; usage errors throw a `CommanderError` instead of exiting. */

@@ -3,11 +3,13 @@ import type { StoredAction } from "../../index.js";
 import { toJson, writeLine } from "../io.js";
 import { collect, parseIdentity, parseInteger } from "../parse.js";
 import { dbUrl, withStore } from "../store-option.js";
+import { followUntilSignal } from "./stream-follow.js";
 
 interface StreamFlags {
   readonly offset?: string;
   readonly aggregate?: string[];
   readonly kind?: string[];
+  readonly follow?: boolean;
 }
 
 /** `coherence stream`: prints actions as NDJSON, replays included (SPEC section 3). */
@@ -22,11 +24,13 @@ export function registerStream(program: Command): void {
       collect,
     )
     .option("--kind <kind>", "only aggregates of this kind (repeatable; with --aggregate, both must match)", collect)
+    .option("--follow", "then keep printing new commits (and the replays they call for) until interrupted")
     .action(async (flags: StreamFlags, command: Command) => {
       const offset = parseInteger(flags.offset ?? "0", "--offset");
       const aggregates = flags.aggregate?.map((a) => parseIdentity(a, "--aggregate"));
       await withStore(dbUrl(command), async (store) => {
-        for await (const action of store.stream({ offset, aggregates, kinds: flags.kind })) {
+        const options = { offset, aggregates, kinds: flags.kind };
+        for await (const action of flags.follow ? followUntilSignal(store, options) : store.stream(options)) {
           await writeLine(process.stdout, toJson(ordered(action)));
         }
       });
