@@ -121,7 +121,10 @@ export function testRoundTrip(factory: StoreFactory): void {
         ["key", 1],
         ["zz", "x"],
       ];
-      await roundTrip(await factory.create(), [act(["r", 1], undefined, { triggers }), eff(["key", "2"])]);
+      const history = [act(["r", 1], undefined, { triggers }), eff(["key", "2"])];
+      const store = await factory.create();
+      await roundTrip(store, history);
+      deepStrictEqual(await store.conflicts(1, ["r", 1]), numbered(history, 1));
     });
   });
 
