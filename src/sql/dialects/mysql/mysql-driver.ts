@@ -96,6 +96,8 @@ export class MysqlDriver implements SqlDriver {
   readonly #writeLock: string;
   readonly #writeLockRow: string;
   #ended = false;
+  /** The URL of a pool this driver opened, so that stores of one process on it wake each other's followers. */
+  readonly database: string | undefined;
 
   /**
    * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
@@ -116,12 +118,14 @@ export class MysqlDriver implements SqlDriver {
       // mysql2 keeps the resolved settings there; another pool simply has none to show.
       const config = (this.#pool as { config?: { connectionConfig?: Record<string, unknown> } }).config;
       this.#target = serverTarget(undefined, config?.connectionConfig, 3306);
+      this.database = undefined;
     } else {
       // mysql2 reads host, user, password and database from any scheme; `mariadb:` is only ours.
       const uri = source.url.replace(/^mariadb:/, "mysql:");
       this.#pool = mysql.createPool({ ...source.options, uri }) as unknown as MysqlPool;
       this.#owned = true;
       this.#target = serverTarget(source.url, source.options, 3306);
+      this.database = source.url;
     }
   }
 
@@ -166,6 +170,22 @@ export class MysqlDriver implements SqlDriver {
         return result;
       } catch (error) {
         // The first error is the one to report; a failed rollback only means the session is gone.
+        await s.exec("rollback").catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /** A READ COMMITTED transaction without the writers' row lock (projections). */
+  transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    return this.#withConnection(async (s) => {
+      await s.exec("set transaction isolation level read committed");
+      await s.exec("start transaction");
+      try {
+        const result = await fn(s);
+        await s.exec("commit");
+        return result;
+      } catch (error) {
         await s.exec("rollback").catch(() => {});
         throw error;
       }
