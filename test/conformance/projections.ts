@@ -139,6 +139,27 @@ export function testProjections(factory: StoreFactory): void {
       if (factory.name !== "memory") expect(model.log).toEqual(["1", "2", "3", "4"]);
     });
 
+    it("two runners of one projection, and a rebuild while they run, apply no action twice", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("twice");
+      await rebuildProjection(store, projection);
+      await commitAll(store, history());
+      const head = await store.currentSeqNo();
+      const controller = new AbortController();
+      const runners = [1, 3].map((batchSize) =>
+        runProjection(store, projection, {
+          signal: controller.signal,
+          batchSize,
+          onCaughtUp: (h) => h >= head && controller.abort(),
+        }),
+      );
+      await Promise.all(runners);
+      const model = await readModel(reader(store), projection.memory);
+      expect(model.states).toEqual(await expectedStates(store));
+      const fresh = model.log.filter((e) => !e.endsWith(" r"));
+      expect(fresh).toEqual(["1", "2", "3", "4", "6", "7", "9"]);
+    });
+
     it("rejects a bad projection or options with a ValidationError naming the field", async () => {
       const store = await factory.create();
       const ok = foldProjection("ok");
