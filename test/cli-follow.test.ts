@@ -33,7 +33,11 @@ function coherence(args: string[]) {
     stderr: () => stderr,
     until: (n: number) =>
       new Promise<void>((resolve) => {
-        const check = () => lines.length >= n && (listeners.delete(check), resolve());
+        const check = () => {
+          if (lines.length < n) return;
+          listeners.delete(check);
+          resolve();
+        };
         listeners.add(check);
         check();
       }),
