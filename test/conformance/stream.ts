@@ -120,6 +120,25 @@ export function testStream(factory: StoreFactory): void {
       expect(await streamed(store, { kinds: ["Book"] })).toEqual([]);
     });
 
+    it("long filter lists (hundreds of identities and kinds) filter exactly", async () => {
+      const store = await factory.create();
+      await write(
+        store,
+        Array.from({ length: 300 }, (_, i) => act(["item", i], undefined, { triggers: [["key", i % 2]] })),
+      );
+      await write(store, [eff(["key", 0]), act(["item", 1])]);
+      const ids: Identity[] = Array.from({ length: 700 }, (_, i) => ["item", 2 * i]);
+      const kinds = [...Array.from({ length: 700 }, (_, i) => `item${i}`), "item"];
+      const evens = Array.from({ length: 150 }, (_, i) => 2 * i + 1);
+      expect(await streamed(store, { offset: 301, aggregates: ids })).toEqual(evens);
+      expect(await streamed(store, { offset: 301, aggregates: [...ids, ["item", 1]], kinds })).toEqual([...evens, 302]);
+      expect(await streamed(store, { offset: 250, kinds })).toEqual([
+        ...evens.filter((s) => s < 250),
+        ...Array.from({ length: 51 }, (_, i) => 250 + i),
+        302,
+      ]);
+    });
+
     it("aggregates and kinds together keep what passes both", async () => {
       const store = await fixture(factory);
       expect(await streamed(store, { offset: 5, aggregates: [A, C], kinds: ["receipt"] })).toEqual([1, 4]);
