@@ -129,13 +129,24 @@ for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
         }
       };
       await write(150);
+      const checkpoint = async () => (await listProjections(store, "killed"))[0]?.checkpoint ?? 0;
+      let advanced = 0;
+      let midway = 0;
       for (let round = 0; round < 6; round++) {
-        const child = startChild("projection-runner.ts", [url, "killed", "killed", `${1 + (round % 3) * 4}`]);
+        const child = startChild("projection-runner.ts", [url, "killed", "killed", `${1 + (round % 3) * 4}`, "2"]);
+        await child.waitFor(/^start$/);
+        const before = await checkpoint();
         const writing = write(25);
-        await sleep(150 + Math.random() * 400);
+        await sleep(50 + Math.random() * 300);
         await kill(child);
         await writing;
+        const after = await checkpoint();
+        if (after > before) advanced++;
+        if (after < (await store.currentSeqNo())) midway++;
       }
+      // The kills landed while the runner was at work, not before it began or after it was done.
+      expect(advanced).toBeGreaterThan(0);
+      expect(midway).toBeGreaterThan(0);
       const head = await store.currentSeqNo();
       const last = startChild("projection-runner.ts", [url, "killed", "killed", "7"]);
       await last.waitFor(new RegExp(`^caught-up ${head}$`), 60_000);
