@@ -151,6 +151,9 @@ export class SqlBackend implements Backend {
     resolved: readonly number[],
   ): Promise<Map<string, number>> {
     const wanted = new Set(aggregates.map((a) => a.key));
+    if (firstConflictsParameters(1, resolved.length) > this.dialect.maxParameters) {
+      return this.#firstConflictsUnbound(s, base, aggregates, new Set(resolved));
+    }
     const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length);
     // At most 500 aggregates a statement: SQLite nests the OR of their identities 500 deep (its limit is 1000).
     const size = Math.max(1, Math.min(500, Math.floor(room / 6)));
@@ -164,6 +167,25 @@ export class SqlBackend implements Backend {
         const known = out.get(key);
         if (known === undefined || seqNo < known) out.set(key, seqNo);
       }
+    }
+    return out;
+  }
+
+  /**
+   * The first conflicts when `resolved` (raised `limits.resolvedLength`) is too long to bind
+   * in one statement: each aggregate's conflicts are read and the resolved ones skipped here.
+   */
+  async #firstConflictsUnbound(
+    s: SqlSession,
+    base: number,
+    aggregates: readonly EncodedIdentity[],
+    resolved: ReadonlySet<number>,
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const aggregate of aggregates) {
+      const rows = await s.all<{ seq_no: number }>(conflictsQuery(this.db, base, aggregate));
+      const first = rows.map((r) => Number(r.seq_no)).find((seqNo) => !resolved.has(seqNo));
+      if (first !== undefined) out.set(aggregate.key, first);
     }
     return out;
   }
