@@ -215,6 +215,20 @@ export function testRebase(factory: StoreFactory): void {
       expect(ok(await store.rebase(1, [act(X)], { resolved: [3, 2, 1, 99] }))).toEqual([5]);
     });
 
+    it("a resolved list of 40,000 entries (limits.resolvedLength raised) skips exactly the named seqNos", async () => {
+      const store = await factory.create({ limits: { resolvedLength: 40_000 } });
+      await write(store, [act(X), act(Y), act(X, undefined, { triggers: [["key", 1]] }), eff(["key", 1])]);
+      const resolved = (skipped: number[]) =>
+        Array.from({ length: 40_000 }, (_, i) => i + 1).filter((s) => !skipped.includes(s));
+      const r = await store.rebase(1, [act(Y), act(X)], { resolved: resolved([1]), dry: true });
+      expect(r.result === "conflict" && [r.conflict.ours.seqNo, r.conflict.theirs.seqNo]).toEqual([6, 1]);
+      const s = await store.rebase(1, [act(Y), act(X)], { resolved: resolved([4]), dry: true });
+      expect(s.result === "conflict" && [s.conflict.ours.seqNo, s.conflict.theirs.seqNo]).toEqual([6, 4]);
+      const t = await store.rebase(1, [act(X), act(Y)], { resolved: resolved([2]), dry: true });
+      expect(t.result === "conflict" && [t.conflict.ours.seqNo, t.conflict.theirs.seqNo]).toEqual([6, 2]);
+      expect(ok(await store.rebase(1, [act(X), act(Y)], { resolved: resolved([]) }))).toEqual([5, 6]);
+    });
+
     it("resolving one aggregate's conflict does not resolve another's", async () => {
       const store = await factory.create();
       await write(store, [act(X), act(Y)]);
