@@ -114,6 +114,37 @@ export function testRebase(factory: StoreFactory): void {
     });
   });
 
+  describe("rebase rule 3: identities compare exactly", () => {
+    it("case, trailing spaces, accents and Unicode normalization forms make different aggregates and triggers", async () => {
+      const store = await factory.create();
+      const ids = ["a", "A", "a ", " a", "é", "e\u0301", "ss", "ß", "ﬁ", "fi"];
+      const kinds = ["book", "Book", "book ", "böök", "bo\u0308o\u0308k"];
+      const history = [
+        ...ids.map((id) => act(["book", id], undefined, { triggers: [["key", id]] })),
+        ...kinds.map((kind) => act([kind, 1], undefined, { triggers: [[kind, 1]] })),
+      ];
+      expect(ok(await store.rebase(1, history))).toHaveLength(history.length);
+      expect(await store.currentSeqNo()).toBe(history.length);
+      await write(store, [eff(["key", "a"]), eff(["Book", 1])]);
+      // Each identity has exactly its own action as its conflict from 1, and only "a" and "Book" an effect.
+      for (const [i, id] of ids.entries()) {
+        const expected = id === "a" ? [i + 1, history.length + 1] : [i + 1];
+        expect(seqNos(await store.conflicts(1, ["book", id]))).toEqual(expected);
+      }
+      for (const [i, kind] of kinds.entries()) {
+        const expected = kind === "Book" ? [ids.length + i + 1, history.length + 2] : [ids.length + i + 1];
+        expect(seqNos(await store.conflicts(1, [kind, 1]))).toEqual(expected);
+      }
+      // From the effects on, only "a" conflicts (through its trigger), whatever its look-alikes do.
+      const last = await store.rebase(
+        history.length + 1,
+        [...ids].reverse().map((id) => act(["book", id])),
+      );
+      expect(last.result === "conflict" && seqNos(last.events)).toHaveLength(ids.length - 1);
+      expect(last.result === "conflict" && last.conflict.theirs.seqNo).toBe(history.length + 1);
+    });
+  });
+
   describe("rebase rule 3: an action conflicts with an effect since base on a trigger of ANY stored action of its aggregate", () => {
     it("an effect on a trigger carried by an action before base conflicts", async () => {
       const store = await factory.create();
