@@ -50,6 +50,8 @@ const PLANNERS: Record<
     // The index each table is read through (`possible_keys` only lists candidates), or ALL for a full scan.
     indexes: (rows) =>
       (rows as { table: string; key: string | null; type: string }[])
+        // `<derived2>`, `<subquery2>`: the few rows a subquery made, read whole by design.
+        .filter((r) => !r.table.startsWith("<"))
         .map((r) => `${r.table}:${r.key ?? r.type}`)
         .join(","),
   },
@@ -94,7 +96,7 @@ function testPlans(factory: StoreFactory): void {
         const aggregate = await plan(actionPageQuery(backend.db, { aggregates: [agg] }, 0, head, 2000));
         expect(aggregate).toContain("actions_aggregate");
         // And no table is read whole.
-        for (const p of [conflicts, replay, aggregate]) expect(p).not.toMatch(/Seq Scan|(^|,)ALL(,|$)/);
+        for (const p of [conflicts, replay, aggregate]) expect(p).not.toMatch(/Seq Scan|:ALL(,|$)/);
       } finally {
         await backend.close();
       }
