@@ -23,7 +23,10 @@ function getIn(state: Json | undefined, path: readonly string[]): Json | undefin
 const key = fc.constantFrom("a", "b", "c", "d", "");
 const path = fc.array(key, { minLength: 1, maxLength: 3 });
 const keyPath: fc.Arbitrary<KeyPath> = fc.oneof(key, path);
-const value = fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>;
+/** JSON values; fast-check also makes own `__proto__` keys, which have a property of their own below. */
+const anyValue = fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>;
+const hasProtoKey = (v: unknown) => JSON.stringify(v).includes('"__proto__":');
+const value = anyValue.filter((v) => !hasProtoKey(v));
 /** States whose keys overlap the generated paths, so patches hit, miss and cross values. */
 const state: fc.Arbitrary<State> = fc.letrec<{ node: State; value: Json }>((tie) => ({
   node: fc.dictionary(key, tie("value"), { maxKeys: 4, noNullPrototype: true }),
@@ -220,6 +223,28 @@ describe("applyPatch: properties", () => {
         deepStrictEqual(applyPatch(s, { assoc }), { ...s, ...assoc });
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("applyPatch: an own __proto__ key anywhere is rejected, never applied", () => {
+  it("in the state or in a value of the patch", () => {
+    fc.assert(
+      fc.property(anyValue, (v) => {
+        let error: unknown;
+        try {
+          applyPatch({}, { assoc: { a: v } });
+        } catch (e) {
+          error = e;
+        }
+        if (hasProtoKey(v)) expect(error).toMatchObject({ name: "ValidationError", code: "forbidden-key" });
+        else expect(error).toBeUndefined();
+        expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => applyPatch(JSON.parse('{"a": {"__proto__": {"polluted": 1}}}'), { assoc: { b: 1 } })).toThrow(
+      ValidationError,
     );
   });
 });
