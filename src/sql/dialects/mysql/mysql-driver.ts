@@ -61,14 +61,19 @@ class Session implements SqlSession {
     readonly tolerate?: (error: { code?: string }, sql: string) => boolean,
   ) {}
 
-  all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+  all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
     return new Promise((resolve, reject) => {
-      this.connection.query({ sql: q.sql, values: [...q.parameters], typeCast }, (error, rows) => {
+      this.connection.query({ sql: q.sql, values: [...q.parameters], typeCast, rowsAsArray }, (error, rows) => {
         if (!error) resolve(Array.isArray(rows) ? (rows as R[]) : []);
         else if (this.tolerate?.(error, q.sql)) resolve([]);
         else reject(mapMysqlError(error, this.target, q.sql));
       });
     });
+  }
+
+  /** Rows as arrays in column order: no object per row on the stream's pages. */
+  values(q: Statement | CompiledQuery): Promise<unknown[][]> {
+    return this.all<unknown[]>(q, true);
   }
 
   async run(q: Statement | CompiledQuery): Promise<void> {

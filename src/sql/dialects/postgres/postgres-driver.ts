@@ -66,6 +66,21 @@ class Session implements SqlSession {
     }
   }
 
+  /** Rows as arrays in column order: no object per row on the stream's pages. */
+  async values(q: Statement | CompiledQuery): Promise<unknown[][]> {
+    try {
+      const result = await this.client.query({
+        text: q.sql,
+        values: [...q.parameters],
+        types: TYPES,
+        rowMode: "array",
+      } as pg.QueryConfig);
+      return result.rows as unknown[][];
+    } catch (error) {
+      throw mapPostgresError(error, this.target, q.sql);
+    }
+  }
+
   async run(q: Statement | CompiledQuery): Promise<void> {
     await this.all(q);
   }
