@@ -250,7 +250,16 @@ export class SqlBackend implements Backend {
     return { events, last, done: rows.length < query.limit || last >= end };
   }
 
-  actionPage(query: ActionPageQuery): Promise<ActionPage> {
+  async actionPage(query: ActionPageQuery): Promise<ActionPage> {
+    if (query.aggregates === undefined && query.kinds === undefined) {
+      // Unfiltered pages read a range of seqNos, not a count of rows: seqNos are gapless, so
+      // (after, after + limit] holds at most `limit` rows, and the range bounds both sides of the
+      // join however stale the planner's statistics (after a bulk load PostgreSQL hashed the whole
+      // events relation for every page).
+      const until = Math.min(query.until, query.after + query.limit);
+      const page = await this.#page(actionPageQuery(this.db, query, query.after, until, query.limit), query, until);
+      return { events: page.events, last: until, done: until >= query.until };
+    }
     return this.#page(actionPageQuery(this.db, query, query.after, query.until, query.limit), query, query.until);
   }
 

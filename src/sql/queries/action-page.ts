@@ -45,10 +45,15 @@ export function actionPageQuery(
   until: number,
   limit: number,
 ): CompiledQuery<ActionRow> {
-  return selectActions(db, filter)
-    .where("a.seq_no", ">", after)
-    .where("a.seq_no", "<=", until)
-    .orderBy("a.seq_no")
-    .limit(limit)
-    .compile();
+  return (
+    selectActions(db, filter)
+      .where("a.seq_no", ">", after)
+      .where("a.seq_no", "<=", until)
+      // The same range on the joined side lets the planner bound both index scans.
+      .where("e.seq_no", ">", after)
+      .where("e.seq_no", "<=", until)
+      .orderBy("a.seq_no")
+      .limit(limit)
+      .compile()
+  );
 }
