@@ -56,6 +56,12 @@ export function supported(url: string): boolean {
 export async function benchStore(name: string, sizes: Sizes, log: (line: string) => void): Promise<StoreResult> {
   const started = performance.now();
   const target = await createTarget(name);
+  // An interrupted run still drops its database (or file).
+  const interrupted = () => {
+    void target.drop().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const raw = await rawClient(target.url);
   const ctx: BenchContext = { url: target.url, raw, sizes, log };
   const f = (p: Pair) => `${Math.round(p.store)}/s vs raw ${Math.round(p.raw)}/s = ${p.ratio.toFixed(2)}`;
@@ -123,6 +129,8 @@ export async function benchStore(name: string, sizes: Sizes, log: (line: string)
       wallSeconds: (performance.now() - started) / 1000,
     };
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await raw.close();
     await target.drop();
   }
