@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { type NewEvent, openKeystore, type Store } from "../src/index.js";
+import { openKeystore, type Store } from "../src/index.js";
 import { sqliteFactory } from "./stores.js";
+import { receipt } from "./support/events.js";
 
 const factory = sqliteFactory();
 afterAll(() => factory.dispose());
@@ -25,20 +26,6 @@ function wrappedKeys(path: string): Map<string, string> {
   } finally {
     db.close();
   }
-}
-
-function receipt(id: number, no: string, total: number): NewEvent {
-  return {
-    timestamp: new Date(),
-    source: "bookstore",
-    action: {
-      reason: "payment",
-      actor: ["user", "alice"],
-      aggregate: ["receipt", id],
-      patch: { assoc: { no, total } },
-    },
-    triggers: [["encryption-key", id]],
-  };
 }
 
 async function receipts(store: Store, master: Buffer) {

@@ -12,11 +12,10 @@ import {
   REDACTED,
   type Store,
   StoreClosedError,
-  ValidationError,
 } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { startChild } from "../support/child.js";
-import { collect } from "../support/events.js";
+import { collect, receipt } from "../support/events.js";
 
 const MASTER = randomBytes(32).toString("base64");
 
@@ -30,20 +29,6 @@ function book(actor: string, title: string, genre: string, reason = "create"): N
       aggregate: ["book", title],
       patch: reason === "create" ? { assoc: { author: "William Gibson", genre } } : { assoc: { genre } },
     },
-  };
-}
-
-function receipt(id: number, no: string, total: number): NewEvent {
-  return {
-    timestamp: new Date(),
-    source: "bookstore",
-    action: {
-      reason: "payment",
-      actor: ["user", "alice"],
-      aggregate: ["receipt", id],
-      patch: { assoc: { no, total } },
-    },
-    triggers: [["encryption-key", id]],
   };
 }
 

@@ -1,27 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { NewAction, NewEvent } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
-import { collect } from "../support/events.js";
+import { collect, receipt } from "../support/events.js";
 
 function book(actor: string, title: string, patch: NewAction["action"]["patch"], reason = "create"): NewEvent {
   return {
     timestamp: new Date(),
     source: "bookstore",
     action: { reason, actor: ["user", actor], aggregate: ["book", title], patch },
-  };
-}
-
-function receipt(id: number, no: string, total: number): NewEvent {
-  return {
-    timestamp: new Date(),
-    source: "bookstore",
-    action: {
-      reason: "payment",
-      actor: ["user", "alice"],
-      aggregate: ["receipt", id],
-      patch: { assoc: { no, total } },
-    },
-    triggers: [["encryption-key", id]],
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Identity, NewAction, NewEffect, Patch } from "../../src/index.js";
+import type { Identity, NewAction, NewEffect, NewEvent, Patch } from "../../src/index.js";
 
 /** A fixed clock, so tests compare whole events. */
 export const T0 = new Date("2026-11-26T10:00:00.123Z");
@@ -27,4 +27,19 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
   return out;
+}
+
+/** A receipt of the walkthrough (SPEC section 6): Alice's payment, linked to its own encryption key. */
+export function receipt(id: number, no: string, total: number): NewEvent {
+  return {
+    timestamp: new Date(),
+    source: "bookstore",
+    action: {
+      reason: "payment",
+      actor: ["user", "alice"],
+      aggregate: ["receipt", id],
+      patch: { assoc: { no, total } },
+    },
+    triggers: [["encryption-key", id]],
+  };
 }
