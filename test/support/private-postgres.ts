@@ -47,8 +47,14 @@ export class PrivatePostgres {
   /** Creates the cluster and starts the server. */
   static async create(): Promise<PrivatePostgres> {
     const server = new PrivatePostgres(await freePort());
-    server.#run("initdb", ["-D", server.#data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
-    server.start();
+    try {
+      server.#run("initdb", ["-D", server.#data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+      server.start();
+    } catch (error) {
+      // The test never gets the server to dispose of: leave no cluster or directory behind.
+      server.dispose();
+      throw error;
+    }
     return server;
   }
 

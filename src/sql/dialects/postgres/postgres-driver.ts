@@ -52,33 +52,37 @@ const WRITE_LOCK =
 const noop = () => {};
 
 class Session implements SqlSession {
+  #sent = 0;
+  /**
+   * True when the session's first statement failed because the connection was
+   * already gone (an idle client of the pool whose server restarted): nothing
+   * of the call ran, so it may run again on another client.
+   */
+  deadOnArrival = false;
+
   constructor(
     readonly client: PostgresClient,
     readonly target: ServerTarget,
   ) {}
 
-  async all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+  async #query(config: pg.QueryConfig): Promise<unknown[]> {
+    const first = this.#sent++ === 0;
     try {
-      const result = await this.client.query({ text: q.sql, values: [...q.parameters], types: TYPES });
-      return result.rows as R[];
+      return (await this.client.query(config)).rows;
     } catch (error) {
-      throw mapPostgresError(error, this.target, q.sql);
+      if (first && isPostgresConnectionError(error)) this.deadOnArrival = true;
+      throw mapPostgresError(error, this.target, config.text);
     }
+  }
+
+  async all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+    return (await this.#query({ text: q.sql, values: [...q.parameters], types: TYPES })) as R[];
   }
 
   /** Rows as arrays in column order: no object per row on the stream's pages. */
   async values(q: Statement | CompiledQuery): Promise<unknown[][]> {
-    try {
-      const result = await this.client.query({
-        text: q.sql,
-        values: [...q.parameters],
-        types: TYPES,
-        rowMode: "array",
-      } as pg.QueryConfig);
-      return result.rows as unknown[][];
-    } catch (error) {
-      throw mapPostgresError(error, this.target, q.sql);
-    }
+    const config = { text: q.sql, values: [...q.parameters], types: TYPES, rowMode: "array" } as pg.QueryConfig;
+    return (await this.#query(config)) as unknown[][];
   }
 
   /**
@@ -87,12 +91,7 @@ class Session implements SqlSession {
    * workers would only add their start-up (tens of ms) while the lock is held.
    */
   async begin(): Promise<void> {
-    const sql = "begin isolation level read committed; set local max_parallel_workers_per_gather = 0";
-    try {
-      await this.client.query({ text: sql });
-    } catch (error) {
-      throw mapPostgresError(error, this.target, sql);
-    }
+    await this.#query({ text: "begin isolation level read committed; set local max_parallel_workers_per_gather = 0" });
   }
 
   async run(q: Statement | CompiledQuery): Promise<void> {
@@ -111,6 +110,8 @@ export class PostgresDriver implements SqlDriver {
   readonly #target: ServerTarget;
   readonly #lockName: string;
   #ended = false;
+  /** Clients that have served a call: only these can be stale when handed out again. */
+  readonly #used = new WeakSet<PostgresClient>();
   /** The URL of a pool this driver opened: the same database, schema and user for every store opened with it. */
   readonly database: string | undefined;
   readonly #listener = new PostgresListener(
@@ -140,24 +141,37 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
+  /**
+   * Runs `fn` on a client of the pool. After a server restart the pool still
+   * holds idle clients whose sockets are dead, and hands them out before it
+   * notices: when such a reused client fails on the call's first statement
+   * (a read, or the BEGIN of a transaction), nothing ran, so the client is
+   * discarded and the call runs again on the next one. That ends at the
+   * latest on a new client, whose failure is reported as it is.
+   */
   async #withClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    let client: PostgresClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw postgresConnectionError(error, this.#target);
-    }
-    // A checked-out client's socket error arrives as an event; its query fails too, which is what we report.
-    client.on("error", noop);
-    let broken = false;
-    try {
-      return await fn(new Session(client, this.#target));
-    } catch (error) {
-      broken = isPostgresConnectionError((error as { cause?: unknown }).cause ?? error);
-      throw error;
-    } finally {
-      client.off("error", noop);
-      client.release(broken);
+    for (;;) {
+      let client: PostgresClient;
+      try {
+        client = await this.#pool.connect();
+      } catch (error) {
+        throw postgresConnectionError(error, this.#target);
+      }
+      const reused = this.#used.has(client);
+      this.#used.add(client);
+      // A checked-out client's socket error arrives as an event; its query fails too, which is what we report.
+      client.on("error", noop);
+      const session = new Session(client, this.#target);
+      let broken = false;
+      try {
+        return await fn(session);
+      } catch (error) {
+        broken = isPostgresConnectionError((error as { cause?: unknown }).cause ?? error);
+        if (!(broken && reused && session.deadOnArrival)) throw error;
+      } finally {
+        client.off("error", noop);
+        client.release(broken);
+      }
     }
   }
 

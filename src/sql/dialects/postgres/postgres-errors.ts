@@ -15,7 +15,8 @@ function codeOf(error: unknown): string | undefined {
 /** True when the error means the connection is gone or was never made. */
 export function isPostgresConnectionError(error: unknown): boolean {
   const code = codeOf(error);
-  if (code === undefined) return /connection terminated|timeout exceeded when trying to connect/i.test(String(error));
+  if (code === undefined)
+    return /connection terminated|not queryable|timeout exceeded when trying to connect/i.test(String(error));
   return NETWORK.has(code) || SESSION.has(code) || code.startsWith("08") || code.startsWith("28");
 }
 
