@@ -30,7 +30,7 @@ export class PostgresRaw implements RawClient {
   }
 
   async version(): Promise<string> {
-    return `PostgreSQL ${(await this.all<{ v: string }>("SHOW server_version"))[0]?.v ?? "?"}`;
+    return `PostgreSQL ${(await this.all<{ v: string }>("SELECT current_setting('server_version') AS v"))[0]?.v ?? "?"}`;
   }
 
   async close(): Promise<void> {
