@@ -55,6 +55,14 @@ function quote(name: string): string {
 }
 
 class Session implements SqlSession {
+  #sent = 0;
+  /**
+   * True when the session's first statement failed because the connection was
+   * already gone (an idle connection of the pool whose server restarted):
+   * nothing of the call ran, so it may run again on another connection.
+   */
+  deadOnArrival = false;
+
   constructor(
     readonly connection: MysqlConnection,
     readonly target: ServerTarget,
@@ -62,11 +70,15 @@ class Session implements SqlSession {
   ) {}
 
   all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
+    const first = this.#sent++ === 0;
     return new Promise((resolve, reject) => {
       this.connection.query({ sql: q.sql, values: [...q.parameters], typeCast, rowsAsArray }, (error, rows) => {
         if (!error) resolve(Array.isArray(rows) ? (rows as R[]) : []);
         else if (this.tolerate?.(error, q.sql)) resolve([]);
-        else reject(mapMysqlError(error, this.target, q.sql));
+        else {
+          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
+          reject(mapMysqlError(error, this.target, q.sql));
+        }
       });
     });
   }
@@ -101,6 +113,8 @@ export class MysqlDriver implements SqlDriver {
   readonly #writeLock: string;
   readonly #writeLockRow: string;
   #ended = false;
+  /** Connections that have served a call: only these can be stale when handed out again. */
+  readonly #used = new WeakSet<MysqlConnection>();
   /** The URL of a pool this driver opened, so that stores of one process on it wake each other's followers. */
   readonly database: string | undefined;
 
@@ -134,23 +148,37 @@ export class MysqlDriver implements SqlDriver {
     }
   }
 
+  /**
+   * Runs `fn` on a connection of the pool. After a server restart the pool
+   * still holds idle connections whose sockets are dead, and hands them out
+   * before it notices: when such a reused connection fails on the call's first
+   * statement (a read, or the first of a transaction), nothing ran, so the
+   * connection is destroyed and the call runs again on the next one. That ends
+   * at the latest on a new connection, whose failure is reported as it is.
+   */
   async #withConnection<T>(
     fn: (session: Session) => Promise<T>,
     tolerate?: (error: { code?: string }, sql: string) => boolean,
   ): Promise<T> {
-    const connection = await new Promise<MysqlConnection>((resolve, reject) => {
-      this.#pool.getConnection((error, c) => (error ? reject(mysqlConnectionError(error, this.#target)) : resolve(c)));
-    });
-    const session = new Session(connection, this.#target, tolerate);
-    let broken = false;
-    try {
-      return await fn(session);
-    } catch (error) {
-      broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
-      throw error;
-    } finally {
-      if (broken) connection.destroy();
-      else connection.release();
+    for (;;) {
+      const connection = await new Promise<MysqlConnection>((resolve, reject) => {
+        this.#pool.getConnection((error, c) =>
+          error ? reject(mysqlConnectionError(error, this.#target)) : resolve(c),
+        );
+      });
+      const reused = this.#used.has(connection);
+      this.#used.add(connection);
+      const session = new Session(connection, this.#target, tolerate);
+      let broken = false;
+      try {
+        return await fn(session);
+      } catch (error) {
+        broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
+        if (!(broken && reused && session.deadOnArrival)) throw error;
+      } finally {
+        if (broken) connection.destroy();
+        else connection.release();
+      }
     }
   }
 
