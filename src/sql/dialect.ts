@@ -13,6 +13,11 @@ export interface SqlSession {
   /** Runs a statement for its effect. */
   run(statement: Statement | CompiledQuery): Promise<void>;
   /**
+   * Optional, in a write transaction: runs a statement without parameters in
+   * the commit's round trip (a commit notification), or not at all on rollback.
+   */
+  atCommit?(statement: Statement): void;
+  /**
    * Optional: like {@link all}, each row as an array of its columns in select
    * order. Streams read through it when the driver has it: no object per row.
    */

@@ -227,7 +227,11 @@ export class SqlBackend implements Backend {
       }
     }
     if (record) await s.run(insertRebaseQuery(this.db, record));
-    if (this.dialect.notifyStatement) await s.run(this.dialect.notifyStatement(this.notifyChannel));
+    if (this.dialect.notifyStatement) {
+      const notify = this.dialect.notifyStatement(this.notifyChannel);
+      if (s.atCommit && notify.parameters.length === 0) s.atCommit(notify);
+      else await s.run(notify);
+    }
   }
 
   head(): Promise<number> {

@@ -11,9 +11,13 @@ export class PostgresDialect extends BaseSqlDialect {
   readonly types: ColumnTypes = { bigint: "bigint", integer: "integer", kind: "text", id: "text", json: "text" };
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
-  /** The payload is the writer's schema: listeners of other schemas ignore it. */
+  /**
+   * The payload is the writer's schema: listeners of other schemas ignore it.
+   * Without parameters (the channel is a quoted literal), so the driver can
+   * send it in the commit's round trip.
+   */
   notifyStatement(channel: string): Statement {
-    return { sql: "select pg_notify($1, current_schema())", parameters: [channel] };
+    return { sql: `select pg_notify('${channel.replaceAll("'", "''")}', current_schema())`, parameters: [] };
   }
   createAdapter() {
     return new PostgresAdapter();

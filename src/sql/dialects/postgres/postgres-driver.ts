@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { CompiledQuery } from "kysely";
 import pg from "pg";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
@@ -46,8 +47,34 @@ const TYPES = {
  * advisory lock keyed by the schema and the event relation's name. Readers take
  * no lock and are never blocked.
  */
-const WRITE_LOCK =
-  "select pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || $1), 1, 16))::bit(64)::bigint)";
+function writeLock(eventTable: string): string {
+  // The name matched ^[A-Za-z_][A-Za-z0-9_]{0,62}$ (resolveTables): safe as a literal, so the lock can ride in BEGIN's round trip.
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(eventTable)) throw new Error(`not a checked relation name: ${eventTable}`);
+  return `select pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || '${eventTable}'), 1, 16))::bit(64)::bigint)`;
+}
+
+/**
+ * Statements a client keeps prepared (parsed and planned once, by name) at most:
+ * the store's statements come in a bounded number of shapes, but a history's
+ * size is one of them, so a cap keeps a long-lived connection's cache bounded.
+ */
+const MAX_PREPARED = 500;
+const prepared = new WeakMap<PostgresClient, Set<string>>();
+
+/** The name under which `client` keeps `text` prepared, or undefined past the cap (then pg parses it each time). */
+function preparedName(client: PostgresClient, text: string, parameters: number): string | undefined {
+  if (parameters === 0) return undefined;
+  const name = `cs_${createHash("sha1").update(text).digest("base64url")}`;
+  let names = prepared.get(client);
+  if (!names) {
+    names = new Set();
+    prepared.set(client, names);
+  }
+  if (names.has(name)) return name;
+  if (names.size >= MAX_PREPARED) return undefined;
+  names.add(name);
+  return name;
+}
 
 const noop = () => {};
 
@@ -76,26 +103,45 @@ class Session implements SqlSession {
   }
 
   async all<R>(q: Statement | CompiledQuery): Promise<R[]> {
-    return (await this.#query({ text: q.sql, values: [...q.parameters], types: TYPES })) as R[];
+    const name = preparedName(this.client, q.sql, q.parameters.length);
+    return (await this.#query({ name, text: q.sql, values: [...q.parameters], types: TYPES })) as R[];
   }
 
   /** Rows as arrays in column order: no object per row on the stream's pages. */
   async values(q: Statement | CompiledQuery): Promise<unknown[][]> {
-    const config = { text: q.sql, values: [...q.parameters], types: TYPES, rowMode: "array" } as pg.QueryConfig;
+    const name = preparedName(this.client, q.sql, q.parameters.length);
+    const config = { name, text: q.sql, values: [...q.parameters], types: TYPES, rowMode: "array" } as pg.QueryConfig;
     return (await this.#query(config)) as unknown[][];
   }
 
   /**
-   * Opens a write transaction in one round trip (the simple protocol takes two
-   * statements). A writer's statements are small index lookups: parallel
-   * workers would only add their start-up (tens of ms) while the lock is held.
+   * Opens a write transaction and takes the store's write lock in one round
+   * trip (the simple protocol takes several statements). A writer's statements
+   * are small index lookups: parallel workers would only add their start-up
+   * (tens of ms) while the lock is held.
    */
-  async begin(): Promise<void> {
-    await this.#query({ text: "begin isolation level read committed; set local max_parallel_workers_per_gather = 0" });
+  async begin(lock: string): Promise<void> {
+    await this.#query({
+      text: `begin isolation level read committed; set local max_parallel_workers_per_gather = 0; ${lock}`,
+    });
   }
 
   async run(q: Statement | CompiledQuery): Promise<void> {
     await this.all(q);
+  }
+
+  /** Statements sent with COMMIT, in its round trip (simple protocol). */
+  readonly #atCommit: string[] = [];
+
+  atCommit(statement: Statement): void {
+    this.#atCommit.push(statement.sql);
+  }
+
+  /** Ends the write transaction: COMMIT with what waited for it, or ROLLBACK. */
+  async end(commit: boolean): Promise<void> {
+    const text = commit ? [...this.#atCommit, "commit"].join("; ") : "rollback";
+    this.#atCommit.length = 0;
+    await this.#query({ text });
   }
 }
 
@@ -108,7 +154,7 @@ export class PostgresDriver implements SqlDriver {
   readonly #pool: PostgresPool;
   readonly #owned: boolean;
   readonly #target: ServerTarget;
-  readonly #lockName: string;
+  readonly #lock: string;
   #ended = false;
   /** Clients that have served a call: only these can be stale when handed out again. */
   readonly #used = new WeakSet<PostgresClient>();
@@ -124,7 +170,7 @@ export class PostgresDriver implements SqlDriver {
    * @param eventTable the event relation's name, which keys the write lock.
    */
   constructor(source: { url: string; options?: PostgresOptions } | { pool: PostgresPool }, eventTable: string) {
-    this.#lockName = eventTable;
+    this.#lock = writeLock(eventTable);
     if ("pool" in source) {
       this.#pool = source.pool;
       this.#owned = false;
@@ -177,11 +223,10 @@ export class PostgresDriver implements SqlDriver {
 
   async #transaction<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#withClient(async (s) => {
-      await s.begin();
+      await s.begin(this.#lock);
       try {
-        await s.run({ sql: WRITE_LOCK, parameters: [this.#lockName] });
         const result = await fn(s);
-        await s.run({ sql: commit(result) ? "commit" : "rollback", parameters: [] });
+        await s.end(commit(result));
         return result;
       } catch (error) {
         // The first error is the one to report; a failed rollback only means the session is gone.
