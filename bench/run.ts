@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchStore, type StoreResult, supported } from "./bench-store.js";
 import { sizesFor } from "./config.js";
+import { followLatency } from "./follow-latency.js";
 import { machine } from "./machine.js";
 import { markdownTable } from "./report.js";
 import { createTarget } from "./targets.js";
@@ -36,10 +37,24 @@ for (const name of stores) {
   }
   const result = await benchStore(name, sizes, log);
   results.push(result);
+  // The follow delay on a store of its own: commits paced apart, so each delivery takes the wake-up path.
+  const target = await createTarget(name);
+  let follow: Awaited<ReturnType<typeof followLatency>>;
+  try {
+    follow = await followLatency(target.url, { samples: scale === "full" ? 200 : 20 });
+  } finally {
+    await target.drop();
+  }
+  const other = follow.otherProcess;
+  log(
+    `${name} follow delay: same process ${follow.sameProcess.medianMs.toFixed(2)} / ${follow.sameProcess.p99Ms.toFixed(2)} ms` +
+      (other ? `, other process ${other.medianMs.toFixed(2)} / ${other.p99Ms.toFixed(2)} ms` : "") +
+      " (median / p99)",
+  );
   const date = new Date().toISOString();
   mkdirSync(RESULTS, { recursive: true });
   const file = join(RESULTS, `${name}${scale === "full" ? "" : `-${scale}`}.json`);
-  writeFileSync(file, `${JSON.stringify({ date, scale, sizes, machine: host, result }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date, scale, sizes, machine: host, result, follow }, null, 2)}\n`);
   log(`${name}: done in ${Math.round(result.wallSeconds)} s, written to bench/results/`);
 }
 log("");
