@@ -29,8 +29,17 @@ function commit(i: number): NewEvent[] {
     : [action, { ...action, action: { ...action.action, aggregate: ["other", tag] as const } }];
 }
 
+/**
+ * A pause after each commit: spread over more than the follower's longest idle
+ * poll (500 ms), the commits reach it in several batches, so effects replay
+ * actions it has already delivered. Unpaced, an idle machine commits them all
+ * between two polls and the follower reads one batch with nothing to replay.
+ */
+const PACE_MS = 15;
+
 const store = openStore(url);
 for (let i = 0; i < Number(countText); i++) {
+  if (i > 0) await new Promise((r) => setTimeout(r, PACE_MS));
   const r = await store.rebase((await store.currentSeqNo()) + 1, commit(i));
   if (r.result !== "ok") {
     process.stderr.write(`commit ${i}: ${JSON.stringify(r)}\n`);
