@@ -2,6 +2,7 @@ import type { CompiledQuery, Kysely } from "kysely";
 import type { EncodedIdentity } from "../../model/codec.js";
 import type { Schema } from "../schema.js";
 import { compiledOnce } from "./compiled-once.js";
+import { triggersWithEffects } from "./triggers-with-effects.js";
 
 /** One row per aggregate: its exact identity and the lowest conflicting seqNo of one kind (action or effect). */
 export interface FirstConflictRow {
@@ -61,14 +62,7 @@ function buildFirstConflicts(
     .where("seq_no", ">=", base)
     .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved))
     .groupBy("aggregate_hash");
-  const effects = db
-    .selectFrom("triggers as t")
-    .innerJoin("effects as f", (join) =>
-      join
-        .onRef("f.trigger_hash", "=", "t.trigger_hash")
-        .onRef("f.trigger_kind", "=", "t.trigger_kind")
-        .onRef("f.trigger_id", "=", "t.trigger_id"),
-    )
+  const effects = triggersWithEffects(db)
     .select((eb) => [
       eb.fn.min("t.aggregate_kind").as("kind"),
       eb.fn.min("t.aggregate_id").as("id"),

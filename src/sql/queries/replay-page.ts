@@ -3,6 +3,7 @@ import type { ActionFilter } from "../../backend.js";
 import type { Schema } from "../schema.js";
 import { selectActions } from "./action-page.js";
 import type { ActionRow } from "./rows.js";
+import { triggersWithEffects } from "./triggers-with-effects.js";
 
 /**
  * The replay of SPEC section 3: actions with `after < seqNo < offset` of
@@ -21,14 +22,7 @@ export function replayPageQuery(
   after: number,
   limit: number,
 ): CompiledQuery<ActionRow> {
-  const replayed = db
-    .selectFrom("effects as f")
-    .innerJoin("triggers as t", (join) =>
-      join
-        .onRef("t.trigger_hash", "=", "f.trigger_hash")
-        .onRef("t.trigger_kind", "=", "f.trigger_kind")
-        .onRef("t.trigger_id", "=", "f.trigger_id"),
-    )
+  const replayed = triggersWithEffects(db)
     .where("f.seq_no", ">=", offset)
     .where("f.seq_no", "<=", head)
     // Triggers committed after the head are not in the snapshot: a follower reads while writers go on.
