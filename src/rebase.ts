@@ -74,7 +74,9 @@ export async function rebase(
           const next = await tx.nextSeqNo();
           if (base > next) return { result: "invalid-seq-no", nextSeqNo: next };
           const numbered = renumber(encoded, next);
-          const conflicts = targets.length > 0 ? await tx.firstConflicts(base, targets, resolved) : new Map();
+          // A conflict is a stored event with seqNo >= base: with base = next there is none to look for.
+          const conflicts =
+            targets.length > 0 && base < next ? await tx.firstConflicts(base, targets, resolved) : new Map();
           for (let i = 0; i < numbered.length; i++) {
             const ours = numbered[i] as EncodedEvent;
             const theirs = ours.action && conflicts.get(ours.action.aggregate.key);

@@ -1,0 +1,27 @@
+/**
+ * A quick look at one write workload on one store, for the edit-measure loop
+ * (`npx tsx bench/quick.ts <store> <per> [actions]`): store and baseline
+ * alternate as in `npm run bench`, on a fresh database dropped afterwards.
+ */
+import { sizesFor } from "./config.js";
+import { createTarget, rawClient } from "./targets.js";
+import { type BenchContext, streamWorkload, writeWorkload } from "./workloads.js";
+
+const [name = "sqlite", per = "1", actions = "3000"] = process.argv.slice(2);
+const target = await createTarget(name);
+const raw = await rawClient(target.url);
+const sizes = { ...sizesFor("full"), actions: Number(actions) };
+const ctx: BenchContext = { url: target.url, raw, sizes, log: console.log };
+try {
+  for (let run = 0; run < 3; run++) {
+    const w = await writeWorkload(ctx, `q${run}`, Number(per), run % 2 === 0);
+    const s = await streamWorkload(w);
+    console.log(
+      `${name} per=${per}: store ${Math.round(w.events.store)}/s raw ${Math.round(w.events.raw)}/s ratio ${w.events.ratio.toFixed(2)}; stream ${Math.round(s.store)}/s raw ${Math.round(s.raw)}/s ratio ${s.ratio.toFixed(2)}`,
+    );
+    await w.store.close();
+  }
+} finally {
+  await raw.close();
+  await target.drop();
+}
