@@ -58,6 +58,26 @@ async function metaRows(name: string, url: string): Promise<{ name: string; valu
   }
 }
 
+/** Runs one statement on a store's database without the store. */
+async function rawRun(name: string, url: string, sql: string): Promise<void> {
+  if (name === "postgres") {
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const connection = await mysqlPromise.createConnection(url);
+  try {
+    await connection.query(sql);
+  } finally {
+    await connection.end();
+  }
+}
+
 function testServerStore(factory: StoreFactory): void {
   describe(`server store: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
@@ -112,6 +132,24 @@ function testServerStore(factory: StoreFactory): void {
       expect(await store.currentSeqNo()).toBe(0);
     });
 
+    it("a statement that fails in a write's later round trip is the error reported; nothing is written and the store goes on", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      await rawRun(factory.name, url, "alter table actions add constraint no_boom check (reason <> 'boom')");
+      expect((await store.rebase(1, [act(["k", 1])])).result).toBe("ok");
+      const boom = { ...act(["k", 2]), action: { ...act(["k", 2]).action, reason: "boom" } };
+      const error = await store.rebase(2, [act(["k", 3]), boom]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(DatabaseError);
+      // The constraint's own failure, not a later statement's (an aborted transaction, a dropped session).
+      expect(String((error as DatabaseError).cause)).toMatch(/no_boom/);
+      expect(await store.currentSeqNo()).toBe(1);
+      for (let i = 0; i < 3; i++) expect((await store.rebase(2 + i, [act(["k", 4])])).result).toBe("ok");
+      expect(await store.currentSeqNo()).toBe(4);
+    });
+
     it("a history bigger than one statement may be (MySQL's max_allowed_packet) is written, all of it", async () => {
       const store = await factory.create();
       const big = "x".repeat(1_000_000);
@@ -131,9 +169,13 @@ function testServerStore(factory: StoreFactory): void {
         await store.close();
       };
       if (factory.name === "postgres") {
-        const pool = new pg.Pool({ connectionString: url });
+        // One client, so the one the store pipelined its writes on is the one checked here.
+        const pool = new pg.Pool({ connectionString: url, max: 1 });
         await use(openStore("postgres://", { pool }));
         expect((await pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+        const client = await pool.connect();
+        expect(client.pipeline).toBe(false);
+        client.release();
         await pool.end();
       } else {
         const callbackPool = mysql.createPool({ uri: url });

@@ -13,10 +13,14 @@ export interface SqlSession {
   /** Runs a statement for its effect. */
   run(statement: Statement | CompiledQuery): Promise<void>;
   /**
-   * Optional, in a write transaction: runs a statement without parameters in
-   * the commit's round trip (a commit notification), or not at all on rollback.
+   * Optional: queues a statement to run at the start of this session's next
+   * round trip (with its next query, or with COMMIT), so that a write
+   * transaction's statements travel together instead of one round trip each.
+   * Its failure fails that round trip; a rollback drops what is still queued.
+   * Returns false, queuing nothing, when the session cannot send this
+   * statement that way: then the caller runs it.
    */
-  atCommit?(statement: Statement): void;
+  defer?(statement: Statement): boolean;
   /**
    * Optional: like {@link all}, each row as an array of its columns in select
    * order. Streams read through it when the driver has it: no object per row.

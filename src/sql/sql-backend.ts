@@ -217,21 +217,21 @@ export class SqlBackend implements Backend {
       if (list.length === 0) continue;
       if (this.dialect.singleRowInserts) {
         const sql = this.#insert(table, 1).sql;
-        for (const parameters of list) await s.run({ sql, parameters });
+        for (const parameters of list) await this.#send(s, { sql, parameters });
         continue;
       }
       const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));
       for (const chunk of boundedChunks(list, per, this.dialect.maxStatementBytes)) {
-        const statement: Statement = { sql: this.#insert(table, chunk.length).sql, parameters: chunk.flat() };
-        await s.run(statement);
+        await this.#send(s, { sql: this.#insert(table, chunk.length).sql, parameters: chunk.flat() });
       }
     }
-    if (record) await s.run(insertRebaseQuery(this.db, record));
-    if (this.dialect.notifyStatement) {
-      const notify = this.dialect.notifyStatement(this.notifyChannel);
-      if (s.atCommit && notify.parameters.length === 0) s.atCommit(notify);
-      else await s.run(notify);
-    }
+    if (record) await this.#send(s, insertRebaseQuery(this.db, record));
+    if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
+  }
+
+  /** Runs a statement whose result nothing reads: in the session's next round trip where it can go there. */
+  async #send(s: SqlSession, statement: Statement): Promise<void> {
+    if (!s.defer?.(statement)) await s.run(statement);
   }
 
   head(): Promise<number> {

@@ -45,12 +45,16 @@ const TYPES = {
 /**
  * Serializes the writers of one store in every process: a transaction-level
  * advisory lock keyed by the schema and the event relation's name. Readers take
- * no lock and are never blocked.
+ * no lock and are never blocked. A prepared statement (parsed and planned once
+ * per client); it also keeps the transaction's statements off parallel workers:
+ * they are small index lookups, and workers would only add their start-up
+ * (tens of ms) while the lock is held.
  */
-function writeLock(eventTable: string): string {
-  // The name matched ^[A-Za-z_][A-Za-z0-9_]{0,62}$ (resolveTables): safe as a literal, so the lock can ride in BEGIN's round trip.
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(eventTable)) throw new Error(`not a checked relation name: ${eventTable}`);
-  return `select pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || '${eventTable}'), 1, 16))::bit(64)::bigint)`;
+function writeLock(eventTable: string): Statement {
+  return {
+    sql: "select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || $1::text), 1, 16))::bit(64)::bigint)",
+    parameters: [eventTable],
+  };
 }
 
 /**
@@ -80,6 +84,12 @@ const noop = () => {};
 
 class Session implements SqlSession {
   #sent = 0;
+  /** Queries sent in this session, in order, while the client pipelines them. */
+  readonly #inflight: Promise<unknown[]>[] = [];
+  /** How many of {@link #inflight} have been awaited. */
+  #awaited = 0;
+  /** The client's own pipeline mode while this session pipelines, else undefined. */
+  #ownMode: boolean | undefined;
   /**
    * True when the session's first statement failed because the connection was
    * already gone (an idle client of the pool whose server restarted): nothing
@@ -102,46 +112,83 @@ class Session implements SqlSession {
     }
   }
 
-  async all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+  #config(q: Statement | CompiledQuery, rowMode?: "array"): pg.QueryConfig {
     const name = preparedName(this.client, q.sql, q.parameters.length);
-    return (await this.#query({ name, text: q.sql, values: [...q.parameters], types: TYPES })) as R[];
+    return { name, text: q.sql, values: [...q.parameters], types: TYPES, rowMode } as pg.QueryConfig;
+  }
+
+  /** Sends `q` and returns its rows; while pipelining, after the first failure of what was sent before it. */
+  async #run(q: Statement | CompiledQuery, rowMode?: "array"): Promise<unknown[]> {
+    if (this.#ownMode === undefined) return this.#query(this.#config(q, rowMode));
+    const rows = this.#query(this.#config(q, rowMode));
+    rows.catch(noop);
+    this.#inflight.push(rows);
+    while (this.#awaited < this.#inflight.length) await this.#inflight[this.#awaited++];
+    return rows;
+  }
+
+  async all<R>(q: Statement | CompiledQuery): Promise<R[]> {
+    return (await this.#run(q)) as R[];
   }
 
   /** Rows as arrays in column order: no object per row on the stream's pages. */
   async values(q: Statement | CompiledQuery): Promise<unknown[][]> {
-    const name = preparedName(this.client, q.sql, q.parameters.length);
-    const config = { name, text: q.sql, values: [...q.parameters], types: TYPES, rowMode: "array" } as pg.QueryConfig;
-    return (await this.#query(config)) as unknown[][];
-  }
-
-  /**
-   * Opens a write transaction and takes the store's write lock in one round
-   * trip (the simple protocol takes several statements). A writer's statements
-   * are small index lookups: parallel workers would only add their start-up
-   * (tens of ms) while the lock is held.
-   */
-  async begin(lock: string): Promise<void> {
-    await this.#query({
-      text: `begin isolation level read committed; set local max_parallel_workers_per_gather = 0; ${lock}`,
-    });
+    return (await this.#run(q, "array")) as unknown[][];
   }
 
   async run(q: Statement | CompiledQuery): Promise<void> {
-    await this.all(q);
+    await this.#run(q);
   }
 
-  /** Statements sent with COMMIT, in its round trip (simple protocol). */
-  readonly #atCommit: string[] = [];
-
-  atCommit(statement: Statement): void {
-    this.#atCommit.push(statement.sql);
+  /** While pipelining: sends the statement now; its result (or failure) is awaited with the next one. */
+  defer(statement: Statement): boolean {
+    if (this.#ownMode === undefined) return false;
+    const rows = this.#query(this.#config(statement));
+    rows.catch(noop);
+    this.#inflight.push(rows);
+    return true;
   }
 
-  /** Ends the write transaction: COMMIT with what waited for it, or ROLLBACK. */
+  /**
+   * Has the client send this session's queries without waiting for each
+   * answer (pg's pipeline mode, one Sync per query, so each fails on its
+   * own), where the pg version has it. The client is idle now: just checked out.
+   */
+  pipeline(): void {
+    const client = this.client as { pipeline?: unknown };
+    if (typeof client.pipeline !== "boolean") return;
+    this.#ownMode = client.pipeline;
+    client.pipeline = true;
+  }
+
+  /** Waits until nothing is in flight, then gives the client back its own mode. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#inflight);
+    this.#inflight.length = 0;
+    this.#awaited = 0;
+    if (this.#ownMode !== undefined) (this.client as { pipeline?: boolean }).pipeline = this.#ownMode;
+    this.#ownMode = undefined;
+  }
+
+  /**
+   * Opens a write transaction and takes the store's write lock; a pipelining
+   * session sends both with the transaction's first query, in its round trip.
+   */
+  async begin(lock: Statement): Promise<void> {
+    const begin = { sql: "begin isolation level read committed", parameters: [] };
+    if (!this.defer(begin)) await this.run(begin);
+    if (!this.defer(lock)) await this.run(lock);
+  }
+
+  /** Ends the write transaction: COMMIT (after what is in flight, in its round trip) or ROLLBACK. */
   async end(commit: boolean): Promise<void> {
-    const text = commit ? [...this.#atCommit, "commit"].join("; ") : "rollback";
-    this.#atCommit.length = 0;
-    await this.#query({ text });
+    await this.run({ sql: commit ? "commit" : "rollback", parameters: [] });
+  }
+
+  /** Rolls back after a failure, once nothing is in flight; never throws (the session may be gone). */
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.#inflight);
+    await this.client.query({ text: "rollback" }).catch(noop);
   }
 }
 
@@ -154,7 +201,7 @@ export class PostgresDriver implements SqlDriver {
   readonly #pool: PostgresPool;
   readonly #owned: boolean;
   readonly #target: ServerTarget;
-  readonly #lock: string;
+  readonly #lock: Statement;
   #ended = false;
   /** Clients that have served a call: only these can be stale when handed out again. */
   readonly #used = new WeakSet<PostgresClient>();
@@ -223,15 +270,18 @@ export class PostgresDriver implements SqlDriver {
 
   async #transaction<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#withClient(async (s) => {
-      await s.begin(this.#lock);
+      s.pipeline();
       try {
+        await s.begin(this.#lock);
         const result = await fn(s);
         await s.end(commit(result));
         return result;
       } catch (error) {
         // The first error is the one to report; a failed rollback only means the session is gone.
-        await s.client.query({ text: "rollback" }).catch(noop);
+        await s.abandon();
         throw error;
+      } finally {
+        await s.settle();
       }
     });
   }
