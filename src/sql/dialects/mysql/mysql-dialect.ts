@@ -7,6 +7,13 @@ import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
  * or accents); the driver turns the bytes back into strings. A kind holds at
  * most 200 UTF-16 code units, so at most 600 bytes of UTF-8.
  */
+/**
+ * Values are escaped into a statement's text, which must fit in
+ * max_allowed_packet (16 MiB on MariaDB): 4 Mi UTF-16 units are at most
+ * 12 MiB of UTF-8, and escaping at most doubles only 1-byte characters.
+ */
+export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
 export class MysqlDialect extends BaseSqlDialect {
   readonly name = "mysql";
   readonly types: ColumnTypes = {
@@ -18,9 +25,7 @@ export class MysqlDialect extends BaseSqlDialect {
   };
   // The protocol counts a prepared statement's parameters in 16 bits.
   override readonly maxParameters = 65_535;
-  // Values are escaped into the statement's text, which must fit in max_allowed_packet (16 MiB on MariaDB):
-  // 4 Mi UTF-16 units are at most 12 MiB of UTF-8, and escaping at most doubles only 1-byte characters.
-  override readonly maxStatementBytes = 4 * 1024 * 1024;
+  override readonly maxStatementBytes = MAX_STATEMENT_BYTES;
   // MySQL 8 has none (MariaDB has); the driver's migration accepts an index that already exists.
   override readonly supportsCreateIndexIfNotExists = false;
   createAdapter() {

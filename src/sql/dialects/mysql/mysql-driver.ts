@@ -3,6 +3,7 @@ import mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
+import { MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 
 /**
@@ -54,8 +55,15 @@ function quote(name: string): string {
   return `\`${name}\``;
 }
 
+/** A statement queued for a session's next round trip, with what must hold of its rows. */
+interface Queued {
+  readonly statement: Statement;
+  readonly check?: ((rows: unknown[]) => void) | undefined;
+}
+
 class Session implements SqlSession {
   #sent = 0;
+  readonly #queued: Queued[] = [];
   /**
    * True when the session's first statement failed because the connection was
    * already gone (an idle connection of the pool whose server restarted):
@@ -63,22 +71,70 @@ class Session implements SqlSession {
    */
   deadOnArrival = false;
 
+  /**
+   * @param multipleStatements the connection takes several statements in one query
+   *   (mysql2's `multipleStatements`): then queued statements travel with the next one.
+   */
   constructor(
     readonly connection: MysqlConnection,
     readonly target: ServerTarget,
+    readonly multipleStatements: boolean,
     readonly tolerate?: (error: { code?: string }, sql: string) => boolean,
   ) {}
 
-  all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
+  /**
+   * Sends the queued statements and `q` in one query (in several where their
+   * values would not fit in one packet); resolves with `q`'s rows.
+   */
+  async all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
+    let bytes = valueBytes(q.parameters);
+    let keep = this.#queued.length;
+    while (
+      keep > 0 &&
+      bytes + valueBytes((this.#queued[keep - 1] as Queued).statement.parameters) <= MAX_STATEMENT_BYTES
+    ) {
+      keep--;
+      bytes += valueBytes((this.#queued[keep] as Queued).statement.parameters);
+    }
+    // What does not fit with `q` goes first, in queries of its own.
+    for (const earlier of this.#queued.splice(0, keep)) await this.#send(earlier.statement, [], false, earlier.check);
+    return this.#send(q, this.#queued.splice(0), rowsAsArray) as Promise<R[]>;
+  }
+
+  #send(
+    q: Statement | CompiledQuery,
+    queued: Queued[],
+    rowsAsArray: boolean,
+    check?: (rows: unknown[]) => void,
+  ): Promise<unknown[]> {
     const first = this.#sent++ === 0;
+    let sql = q.sql;
+    let values: unknown[] = [...q.parameters];
+    if (queued.length > 0) {
+      sql = [...queued.map((e) => e.statement.sql), q.sql].join(";\n");
+      values = [...queued.flatMap((e) => e.statement.parameters), ...values];
+    }
     return new Promise((resolve, reject) => {
-      this.connection.query({ sql: q.sql, values: [...q.parameters], typeCast, rowsAsArray }, (error, rows) => {
-        if (!error) resolve(Array.isArray(rows) ? (rows as R[]) : []);
-        else if (this.tolerate?.(error, q.sql)) resolve([]);
-        else {
-          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
-          reject(mapMysqlError(error, this.target, q.sql));
+      this.connection.query({ sql, values, typeCast, rowsAsArray }, (error, rows) => {
+        if (error) {
+          if (this.tolerate?.(error, sql)) resolve([]);
+          else {
+            if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
+            reject(mapMysqlError(error, this.target, sql));
+          }
+          return;
         }
+        // Several statements give one result each, in order: the last is the caller's.
+        const results = queued.length > 0 ? (rows as unknown[]) : [rows];
+        const last = asRows(results[results.length - 1]);
+        try {
+          queued.forEach((e, i) => e.check?.(asRows(results[i])));
+          check?.(last);
+        } catch (failure) {
+          reject(failure);
+          return;
+        }
+        resolve(last);
       });
     });
   }
@@ -95,6 +151,34 @@ class Session implements SqlSession {
   exec(sql: string, parameters: unknown[] = []): Promise<unknown[]> {
     return this.all({ sql, parameters });
   }
+
+  defer(statement: Statement): boolean {
+    return this.queue(statement);
+  }
+
+  /** {@link defer}, with a check of the statement's rows when they arrive (its failure fails the round trip). */
+  queue(statement: Statement, check?: (rows: unknown[]) => void): boolean {
+    if (!this.multipleStatements) return false;
+    this.#queued.push({ statement, check });
+    return true;
+  }
+
+  /** Forgets what is queued (a rollback). */
+  drop(): void {
+    this.#queued.length = 0;
+  }
+}
+
+/** Roughly the bytes of a statement's values, as {@link MAX_STATEMENT_BYTES} counts them. */
+function valueBytes(parameters: readonly unknown[]): number {
+  let bytes = 0;
+  for (const v of parameters) bytes += typeof v === "string" ? v.length : 8;
+  return bytes;
+}
+
+/** The rows of one statement's result (an OK packet has none). */
+function asRows(result: unknown): unknown[] {
+  return Array.isArray(result) ? result : [];
 }
 
 /**
@@ -112,6 +196,8 @@ export class MysqlDriver implements SqlDriver {
   readonly #eventTable: string;
   readonly #writeLock: string;
   readonly #writeLockRow: string;
+  /** The pool's connections take several statements in one query. */
+  readonly #multipleStatements: boolean;
   #ended = false;
   /** Connections that have served a call: only these can be stale when handed out again. */
   readonly #used = new WeakSet<MysqlConnection>();
@@ -137,11 +223,15 @@ export class MysqlDriver implements SqlDriver {
       // mysql2 keeps the resolved settings there; another pool simply has none to show.
       const config = (this.#pool as { config?: { connectionConfig?: Record<string, unknown> } }).config;
       this.#target = serverTarget(undefined, config?.connectionConfig, 3306);
+      this.#multipleStatements = config?.connectionConfig?.multipleStatements === true;
       this.database = undefined;
     } else {
       // mysql2 reads host, user, password and database from any scheme; `mariadb:` is only ours.
       const uri = source.url.replace(/^mariadb:/, "mysql:");
-      this.#pool = mysql.createPool({ ...source.options, uri }) as unknown as MysqlPool;
+      // Several statements a query let a write take two round trips; every value is still escaped by mysql2.
+      const multipleStatements = source.options?.multipleStatements ?? true;
+      this.#pool = mysql.createPool({ ...source.options, multipleStatements, uri }) as unknown as MysqlPool;
+      this.#multipleStatements = multipleStatements;
       this.#owned = true;
       this.#target = serverTarget(source.url, source.options, 3306);
       this.database = source.url;
@@ -168,7 +258,7 @@ export class MysqlDriver implements SqlDriver {
       });
       const reused = this.#used.has(connection);
       this.#used.add(connection);
-      const session = new Session(connection, this.#target, tolerate);
+      const session = new Session(connection, this.#target, this.#multipleStatements, tolerate);
       let broken = false;
       try {
         return await fn(session);
@@ -186,23 +276,38 @@ export class MysqlDriver implements SqlDriver {
     return this.#withConnection(fn);
   }
 
+  /**
+   * Where the connection takes several statements in one query, the
+   * transaction's opening statements travel with its first query, and the
+   * statements {@link Session.defer}red by the store (its inserts) with COMMIT:
+   * a rebase on the base its writer last saw takes two round trips.
+   */
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#withConnection(async (s) => {
-      await s.exec("set transaction isolation level read committed");
-      await s.exec("start transaction");
+      const send = async (sql: string, parameters: unknown[] = [], check?: (rows: unknown[]) => void) => {
+        if (!s.queue({ sql, parameters }, check)) check?.(await s.exec(sql, parameters));
+      };
+      await send("set transaction isolation level read committed");
+      await send("start transaction");
       try {
-        const locked = await s.exec(this.#writeLock, [this.#writeLockRow]);
-        if (locked.length !== 1) {
-          throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
-            cause: undefined,
-            query: this.#writeLock,
-          });
-        }
+        await send(this.#writeLock, [this.#writeLockRow], (locked) => {
+          if (locked.length !== 1) {
+            throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
+              cause: undefined,
+              query: this.#writeLock,
+            });
+          }
+        });
         const result = await fn(s);
-        await s.exec(commit(result) ? "commit" : "rollback");
+        if (commit(result)) await s.exec("commit");
+        else {
+          s.drop();
+          await s.exec("rollback");
+        }
         return result;
       } catch (error) {
         // The first error is the one to report; a failed rollback only means the session is gone.
+        s.drop();
         await s.exec("rollback").catch(() => {});
         throw error;
       }
