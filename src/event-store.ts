@@ -47,9 +47,10 @@ export class EventStore implements Store {
   async rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult> {
     this.#open();
     // The checked copies: a getter or Proxy of the caller is read once, by validation.
-    ({ history, options } = checkRebaseArgs(base, history, options, this.limits));
+    const checked = checkRebaseArgs(base, history, options, this.limits);
+    ({ options } = checked);
     const dry = options?.dry ?? false;
-    const result = await rebase(this.backend, base, history, options?.resolved ?? [], dry, options?.id);
+    const result = await rebase(this.backend, base, checked, options?.resolved ?? [], dry, options?.id);
     if (result.result === "ok" && !dry) signalCommit(channelOf(this.backend));
     return result;
   }
@@ -64,8 +65,8 @@ export class EventStore implements Store {
     alongside: (tx: WriteTx) => Promise<void>,
   ): Promise<RebaseResult> {
     this.#open();
-    ({ history } = checkRebaseArgs(base, history, undefined, this.limits));
-    const result = await rebase(this.backend, base, history, [], false, undefined, alongside);
+    const checked = checkRebaseArgs(base, history, undefined, this.limits);
+    const result = await rebase(this.backend, base, checked, [], false, undefined, alongside);
     if (result.result === "ok") signalCommit(channelOf(this.backend));
     return result;
   }

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Backend, RebaseRecord, WriteTx } from "./backend.js";
-import { decodeEvent, type EncodedEvent, type EncodedIdentity, encodeEvent } from "./model/codec.js";
+import { decodeEvent, type EncodedEvent, type EncodedIdentity, encodeEvent, storedEvent } from "./model/codec.js";
 import { ValidationError, WriteConflictError } from "./model/errors.js";
 import type { NewEvent, RebaseResult, StoredEvent } from "./model/types.js";
+import type { CheckedRebaseArgs } from "./model/validate.js";
 
 /** How often a write refused for concurrency is tried again before `write-conflict` is returned. */
 export const WRITE_RETRIES = 8;
@@ -37,24 +38,33 @@ async function replayed(tx: WriteTx, id: string, digest: string): Promise<Rebase
   return { result: "ok", events: decodeAll(await tx.readEvents(seqNos)) };
 }
 
+/** The history's events numbered from `next`, as the result gives them. */
+function numberedFrom(history: readonly NewEvent[], next: number, count: number): StoredEvent[] {
+  const out = new Array<StoredEvent>(count);
+  for (let i = 0; i < count; i++) out[i] = storedEvent(history[i] as NewEvent, next + i);
+  return out;
+}
+
 /**
  * The rebase rules of SPEC section 2, once, for every store. Arguments are
  * validated by the caller; this numbers the history, checks each action
  * against the store in one round of queries, and appends all or nothing.
+ * `history` is validation's private copy: the result's events reuse its values
+ * (see {@link storedEvent}), and encoding its patches' JSON text.
  * `alongside` (internal: the keystore's key deletion) runs in the same
  * transaction right after the append; when it throws, nothing is written.
  */
 export async function rebase(
   backend: Backend,
   base: number,
-  history: readonly NewEvent[],
+  { history, patches }: Pick<CheckedRebaseArgs, "history" | "patches">,
   resolved: readonly number[],
   dry: boolean,
   id?: string,
   alongside?: (tx: WriteTx) => Promise<void>,
 ): Promise<RebaseResult> {
   // Encoding (JSON, hashes) happens before the transaction, so the write lock is held briefly.
-  const encoded = history.map((event) => encodeEvent(event, 0));
+  const encoded = history.map((event, i) => encodeEvent(event, 0, patches[i]));
   const aggregates = new Map<string, EncodedIdentity>();
   for (const e of encoded) if (e.action) aggregates.set(e.action.aggregate.key, e.action.aggregate);
   const targets = [...aggregates.values()];
@@ -86,8 +96,8 @@ export async function rebase(
               throw new Error(`conflicting event ${theirs} vanished inside the write transaction`);
             return {
               result: "conflict",
-              events: decodeAll(numbered.slice(0, i)),
-              conflict: { ours: decodeEvent(ours), theirs: decodeEvent(stored) },
+              events: numberedFrom(history, next, i),
+              conflict: { ours: storedEvent(history[i] as NewEvent, ours.seqNo), theirs: decodeEvent(stored) },
             };
           }
           if (!dry) {
@@ -97,7 +107,7 @@ export async function rebase(
             if (alongside) await alongside(tx);
             appended = true;
           }
-          return { result: "ok", events: decodeAll(numbered) };
+          return { result: "ok", events: numberedFrom(history, next, history.length) };
         },
         () => appended,
       );

@@ -9,6 +9,7 @@ import { fieldPath, isPlainObject } from "./validate-json.js";
  * silently change (holes, extra keys on arrays, symbol keys, Date subclasses)
  * are rejected here; values that are not plain data (Map, class instances,
  * functions) are kept as they are, for validation to reject with its message.
+ * `-0` is copied as `0`, the value it reads back as.
  *
  * @param maxDepth containers deeper than this are rejected (`too-deep`) before the stack could overflow.
  */
@@ -17,7 +18,8 @@ export function snapshot(value: unknown, path: string, maxDepth: number): unknow
 }
 
 function copy(value: unknown, path: string, depth: number, maxDepth: number, ancestors: object[]): unknown {
-  if (typeof value !== "object" || value === null) return value;
+  // -0 becomes 0 here, as it reads back (JSON has none): a rebase's result reuses the copy's values.
+  if (typeof value !== "object" || value === null) return value === 0 ? 0 : value;
   try {
     if (ancestors.includes(value)) throw new ValidationError("cycle", path, "a value may not contain itself");
     if (depth > maxDepth) {

@@ -172,8 +172,23 @@ export function checkPatch(value: unknown, path: string, limits: Limits): void {
   }
 }
 
-/** Throws unless `value` is one valid `NewAction` or `NewEffect` within the limits. */
-export function checkNewEvent(value: unknown, path: string, limits: Limits): asserts value is NewEvent {
+/** An upper bound of the UTF-16 length of a string's JSON (every code unit escaped as `\\u0000`). */
+function jsonBound(text: string): number {
+  return 6 * text.length + 2;
+}
+
+/** An upper bound of the UTF-16 length of an identity's JSON (a safe integer takes at most 17 characters). */
+function identityBound(identity: Identity): number {
+  const id = identity[1];
+  return 3 + jsonBound(identity[0]) + (typeof id === "number" ? 17 : jsonBound(id));
+}
+
+/**
+ * Throws unless `value` is one valid `NewAction` or `NewEffect` within the
+ * limits. Returns the JSON text of an action's patch (undefined for an
+ * effect): measured here for `limits.eventBytes`, reused by encoding.
+ */
+export function checkNewEvent(value: unknown, path: string, limits: Limits): string | undefined {
   checkObject(value, path, ["timestamp", "source", "action", "triggers", "effect"], ["timestamp", "source"]);
   const { timestamp, source, action, effect, triggers } = value;
   if (!(timestamp instanceof Date)) {
@@ -207,14 +222,29 @@ export function checkNewEvent(value: unknown, path: string, limits: Limits): ass
     checkKind(effect.reason, `${at}.reason`);
     checkIdentity(effect.trigger, `${at}.trigger`);
   }
-  const json = JSON.stringify(value);
-  if (json.length > limits.eventBytes / 3 && Buffer.byteLength(json, "utf8") > limits.eventBytes) {
-    throw new ValidationError(
-      "too-large",
-      path,
-      `an event may take at most ${limits.eventBytes} bytes of JSON (limits.eventBytes), got ${Buffer.byteLength(json, "utf8")}`,
-    );
+  const patch = action === undefined ? undefined : JSON.stringify(action.patch);
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8: an event whose JSON is surely at most
+  // eventBytes / 3 characters long is not measured; any other is, exactly.
+  let bound = 160 + jsonBound(source as string);
+  if (action !== undefined) {
+    const { reason, actor, aggregate } = action as { reason: string; actor: Identity; aggregate: Identity };
+    bound += jsonBound(reason) + identityBound(actor) + identityBound(aggregate) + (patch as string).length;
+    if (triggers !== undefined) for (const t of triggers as Identity[]) bound += 1 + identityBound(t);
+  } else {
+    const { reason, trigger } = effect as { reason: string; trigger: Identity };
+    bound += jsonBound(reason) + identityBound(trigger);
   }
+  if (bound > limits.eventBytes / 3) {
+    const json = JSON.stringify(value);
+    if (json.length > limits.eventBytes / 3 && Buffer.byteLength(json, "utf8") > limits.eventBytes) {
+      throw new ValidationError(
+        "too-large",
+        path,
+        `an event may take at most ${limits.eventBytes} bytes of JSON (limits.eventBytes), got ${Buffer.byteLength(json, "utf8")}`,
+      );
+    }
+  }
+  return patch;
 }
 
 /**
@@ -223,6 +253,14 @@ export function checkNewEvent(value: unknown, path: string, limits: Limits): ass
  * with their exact path, while absurd nesting stops before the stack overflows.
  */
 const SNAPSHOT_DEPTH_MARGIN = 64;
+
+/** The validated arguments of `rebase`: plain copies (see {@link snapshot}), and each action's patch as JSON. */
+export interface CheckedRebaseArgs {
+  readonly history: NewEvent[];
+  /** The JSON text of each event's patch (undefined for an effect), as {@link checkNewEvent} measured it. */
+  readonly patches: (string | undefined)[];
+  readonly options: RebaseOptions | undefined;
+}
 
 /**
  * Validates every argument of `rebase` (SPEC section 2, rule 0) and returns the
@@ -233,13 +271,14 @@ export function checkRebaseArgs(
   given: unknown,
   givenOptions: unknown,
   limits: Limits,
-): { history: NewEvent[]; options: RebaseOptions | undefined } {
+): CheckedRebaseArgs {
   checkPositive(base, "base");
   const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN);
   const options = snapshot(givenOptions, "options", limits.depth + SNAPSHOT_DEPTH_MARGIN);
   checkList(history, "history", limits.historyLength, "historyLength");
-  for (let i = 0; i < history.length; i++) checkNewEvent(history[i], `history[${i}]`, limits);
-  const checked = { history: history as NewEvent[], options: options as RebaseOptions | undefined };
+  const patches = new Array<string | undefined>(history.length);
+  for (let i = 0; i < history.length; i++) patches[i] = checkNewEvent(history[i], `history[${i}]`, limits);
+  const checked = { history: history as NewEvent[], patches, options: options as RebaseOptions | undefined };
   if (options === undefined) return checked;
   checkObject(options, "options", ["resolved", "dry", "id"]);
   const { resolved, dry, id } = options as RebaseOptions;
