@@ -1,19 +1,26 @@
 /**
  * A quick look at one write workload on one store, for the edit-measure loop
- * (`npx tsx bench/quick.ts <store> <per> [actions]`): store and baseline
- * alternate as in `npm run bench`, on a fresh database dropped afterwards.
+ * (`npx tsx bench/quick.ts <store> <per> [actions]`, or `<store> w4 [seconds]`):
+ * store and baseline alternate as in `npm run bench`, on a fresh database
+ * dropped afterwards.
  */
 import { sizesFor } from "./config.js";
 import { createTarget, rawClient } from "./targets.js";
-import { type BenchContext, streamWorkload, writeWorkload } from "./workloads.js";
+import { type BenchContext, contentionWorkload, streamWorkload, writeWorkload } from "./workloads.js";
 
 const [name = "sqlite", per = "1", actions = "3000"] = process.argv.slice(2);
 const target = await createTarget(name);
 const raw = await rawClient(target.url);
-const sizes = { ...sizesFor("full"), actions: Number(actions) };
+const sizes = { ...sizesFor("full"), actions: Number(actions), seconds: per === "w4" ? Number(actions) : 10 };
 const ctx: BenchContext = { url: target.url, raw, sizes, log: console.log };
 try {
-  for (let run = 0; run < 3; run++) {
+  if (per === "w4") {
+    const w4 = await contentionWorkload(ctx, "q4");
+    console.log(
+      `${name} W4: ${Math.round(w4.committed)} committed/s, ${Math.round(w4.conflicts)} conflicts/s, raw ${Math.round(w4.raw)}/s, ratio ${w4.ratio.toFixed(2)}`,
+    );
+  }
+  for (let run = 0; run < (per === "w4" ? 0 : 3); run++) {
     const w = await writeWorkload(ctx, `q${run}`, Number(per), run % 2 === 0);
     const s = await streamWorkload(w);
     console.log(
