@@ -1,5 +1,5 @@
 import { ValidationError } from "./errors.js";
-import { fieldPath, isPlainObject } from "./validate-json.js";
+import { isPlainObject, pathOf } from "./validate-json.js";
 
 /**
  * Copies a caller's argument into plain data, reading every property exactly
@@ -14,64 +14,94 @@ import { fieldPath, isPlainObject } from "./validate-json.js";
  * @param maxDepth containers deeper than this are rejected (`too-deep`) before the stack could overflow.
  */
 export function snapshot(value: unknown, path: string, maxDepth: number): unknown {
-  return copy(value, path, 0, maxDepth, []);
+  return copy(value, { root: path, keys: [] }, 0, maxDepth, []);
 }
 
-function copy(value: unknown, path: string, depth: number, maxDepth: number, ancestors: object[]): unknown {
+/**
+ * Where the copy is: the argument's path and the keys below it. The path text
+ * is only made for an error (making it for every value cost more than the copy).
+ */
+interface At {
+  readonly root: string;
+  /** Pushed before a child is copied and popped after; left as it was when a child throws. */
+  readonly keys: (string | number)[];
+}
+
+function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors: object[]): unknown {
   // -0 becomes 0 here, as it reads back (JSON has none): a rebase's result reuses the copy's values.
   if (typeof value !== "object" || value === null) return value === 0 ? 0 : value;
   try {
-    if (ancestors.includes(value)) throw new ValidationError("cycle", path, "a value may not contain itself");
+    if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
     if (depth > maxDepth) {
-      throw new ValidationError("too-deep", path, `values may be nested at most ${maxDepth} levels (limits.depth)`);
+      throw new ValidationError("too-deep", here(at), `values may be nested at most ${maxDepth} levels (limits.depth)`);
     }
-    if (value instanceof Date) return copyDate(value, path);
+    if (value instanceof Date) return copyDate(value, at);
+    const { keys } = at;
     if (Array.isArray(value)) {
       if (Object.getPrototypeOf(value) !== Array.prototype) {
-        throw new ValidationError("invalid-type", path, "expected a plain array, not a subclass");
+        throw new ValidationError("invalid-type", here(at), "expected a plain array, not a subclass");
       }
-      checkNoSymbols(value, path);
+      checkNoSymbols(value, at);
       const length = value.length;
       for (let i = 0; i < length; i++) {
-        if (!(i in value)) throw new ValidationError("invalid-type", `${path}[${i}]`, "expected a value, got a hole");
+        if (!(i in value)) {
+          keys.push(i);
+          throw new ValidationError("invalid-type", here(at), "expected a value, got a hole");
+        }
       }
       if (Object.keys(value).length !== length) {
-        throw new ValidationError("invalid-type", path, "an array may hold its elements only, not other keys");
+        throw new ValidationError("invalid-type", here(at), "an array may hold its elements only, not other keys");
       }
       ancestors.push(value);
       const out = new Array<unknown>(length);
-      for (let i = 0; i < length; i++) out[i] = copy(value[i], `${path}[${i}]`, depth + 1, maxDepth, ancestors);
+      for (let i = 0; i < length; i++) {
+        // Read here, before the key is pushed: a getter that throws is reported at this value's path.
+        const item = value[i];
+        keys.push(i);
+        out[i] = copy(item, at, depth + 1, maxDepth, ancestors);
+        keys.pop();
+      }
       ancestors.pop();
       return out;
     }
     if (!isPlainObject(value)) return value;
-    checkNoSymbols(value, path);
+    checkNoSymbols(value, at);
     ancestors.push(value);
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
-      const at = fieldPath(path, key);
       // Assigning this key would set the copy's prototype instead of a field.
-      if (key === "__proto__") throw new ValidationError("forbidden-key", at, 'the key "__proto__" is not allowed');
-      out[key] = copy(value[key], at, depth + 1, maxDepth, ancestors);
+      if (key === "__proto__") {
+        keys.push(key);
+        throw new ValidationError("forbidden-key", here(at), 'the key "__proto__" is not allowed');
+      }
+      const item = value[key];
+      keys.push(key);
+      out[key] = copy(item, at, depth + 1, maxDepth, ancestors);
+      keys.pop();
     }
     ancestors.pop();
     return out;
   } catch (error) {
     if (error instanceof ValidationError) throw error;
-    throw new ValidationError("unreadable", path, `reading the value threw: ${String(error)}`, { cause: error });
+    throw new ValidationError("unreadable", here(at), `reading the value threw: ${String(error)}`, { cause: error });
   }
 }
 
-function checkNoSymbols(value: object, path: string): void {
+/** The path of the value being copied, for an error. */
+function here(at: At): string {
+  return pathOf(at.root, at.keys);
+}
+
+function checkNoSymbols(value: object, at: At): void {
   if (Object.getOwnPropertySymbols(value).length > 0) {
-    throw new ValidationError("invalid-type", path, "an object may not have symbol keys");
+    throw new ValidationError("invalid-type", here(at), "an object may not have symbol keys");
   }
 }
 
 /** A Date reads back as a plain Date of the same time: subclasses, extra keys and Proxies would not. */
-function copyDate(value: Date, path: string): Date {
+function copyDate(value: Date, at: At): Date {
   if (Object.getPrototypeOf(value) !== Date.prototype || Reflect.ownKeys(value).length > 0) {
-    throw new ValidationError("invalid-type", path, "expected a plain Date");
+    throw new ValidationError("invalid-type", here(at), "expected a plain Date");
   }
   // Throws for a Proxy of a Date (it has no time of its own): reported as unreadable.
   return new Date(Date.prototype.getTime.call(value));

@@ -31,57 +31,81 @@ export function checkKey(key: string, path: string): void {
  * Throws unless `value` is a JSON value nested at most `maxDepth` containers
  * deep: null, boolean, finite number, clean string, dense array, plain object.
  * Nothing is changed or coerced; `-0` is accepted and reads back as `0`.
+ * `copied`: `value` is a {@link snapshot} copy, whose objects have no symbol
+ * keys (the copy rejected them), so they are not looked for again.
  */
-export function checkJson(value: unknown, path: string, maxDepth: number): void {
-  walk(value, path, 0, maxDepth, []);
+export function checkJson(value: unknown, path: string, maxDepth: number, copied = false): void {
+  walk(value, { root: path, keys: [], copied }, 0, maxDepth, []);
 }
 
-function walk(value: unknown, path: string, depth: number, maxDepth: number, ancestors: object[]): void {
+/** Where the walk is; the path text is only made for an error. */
+interface At {
+  readonly root: string;
+  /** Pushed before a child is walked, popped after. */
+  readonly keys: (string | number)[];
+  readonly copied: boolean;
+}
+
+function here(at: At): string {
+  return pathOf(at.root, at.keys);
+}
+
+function walk(value: unknown, at: At, depth: number, maxDepth: number, ancestors: object[]): void {
   switch (typeof value) {
     case "string":
-      if (!isCleanString(value)) checkString(value, path);
+      if (!isCleanString(value)) checkString(value, here(at));
       return;
     case "boolean":
       return;
     case "number":
       if (!Number.isFinite(value)) {
-        throw new ValidationError("invalid-number", path, `expected a finite number, got ${String(value)}`);
+        throw new ValidationError("invalid-number", here(at), `expected a finite number, got ${String(value)}`);
       }
       return;
     case "object":
       break;
     default:
-      throw new ValidationError("invalid-type", path, `expected a JSON value, got ${describe(value)}`);
+      throw new ValidationError("invalid-type", here(at), `expected a JSON value, got ${describe(value)}`);
   }
   if (value === null) return;
-  if (ancestors.includes(value)) throw new ValidationError("cycle", path, "a value may not contain itself");
+  if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
   if (depth + 1 > maxDepth) {
-    throw new ValidationError("too-deep", path, `values may be nested at most ${maxDepth} levels (limits.depth)`);
+    throw new ValidationError("too-deep", here(at), `values may be nested at most ${maxDepth} levels (limits.depth)`);
   }
   ancestors.push(value);
+  const { keys } = at;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) {
-      throw new ValidationError("invalid-type", path, "expected a plain array");
+      throw new ValidationError("invalid-type", here(at), "expected a plain array");
     }
     for (let i = 0; i < value.length; i++) {
-      if (!(i in value))
-        throw new ValidationError("invalid-type", `${path}[${i}]`, "expected a JSON value, got a hole");
-      walk(value[i], `${path}[${i}]`, depth + 1, maxDepth, ancestors);
+      keys.push(i);
+      if (!(i in value)) throw new ValidationError("invalid-type", here(at), "expected a JSON value, got a hole");
+      walk(value[i], at, depth + 1, maxDepth, ancestors);
+      keys.pop();
     }
   } else {
     if (!isPlainObject(value)) {
-      throw new ValidationError("invalid-type", path, `expected a JSON value, got ${describe(value)}`);
+      throw new ValidationError("invalid-type", here(at), `expected a JSON value, got ${describe(value)}`);
     }
-    if (Object.getOwnPropertySymbols(value).length > 0) {
-      throw new ValidationError("invalid-type", path, "an object may not have symbol keys");
+    if (!at.copied && Object.getOwnPropertySymbols(value).length > 0) {
+      throw new ValidationError("invalid-type", here(at), "an object may not have symbol keys");
     }
     for (const key of Object.keys(value)) {
-      const child = fieldPath(path, key);
-      checkKey(key, child);
-      walk(value[key], child, depth + 1, maxDepth, ancestors);
+      keys.push(key);
+      if (key === "__proto__" || !isCleanString(key)) checkKey(key, here(at));
+      walk(value[key], at, depth + 1, maxDepth, ancestors);
+      keys.pop();
     }
   }
   ancestors.pop();
+}
+
+/** The path of a value `keys` below `root`: field names and array indexes in turn (see {@link fieldPath}). */
+export function pathOf(root: string, keys: readonly (string | number)[]): string {
+  let path = root;
+  for (const key of keys) path = typeof key === "number" ? `${path}[${key}]` : fieldPath(path, key);
+  return path;
 }
 
 /** `a.b` for plain keys, `a["b c"]` otherwise. */

@@ -130,8 +130,8 @@ function checkKeyPath(value: unknown, path: string): void {
   });
 }
 
-/** Throws unless `value` is a valid `Patch`. */
-export function checkPatch(value: unknown, path: string, limits: Limits): void {
+/** Throws unless `value` is a valid `Patch`; `copied` as for {@link checkJson}. */
+export function checkPatch(value: unknown, path: string, limits: Limits, copied = false): void {
   checkObject(value, path, ["assoc", "dissoc"]);
   const { assoc, dissoc } = value;
   if (assoc === undefined && dissoc === undefined) {
@@ -146,7 +146,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits): void {
           throw new ValidationError("invalid-type", `${at}[${i}]`, `expected [keyPath, value], got ${describe(pair)}`);
         }
         checkKeyPath(pair[0], `${at}[${i}][0]`);
-        checkJson(pair[1], `${at}[${i}][1]`, limits.depth);
+        checkJson(pair[1], `${at}[${i}][1]`, limits.depth, copied);
       });
     } else {
       if (!isPlainObject(assoc)) {
@@ -154,7 +154,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits): void {
       }
       if (Object.keys(assoc).length === 0) throw new ValidationError("empty", at, "expected at least one key");
       // The object itself is level 0: its values may nest `depth` levels.
-      checkJson(assoc, at, limits.depth + 1);
+      checkJson(assoc, at, limits.depth + 1, copied);
     }
   }
   if (dissoc !== undefined) {
@@ -184,7 +184,7 @@ function identityBound(identity: Identity): number {
 }
 
 /**
- * Throws unless `value` is one valid `NewAction` or `NewEffect` within the
+ * Throws unless `value`, a {@link snapshot} copy, is one valid `NewAction` or `NewEffect` within the
  * limits. Returns the JSON text of an action's patch (undefined for an
  * effect): measured here for `limits.eventBytes`, reused by encoding.
  */
@@ -206,7 +206,7 @@ export function checkNewEvent(value: unknown, path: string, limits: Limits): str
     checkKind(action.reason, `${at}.reason`);
     checkIdentity(action.actor, `${at}.actor`);
     checkIdentity(action.aggregate, `${at}.aggregate`);
-    checkPatch(action.patch, `${at}.patch`, limits);
+    checkPatch(action.patch, `${at}.patch`, limits, true);
     if (triggers !== undefined) {
       const tp = `${path}.triggers`;
       checkList(triggers, tp, Number.MAX_SAFE_INTEGER);
