@@ -44,6 +44,9 @@ export interface EncodedEvent {
   readonly effect?: { readonly trigger: EncodedIdentity };
 }
 
+/** The triggers of an action without any: one shared, frozen list. */
+const NO_TRIGGERS: readonly EncodedIdentity[] = Object.freeze([]);
+
 /** Encodes one identity. */
 export function encodeIdentity(identity: Identity): EncodedIdentity {
   return new EncodedIdentity(identity[0], encodeId(identity[1]));
@@ -66,7 +69,7 @@ export function encodeEvent(event: NewEvent, seqNo: number, patchJson?: string):
         actor: encodeIdentity(actor),
         aggregate: encodeIdentity(aggregate),
         patch: patchJson ?? JSON.stringify(patch),
-        triggers: (event.triggers ?? []).map(encodeIdentity),
+        triggers: event.triggers === undefined ? NO_TRIGGERS : event.triggers.map(encodeIdentity),
       },
     };
   }
