@@ -80,6 +80,8 @@ export interface Backend {
   write<T>(fn: (tx: WriteTx) => Promise<T>, commit: (result: T) => boolean): Promise<T>;
   /** The highest committed seqNo, 0 when empty. */
   head(): Promise<number>;
+  /** Committed events by seqNo (those that exist), outside any write transaction. */
+  readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
   actionPage(query: ActionPageQuery): Promise<ActionPage>;
   /** Whether an effect has `from <= seqNo <= until`. */
   hasEffects(from: number, until: number): Promise<boolean>;

@@ -16,6 +16,13 @@ function decodeAll(events: readonly EncodedEvent[]): StoredEvent[] {
   return events.map(decodeEvent);
 }
 
+/**
+ * Stores whose last rebase found its base behind the head (other writers
+ * committed since its writer last looked): the next one checks for
+ * conflicts without waiting for the head first.
+ */
+const behind = new WeakSet<Backend>();
+
 /** A digest of an encoded history: equal for a retry of the same events. */
 function digestOf(events: readonly EncodedEvent[]): string {
   const hash = createHash("sha256");
@@ -73,32 +80,33 @@ export async function rebase(
   // Commit only what appended: conflicts, dry runs and replays of an id roll back.
   let appended = false;
   for (let attempt = 0; ; attempt++) {
+    let outcome: RebaseResult | ConflictAt;
     try {
-      return await backend.write(
-        async (tx): Promise<RebaseResult> => {
+      outcome = await backend.write(
+        async (tx): Promise<RebaseResult | ConflictAt> => {
           appended = false;
           if (id !== undefined) {
             const original = await replayed(tx, id, digest);
             if (original) return original;
           }
-          const next = await tx.nextSeqNo();
+          // The conflict query needs no head: where the last rebase found its base behind, it goes
+          // out with the head query (one round trip on drivers that pipeline or batch them).
+          const [next, early] = await Promise.all([
+            tx.nextSeqNo(),
+            targets.length > 0 && behind.has(backend) ? tx.firstConflicts(base, targets, resolved) : undefined,
+          ]);
           if (base > next) return { result: "invalid-seq-no", nextSeqNo: next };
+          if (base < next) behind.add(backend);
+          else behind.delete(backend);
           const numbered = renumber(encoded, next);
           // A conflict is a stored event with seqNo >= base: with base = next there is none to look for.
           const conflicts =
-            targets.length > 0 && base < next ? await tx.firstConflicts(base, targets, resolved) : new Map();
+            targets.length > 0 && base < next ? await (early ?? tx.firstConflicts(base, targets, resolved)) : new Map();
           for (let i = 0; i < numbered.length; i++) {
             const ours = numbered[i] as EncodedEvent;
             const theirs = ours.action && conflicts.get(ours.action.aggregate.key);
-            if (theirs === undefined) continue;
-            const [stored] = await tx.readEvents([theirs]);
-            if (stored === undefined)
-              throw new Error(`conflicting event ${theirs} vanished inside the write transaction`);
-            return {
-              result: "conflict",
-              events: numberedFrom(history, next, i),
-              conflict: { ours: storedEvent(history[i] as NewEvent, ours.seqNo), theirs: decodeEvent(stored) },
-            };
+            // Theirs is read after the rollback, without holding the write lock: stored events never change.
+            if (theirs !== undefined) return { result: "conflict-at", index: i, next, theirs };
           }
           if (!dry) {
             const record: RebaseRecord | undefined =
@@ -116,6 +124,24 @@ export async function rebase(
       if (attempt >= WRITE_RETRIES) return { result: "write-conflict", error };
       // Jittered exponential backoff: writers that collided spread out.
       await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
+      continue;
     }
+    if (outcome.result !== "conflict-at") return outcome;
+    const { index, next, theirs } = outcome;
+    const [stored] = await backend.readEvents([theirs]);
+    if (stored === undefined) throw new Error(`the conflicting event ${theirs} is not in the store`);
+    return {
+      result: "conflict",
+      events: numberedFrom(history, next, index),
+      conflict: { ours: storedEvent(history[index] as NewEvent, next + index), theirs: decodeEvent(stored) },
+    };
   }
+}
+
+/** A conflict found in the write transaction: the history's `index`-th event meets stored event `theirs`. */
+interface ConflictAt {
+  readonly result: "conflict-at";
+  readonly index: number;
+  readonly next: number;
+  readonly theirs: number;
 }

@@ -98,6 +98,10 @@ export class MemoryBackend implements Backend {
     return out;
   }
 
+  async readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]> {
+    return seqNos.map((s) => this.#events[s - 1]).filter((e) => e !== undefined);
+  }
+
   async head(): Promise<number> {
     return this.#events.length;
   }

@@ -234,6 +234,10 @@ export class SqlBackend implements Backend {
     if (!s.defer?.(statement)) await s.run(statement);
   }
 
+  readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]> {
+    return this.driver.read((s) => this.#readEvents(s, seqNos));
+  }
+
   head(): Promise<number> {
     return this.driver.read((s) => this.#head(s));
   }

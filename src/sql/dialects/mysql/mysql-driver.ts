@@ -55,15 +55,23 @@ function quote(name: string): string {
   return `\`${name}\``;
 }
 
-/** A statement queued for a session's next round trip, with what must hold of its rows. */
-interface Queued {
-  readonly statement: Statement;
+/**
+ * A statement waiting in a session's outbox: queued for the next round trip
+ * (no `resolve`), or a query whose caller awaits its rows.
+ */
+interface Outgoing {
+  readonly statement: Statement | CompiledQuery;
+  readonly rowsAsArray: boolean;
+  /** What must hold of the statement's rows; its failure fails the round trip. */
   readonly check?: ((rows: unknown[]) => void) | undefined;
+  readonly resolve?: (rows: unknown[]) => void;
+  readonly reject?: (error: unknown) => void;
 }
 
 class Session implements SqlSession {
   #sent = 0;
-  readonly #queued: Queued[] = [];
+  readonly #outbox: Outgoing[] = [];
+  #flushing = false;
   /**
    * True when the session's first statement failed because the connection was
    * already gone (an idle connection of the pool whose server restarted):
@@ -73,7 +81,8 @@ class Session implements SqlSession {
 
   /**
    * @param multipleStatements the connection takes several statements in one query
-   *   (mysql2's `multipleStatements`): then queued statements travel with the next one.
+   *   (mysql2's `multipleStatements`): then queued statements, and queries
+   *   asked for in the same tick, travel together in one round trip.
    */
   constructor(
     readonly connection: MysqlConnection,
@@ -82,59 +91,79 @@ class Session implements SqlSession {
     readonly tolerate?: (error: { code?: string }, sql: string) => boolean,
   ) {}
 
-  /**
-   * Sends the queued statements and `q` in one query (in several where their
-   * values would not fit in one packet); resolves with `q`'s rows.
-   */
-  async all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
-    let bytes = valueBytes(q.parameters);
-    let keep = this.#queued.length;
-    while (
-      keep > 0 &&
-      bytes + valueBytes((this.#queued[keep - 1] as Queued).statement.parameters) <= MAX_STATEMENT_BYTES
-    ) {
-      keep--;
-      bytes += valueBytes((this.#queued[keep] as Queued).statement.parameters);
-    }
-    // What does not fit with `q` goes first, in queries of its own.
-    for (const earlier of this.#queued.splice(0, keep)) await this.#send(earlier.statement, [], false, earlier.check);
-    return this.#send(q, this.#queued.splice(0), rowsAsArray) as Promise<R[]>;
+  all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
+    if (!this.multipleStatements) return this.#send([{ statement: q, rowsAsArray }]) as Promise<R[]>;
+    return new Promise<R[]>((resolve, reject) => {
+      this.#outbox.push({ statement: q, rowsAsArray, resolve: resolve as (rows: unknown[]) => void, reject });
+      if (!this.#flushing) {
+        this.#flushing = true;
+        queueMicrotask(() => void this.#flush());
+      }
+    });
   }
 
-  #send(
-    q: Statement | CompiledQuery,
-    queued: Queued[],
-    rowsAsArray: boolean,
-    check?: (rows: unknown[]) => void,
-  ): Promise<unknown[]> {
-    const first = this.#sent++ === 0;
-    let sql = q.sql;
-    let values: unknown[] = [...q.parameters];
-    if (queued.length > 0) {
-      sql = [...queued.map((e) => e.statement.sql), q.sql].join(";\n");
-      values = [...queued.flatMap((e) => e.statement.parameters), ...values];
+  /**
+   * Sends the outbox up to its last awaited query: in one query where the
+   * statements' values fit in one packet and agree on the row form, else in
+   * several, one after the other. A failure fails every query not yet answered.
+   */
+  async #flush(): Promise<void> {
+    let last = this.#outbox.length - 1;
+    while (last >= 0 && this.#outbox[last]?.resolve === undefined) last--;
+    const batch = this.#outbox.splice(0, last + 1);
+    this.#flushing = false;
+    const groups: Outgoing[][] = [];
+    let bytes = 0;
+    for (const entry of batch) {
+      const size = valueBytes(entry.statement.parameters);
+      const group = groups[groups.length - 1];
+      if (group && bytes + size <= MAX_STATEMENT_BYTES && group[0]?.rowsAsArray === entry.rowsAsArray) {
+        group.push(entry);
+        bytes += size;
+      } else {
+        groups.push([entry]);
+        bytes = size;
+      }
     }
+    for (const [i, group] of groups.entries()) {
+      try {
+        await this.#send(group);
+      } catch (error) {
+        for (const entry of groups.slice(i).flat()) entry.reject?.(error);
+        return;
+      }
+    }
+  }
+
+  /** Sends statements in one query; each awaited one gets its rows; resolves with the last one's. */
+  #send(group: readonly Outgoing[]): Promise<unknown[]> {
+    const first = this.#sent++ === 0;
+    const sql =
+      group.length === 1 ? (group[0] as Outgoing).statement.sql : group.map((e) => e.statement.sql).join(";\n");
+    const values = group.flatMap((e) => e.statement.parameters);
+    const rowsAsArray = (group[0] as Outgoing).rowsAsArray;
     return new Promise((resolve, reject) => {
       this.connection.query({ sql, values, typeCast, rowsAsArray }, (error, rows) => {
         if (error) {
-          if (this.tolerate?.(error, sql)) resolve([]);
-          else {
-            if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
-            reject(mapMysqlError(error, this.target, sql));
+          if (this.tolerate?.(error, sql)) {
+            for (const entry of group) entry.resolve?.([]);
+            resolve([]);
+            return;
           }
+          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
+          reject(mapMysqlError(error, this.target, sql));
           return;
         }
-        // Several statements give one result each, in order: the last is the caller's.
-        const results = queued.length > 0 ? (rows as unknown[]) : [rows];
-        const last = asRows(results[results.length - 1]);
+        // Several statements give one result each, in order.
+        const results = group.length === 1 ? [rows] : (rows as unknown[]);
         try {
-          queued.forEach((e, i) => e.check?.(asRows(results[i])));
-          check?.(last);
+          for (const [i, e] of group.entries()) e.check?.(asRows(results[i]));
         } catch (failure) {
           reject(failure);
           return;
         }
-        resolve(last);
+        for (const [i, e] of group.entries()) e.resolve?.(asRows(results[i]));
+        resolve(asRows(results[results.length - 1]));
       });
     });
   }
@@ -159,13 +188,13 @@ class Session implements SqlSession {
   /** {@link defer}, with a check of the statement's rows when they arrive (its failure fails the round trip). */
   queue(statement: Statement, check?: (rows: unknown[]) => void): boolean {
     if (!this.multipleStatements) return false;
-    this.#queued.push({ statement, check });
+    this.#outbox.push({ statement, rowsAsArray: false, check });
     return true;
   }
 
   /** Forgets what is queued (a rollback). */
   drop(): void {
-    this.#queued.length = 0;
+    this.#outbox.length = 0;
   }
 }
 
