@@ -1,4 +1,4 @@
-import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler } from "kysely";
+import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, RawBuilder } from "kysely";
 
 /** A statement ready to run: SQL text and its parameters. */
 export interface Statement {
@@ -114,6 +114,12 @@ export interface SqlDialect {
    * so the freed space is overwritten (SQLite `PRAGMA secure_delete`).
    */
   readonly secureDeleteStatements: readonly string[];
+  /**
+   * Optional: a string column (`"a.patch"`) as the stream's pages select it,
+   * where the database keeps bytes its driver would otherwise decode value by
+   * value (MySQL's binary columns, cast to text). Without it, the column as it is.
+   */
+  textOf?(ref: string): RawBuilder<string>;
   createAdapter(): DialectAdapter;
   createQueryCompiler(): QueryCompiler;
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;

@@ -12,7 +12,7 @@ import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import { DatabaseError } from "../model/errors.js";
 import type { TableNames } from "../model/types.js";
 import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
-import { actionPageQuery } from "./queries/action-page.js";
+import { actionPageQuery, type TextOf } from "./queries/action-page.js";
 import { appendRows, columnCount, insertQuery } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries } from "./queries/create-schema.js";
@@ -82,6 +82,8 @@ export class SqlBackend implements Backend {
   /** A Kysely that only compiles: the drivers execute, with their own prepared statements. */
   readonly db: Kysely<Schema>;
   readonly #inserts = new Map<string, CompiledQuery>();
+  /** The dialect's {@link SqlDialect.textOf}, for the page queries. */
+  readonly #textOf: TextOf | undefined;
 
   constructor(
     readonly dialect: SqlDialect,
@@ -97,6 +99,7 @@ export class SqlBackend implements Backend {
       },
       plugins: [renameTables(tables)],
     });
+    this.#textOf = dialect.textOf?.bind(dialect);
   }
 
   async initSchema(): Promise<void> {
@@ -265,10 +268,12 @@ export class SqlBackend implements Backend {
       // join however stale the planner's statistics (after a bulk load PostgreSQL hashed the whole
       // events relation for every page).
       const until = Math.min(query.until, query.after + query.limit);
-      const page = await this.#page(actionPageQuery(this.db, query, query.after, until, query.limit), query, until);
+      const statement = actionPageQuery(this.db, query, query.after, until, query.limit, this.#textOf);
+      const page = await this.#page(statement, query, until);
       return { events: page.events, last: until, done: until >= query.until };
     }
-    return this.#page(actionPageQuery(this.db, query, query.after, query.until, query.limit), query, query.until);
+    const statement = actionPageQuery(this.db, query, query.after, query.until, query.limit, this.#textOf);
+    return this.#page(statement, query, query.until);
   }
 
   async hasEffects(from: number, until: number): Promise<boolean> {
@@ -277,7 +282,8 @@ export class SqlBackend implements Backend {
   }
 
   replayPage(query: ReplayPageQuery): Promise<ActionPage> {
-    const statement = replayPageQuery(this.db, query, query.offset, query.head, query.after, query.limit);
+    const { offset, head, after, limit } = query;
+    const statement = replayPageQuery(this.db, query, offset, head, after, limit, this.#textOf);
     return this.#page(statement, query, query.offset - 1);
   }
 

@@ -1,7 +1,7 @@
 import type { CompiledQuery, Kysely } from "kysely";
 import type { ActionFilter } from "../../backend.js";
 import type { Schema } from "../schema.js";
-import { selectActions } from "./action-page.js";
+import { selectActions, type TextOf } from "./action-page.js";
 import type { ActionRow } from "./rows.js";
 import { triggersWithEffects } from "./triggers-with-effects.js";
 
@@ -21,6 +21,7 @@ export function replayPageQuery(
   head: number,
   after: number,
   limit: number,
+  textOf?: TextOf,
 ): CompiledQuery<ActionRow> {
   const replayed = triggersWithEffects(db)
     .where("f.seq_no", ">=", offset)
@@ -30,7 +31,7 @@ export function replayPageQuery(
     .select(["t.aggregate_hash as hash", "t.aggregate_kind as kind", "t.aggregate_id as id"])
     .distinct()
     .as("r");
-  return selectActions(db, filter)
+  return selectActions(db, filter, textOf)
     .innerJoin(replayed, (join) =>
       join
         .onRef("r.hash", "=", "a.aggregate_hash")

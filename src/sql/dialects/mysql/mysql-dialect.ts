@@ -1,4 +1,4 @@
-import { type Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from "kysely";
+import { type Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type RawBuilder, sql } from "kysely";
 import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
 
 /**
@@ -14,6 +14,19 @@ import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
  */
 export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A binary column's bytes as utf8mb4 text: the driver reads the string
+ * without decoding each value itself (see the driver's `values`).
+ */
+export function textOf(ref: string): RawBuilder<string> {
+  return sql<string>`cast(${sql.ref(ref)} as char character set utf8mb4)`;
+}
+
+/** A statement's SQL with the casts of {@link textOf} taken out: its columns read as the bytes they hold. */
+export function withoutTextCasts(text: string): string {
+  return text.replace(/cast\((`[^`]+`\.`[^`]+`) as char character set utf8mb4\)/g, "$1");
+}
+
 export class MysqlDialect extends BaseSqlDialect {
   readonly name = "mysql";
   readonly types: ColumnTypes = {
@@ -28,6 +41,7 @@ export class MysqlDialect extends BaseSqlDialect {
   override readonly maxStatementBytes = MAX_STATEMENT_BYTES;
   // MySQL 8 has none (MariaDB has); the driver's migration accepts an index that already exists.
   override readonly supportsCreateIndexIfNotExists = false;
+  readonly textOf = textOf;
   createAdapter() {
     return new MysqlAdapter();
   }

@@ -3,7 +3,7 @@ import mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
-import { MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
+import { MAX_STATEMENT_BYTES, withoutTextCasts } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 
 /**
@@ -13,11 +13,13 @@ import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./m
  */
 export type MysqlOptions = Omit<mysql.PoolOptions, "uri">;
 
-type Callback<T> = (error: (Error & { code?: string }) | null, result: T) => void;
+type Callback<T> = (error: (Error & { code?: string }) | null, result: T, fields?: unknown) => void;
 
 /** A connection of a {@link MysqlPool}: the slice of mysql2's callback `PoolConnection` the store uses. */
 export interface MysqlConnection {
   query(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
+  /** A prepared statement's query (the binary protocol); reads use it where the connection has it. */
+  execute?(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
   release(): void;
   destroy(): void;
 }
@@ -44,6 +46,47 @@ const typeCast: mysql.TypeCast = (field, next) => {
   const value: unknown = next();
   return Buffer.isBuffer(value) ? value.toString("utf8") : value;
 };
+
+/** The collations of utf8mb4: text results in one of them are the UTF-8 the store wrote, unchanged. */
+const UTF8MB4 = new Set(
+  Object.entries(mysql.Charsets)
+    .filter(([name]) => name.startsWith("UTF8MB4"))
+    .map(([, collation]) => collation),
+);
+const BINARY_CHARSET = 63;
+/** Types of the columns mysql2 returns as Buffers in the binary character set (the rest are numbers, dates). */
+const BYTE_TYPES = new Set([
+  mysql.Types.VARCHAR,
+  mysql.Types.TINY_BLOB,
+  mysql.Types.MEDIUM_BLOB,
+  mysql.Types.LONG_BLOB,
+  mysql.Types.BLOB,
+  mysql.Types.VAR_STRING,
+  mysql.Types.STRING,
+]);
+
+/**
+ * Statements a connection keeps prepared for reads at most: MySQL caps them
+ * for the whole server (`max_prepared_stmt_count`, 16,382 by default), and a
+ * filtered stream's shape depends on its list's length. Past it, reads take
+ * the text protocol.
+ */
+const MAX_PREPARED = 32;
+const prepared = new WeakMap<MysqlConnection, Set<string>>();
+
+/** True when `connection` runs `sql` as a prepared statement: it has one already, or room for one. */
+function preparedFor(connection: MysqlConnection, sql: string): boolean {
+  if (connection.execute === undefined) return false;
+  let statements = prepared.get(connection);
+  if (statements === undefined) {
+    statements = new Set();
+    prepared.set(connection, statements);
+  }
+  if (statements.has(sql)) return true;
+  if (statements.size >= MAX_PREPARED) return false;
+  statements.add(sql);
+  return true;
+}
 
 // A lock name is at most 64 characters and spans the server: the database and the event relation name it.
 const LOCK_NAME = "concat('coherence:', left(sha2(concat_ws('.', database(), ?), 256), 40))";
@@ -84,11 +127,16 @@ class Session implements SqlSession {
    *   (mysql2's `multipleStatements`): then queued statements, and queries
    *   asked for in the same tick, travel together in one round trip.
    */
+  /**
+   * @param textReads the connection answers in utf8mb4 and casts no types of its own (no
+   *   `typeCast` function), so {@link values} reads the dialect's text casts as they are.
+   */
   constructor(
     readonly connection: MysqlConnection,
     readonly target: ServerTarget,
     readonly multipleStatements: boolean,
     readonly tolerate?: (error: { code?: string }, sql: string) => boolean,
+    readonly textReads = false,
   ) {}
 
   all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
@@ -168,9 +216,39 @@ class Session implements SqlSession {
     });
   }
 
-  /** Rows as arrays in column order: no object per row on the stream's pages. */
+  /**
+   * Rows as arrays in column order: no object per row on the stream's pages.
+   * Their string columns come cast to utf8mb4 text (the dialect's `textOf`):
+   * where the connection answers in utf8mb4 the rows are read as they are,
+   * without a `typeCast` call per value, through a prepared statement; else
+   * the casts are taken out and the bytes decoded as for {@link all}.
+   */
   values(q: Statement | CompiledQuery): Promise<unknown[][]> {
-    return this.all<unknown[]>(q, true);
+    // Statements waiting in the outbox go first, in order.
+    if (!this.textReads || this.#outbox.length > 0) return this.#bytes(q);
+    const first = this.#sent++ === 0;
+    const values = [...q.parameters];
+    const options = { sql: q.sql, values, rowsAsArray: true };
+    return new Promise((resolve, reject) => {
+      const done: Callback<unknown> = (error, rows, fields) => {
+        if (error) {
+          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
+          reject(mapMysqlError(error, this.target, q.sql));
+          return;
+        }
+        const result = textRows(asRows(rows) as unknown[][], fields as mysql.FieldPacket[] | undefined);
+        // A connection switched to another character set since the pool was made: its text is not the bytes stored.
+        if (result === undefined) this.#bytes(q).then(resolve, reject);
+        else resolve(result);
+      };
+      if (preparedFor(this.connection, q.sql)) this.connection.execute?.(options, done);
+      else this.connection.query(options, done);
+    });
+  }
+
+  /** {@link values} of the bytes of the string columns, decoded by the `typeCast` of {@link all}. */
+  #bytes(q: Statement | CompiledQuery): Promise<unknown[][]> {
+    return this.all<unknown[]>({ sql: withoutTextCasts(q.sql), parameters: q.parameters }, true);
   }
 
   async run(q: Statement | CompiledQuery): Promise<void> {
@@ -205,6 +283,26 @@ function valueBytes(parameters: readonly unknown[]): number {
   return bytes;
 }
 
+/**
+ * `rows` with their string columns as strings: undefined when a text column is
+ * not in utf8mb4; a column of bytes (not cast to text) is decoded as UTF-8.
+ */
+function textRows(rows: unknown[][], fields: readonly mysql.FieldPacket[] | undefined): unknown[][] | undefined {
+  const bytes: number[] = [];
+  for (const [i, field] of (fields ?? []).entries()) {
+    const charset = field.characterSet;
+    if (charset === undefined || !BYTE_TYPES.has(field.columnType ?? -1)) continue;
+    if (charset === BINARY_CHARSET) bytes.push(i);
+    else if (!UTF8MB4.has(charset)) return undefined;
+  }
+  if (bytes.length > 0) {
+    for (const row of rows) {
+      for (const i of bytes) if (Buffer.isBuffer(row[i])) row[i] = (row[i] as Buffer).toString("utf8");
+    }
+  }
+  return rows;
+}
+
 /** The rows of one statement's result (an OK packet has none). */
 function asRows(result: unknown): unknown[] {
   return Array.isArray(result) ? result : [];
@@ -232,6 +330,8 @@ export class MysqlDriver implements SqlDriver {
   readonly #used = new WeakSet<MysqlConnection>();
   /** The URL of a pool this driver opened, so that stores of one process on it wake each other's followers. */
   readonly database: string | undefined;
+  /** The pool's connections answer in utf8mb4 and have no `typeCast` function: see {@link Session.values}. */
+  readonly #textReads: boolean;
 
   /**
    * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
@@ -265,6 +365,12 @@ export class MysqlDriver implements SqlDriver {
       this.#target = serverTarget(source.url, source.options, 3306);
       this.database = source.url;
     }
+    const settings = (this.#pool as { config?: { connectionConfig?: Record<string, unknown> } }).config
+      ?.connectionConfig;
+    this.#textReads =
+      settings !== undefined &&
+      typeof settings.typeCast !== "function" &&
+      UTF8MB4.has(settings.charsetNumber as number);
   }
 
   /**
@@ -287,7 +393,7 @@ export class MysqlDriver implements SqlDriver {
       });
       const reused = this.#used.has(connection);
       this.#used.add(connection);
-      const session = new Session(connection, this.#target, this.#multipleStatements, tolerate);
+      const session = new Session(connection, this.#target, this.#multipleStatements, tolerate, this.#textReads);
       let broken = false;
       try {
         return await fn(session);

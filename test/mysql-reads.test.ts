@@ -1,0 +1,111 @@
+import mysql from "mysql2";
+import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_TABLES, type NewEvent, openStore, type Store, type StoredAction } from "../src/index.js";
+import { MysqlDriver } from "../src/sql/dialects/mysql/mysql-driver.js";
+import { derivedName } from "../src/sql/tables.js";
+import { storeFactories } from "./stores.js";
+import { act, collect } from "./support/events.js";
+
+/** Text no single-byte character set holds, in every string the pages read. */
+const TEXT = "Grüße, 東京 🎉 \u00a0\\\"'`";
+
+function history(): NewEvent[] {
+  return Array.from({ length: 60 }, (_, i) =>
+    act(
+      [`kind ${TEXT}`, i % 3 === 0 ? i : `${TEXT} ${i}`],
+      { assoc: { text: TEXT, i } },
+      { actor: ["user", TEXT], reason: `r ${TEXT}`, source: `s ${TEXT}`, triggers: [[`key ${TEXT}`, `${TEXT}${i}`]] },
+    ),
+  );
+}
+
+async function endPool(pool: mysql.Pool): Promise<void> {
+  await new Promise<void>((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));
+}
+
+for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+  describe("MySQL/MariaDB reads: the stream's pages read the same values whatever the pool's settings", () => {
+    afterAll(() => factory.dispose());
+    let url = "";
+    let written: StoredAction[] = [];
+
+    it("the store's own pool reads back what was written", async () => {
+      const store = await factory.create();
+      url = factory.lastUrl as string;
+      const r = await store.rebase(1, history());
+      expect(r.result).toBe("ok");
+      written = r.result === "ok" ? (r.events as StoredAction[]) : [];
+      expect(await collect(store.stream())).toEqual(written);
+      expect(written[1]?.action.patch).toEqual({ assoc: { text: TEXT, i: 1 } });
+    });
+
+    const pools: [string, () => mysql.Pool][] = [
+      ["a pool in latin1", () => mysql.createPool({ uri: url, charset: "LATIN1_SWEDISH_CI" })],
+      ["a pool with a typeCast function", () => mysql.createPool({ uri: url, typeCast: (_field, next) => next() })],
+      [
+        "a pool whose connections switch to latin1 after they open",
+        () => {
+          const pool = mysql.createPool({ uri: url });
+          pool.on("connection", (connection) => connection.query("set names latin1"));
+          return pool;
+        },
+      ],
+      [
+        "a pool with big numbers as strings",
+        () => mysql.createPool({ uri: url, supportBigNumbers: true, bigNumberStrings: true }),
+      ],
+    ];
+    for (const [name, make] of pools) {
+      it(`${name}: stream, a filtered stream and aggregate() read the same`, async () => {
+        const pool = make();
+        const store: Store = openStore("mysql://", { pool });
+        try {
+          expect(await collect(store.stream())).toEqual(written);
+          const aggregate = written[4]?.action.aggregate;
+          if (aggregate === undefined) throw new Error("no aggregate");
+          expect(await collect(store.stream({ aggregates: [aggregate] }))).toEqual([written[4]]);
+          expect(await store.aggregate(aggregate)).toEqual({ state: { text: TEXT, i: 4 }, seqNo: 5 });
+        } finally {
+          await store.close();
+          await endPool(pool);
+        }
+      });
+    }
+
+    it("more filter shapes than a connection keeps prepared read the same", async () => {
+      const store = openStore(url, { mysql: { connectionLimit: 1 } });
+      try {
+        for (let n = 1; n <= 45; n++) {
+          const wanted = written.slice(0, n);
+          const aggregates = wanted.map((e) => e.action.aggregate);
+          expect(await collect(store.stream({ aggregates }))).toEqual(wanted);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("values() of byte columns not cast to text decodes them as UTF-8", async () => {
+      const driver = new MysqlDriver(
+        { url },
+        { event: DEFAULT_TABLES.event, meta: derivedName(DEFAULT_TABLES, "meta") },
+        "write-lock",
+      );
+      try {
+        const rows = await driver.read(
+          async (s) =>
+            (await s.values?.({
+              sql: "select seq_no, source from events where seq_no <= ? order by seq_no",
+              parameters: [2],
+            })) ?? [],
+        );
+        expect(rows).toEqual([
+          [1, `s ${TEXT}`],
+          [2, `s ${TEXT}`],
+        ]);
+      } finally {
+        await driver.close();
+      }
+    });
+  });
+}
