@@ -13,7 +13,8 @@ export type ChildTask =
   | { mode: "stream-store"; url: string; tables: TableNames }
   | { mode: "stream-raw"; url: string; table: string; pageSize: number }
   | { mode: "w4-store"; url: string; tables: TableNames; seconds: number; shared: number; writer: number }
-  | { mode: "w4-raw"; url: string; table: string; seconds: number; shared: number; writer: number };
+  | { mode: "w4-raw"; url: string; table: string; seconds: number; shared: number; writer: number }
+  | { mode: "w4-raw-serialized"; url: string; table: string; seconds: number; shared: number; writer: number };
 
 /** What a child reports. */
 export interface ChildResult {
@@ -78,7 +79,9 @@ async function run(task: ChildTask): Promise<ChildResult> {
     const start = performance.now();
     const end = start + task.seconds * 1000;
     for (let i = 0; performance.now() < end; i++) {
-      await raw.insert([rawRow(benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`))]);
+      const row = rawRow(benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`));
+      if (task.mode === "w4-raw") await raw.insert([row]);
+      else await raw.insertSerialized(row);
       result.count++;
     }
     result.seconds = (performance.now() - start) / 1000;

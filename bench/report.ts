@@ -28,6 +28,13 @@ export function markdownTable(results: readonly StoreResult[], sizes: Sizes): st
       (r) => `${n(r.w4.committed)} / ${n(r.w4.raw)} (**${r.w4.ratio.toFixed(2)}**)`,
     ],
     [`W4: conflicts/s (write-conflicts/s)`, (r) => `${n(r.w4.conflicts)} (${n(r.w4.writeConflicts)})`],
+    [
+      `W4 reference: raw rows under one write lock, gapless keys, rows/s (of raw)`,
+      (r) =>
+        r.w4.rawSerialized === undefined
+          ? "–"
+          : `${n(r.w4.rawSerialized)} (**${(r.w4.rawSerialized / r.w4.raw).toFixed(2)}**)`,
+    ],
     [`building ${k(sizes.big)} in rebases of ${k(sizes.bigBatch)}, events/s`, (r) => cell(r.bigBuild)],
   ];
   const head = `| workload | ${results.map((r) => r.store).join(" | ")} |`;

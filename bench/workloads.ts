@@ -220,6 +220,8 @@ export interface Contention {
   readonly writeConflicts: number;
   readonly raw: number;
   readonly ratio: number;
+  /** Raw single-row transactions that hold one write lock and number their rows gaplessly, per second. */
+  readonly rawSerialized: number;
 }
 
 /** W4: writer processes rebasing single actions on shared aggregates, beside as many processes of raw single-row transactions. */
@@ -238,25 +240,29 @@ export async function contentionWorkload(ctx: BenchContext, tag: string): Promis
       writer,
     })),
   );
-  const theirs = await runChildren(
-    Array.from({ length: writers }, (_, writer) => ({
-      mode: "w4-raw" as const,
-      url: ctx.url,
-      table: `${tag}_raw`,
-      seconds: duration,
-      shared,
-      writer,
-    })),
-  );
+  const raw = (mode: "w4-raw" | "w4-raw-serialized") =>
+    runChildren(
+      Array.from({ length: writers }, (_, writer) => ({
+        mode,
+        url: ctx.url,
+        table: `${tag}_raw`,
+        seconds: duration,
+        shared,
+        writer,
+      })),
+    );
+  const theirs = await raw("w4-raw");
+  const serialized = await raw("w4-raw-serialized");
   const rate = (list: typeof mine, key: "count" | "conflicts" | "writeConflicts") =>
     list.reduce((sum, r) => sum + r[key] / r.seconds, 0);
   const committed = rate(mine, "count");
-  const raw = rate(theirs, "count");
+  const rawRate = rate(theirs, "count");
   return {
     committed,
     conflicts: rate(mine, "conflicts"),
     writeConflicts: rate(mine, "writeConflicts"),
-    raw,
-    ratio: committed / raw,
+    raw: rawRate,
+    ratio: committed / rawRate,
+    rawSerialized: rate(serialized, "count"),
   };
 }

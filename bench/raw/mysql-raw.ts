@@ -12,6 +12,10 @@ export class MysqlRaw implements RawClient {
   };
   readonly begin = "BEGIN";
 
+  lockedBegin(table: string): string[] {
+    return ["BEGIN", `SELECT k FROM ${table}_lock WHERE k = 1 FOR UPDATE`];
+  }
+
   private constructor(conn: mysql.Connection) {
     this.#conn = conn;
   }

@@ -7,6 +7,10 @@ export class PostgresRaw implements RawClient {
   readonly types = { key: "BIGSERIAL PRIMARY KEY", kind: "TEXT", text: "TEXT", bigint: "BIGINT" };
   readonly begin = "BEGIN";
 
+  lockedBegin(table: string): string[] {
+    return ["BEGIN", `SELECT pg_advisory_xact_lock(hashtext('${table}'))`];
+  }
+
   private constructor(client: pg.Client) {
     this.#client = client;
   }

@@ -9,6 +9,11 @@ export interface RawClient {
   readonly types: { readonly key: string; readonly kind: string; readonly text: string; readonly bigint: string };
   /** `BEGIN` as this database spells a plain write transaction. */
   readonly begin: string;
+  /**
+   * Statements that open a write transaction holding one write lock of `table`
+   * for every process, as a writer of gapless, commit-ordered keys needs.
+   */
+  lockedBegin(table: string): string[];
   version(): Promise<string>;
   close(): Promise<void>;
 }

@@ -31,6 +31,33 @@ export class RawDb {
     await this.client.run(
       `CREATE INDEX ${this.table}_aggregate ON ${this.table} (aggregate_kind, aggregate_id, seq_no)`,
     );
+    // The row MySQL's serialized writers lock (the others lock without a table).
+    await this.client.run(`CREATE TABLE ${this.table}_lock (k ${this.client.types.bigint} PRIMARY KEY)`);
+    await this.client.run(`INSERT INTO ${this.table}_lock (k) VALUES (1)`);
+  }
+
+  /**
+   * One row in a transaction that holds the table's write lock and numbers the
+   * row itself (the highest key + 1): gapless, commit-ordered keys, the
+   * guarantee a store's seqNos give, in plain SQL.
+   */
+  async insertSerialized(row: RawRow): Promise<void> {
+    const p = (n: number) => this.client.param(n);
+    for (const statement of this.client.lockedBegin(this.table)) await this.client.run(statement);
+    try {
+      const [next] = await this.client.all<{ next: number | string }>(
+        `SELECT COALESCE(MAX(seq_no), 0) + 1 AS next FROM ${this.table}`,
+      );
+      const values = Array.from({ length: WIDTH + 1 }, (_, i) => p(i + 1)).join(", ");
+      await this.client.run(`INSERT INTO ${this.table} (seq_no, ${COLUMNS}) VALUES (${values})`, [
+        Number(next?.next),
+        ...row,
+      ]);
+      await this.client.run("COMMIT");
+    } catch (error) {
+      await this.client.run("ROLLBACK");
+      throw error;
+    }
   }
 
   #insertSql(count: number): string {
@@ -91,5 +118,6 @@ export class RawDb {
 
   async drop(): Promise<void> {
     await this.client.run(`DROP TABLE IF EXISTS ${this.table}`);
+    await this.client.run(`DROP TABLE IF EXISTS ${this.table}_lock`);
   }
 }

@@ -8,6 +8,10 @@ export class SqliteRaw implements RawClient {
   readonly types = { key: "INTEGER PRIMARY KEY", kind: "TEXT", text: "TEXT", bigint: "INTEGER" };
   readonly begin = "BEGIN";
 
+  lockedBegin(): string[] {
+    return ["BEGIN IMMEDIATE"];
+  }
+
   constructor(path: string) {
     this.#db = new Database(path, { timeout: 10_000 });
     this.#db.pragma("journal_mode = WAL");
