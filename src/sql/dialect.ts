@@ -95,6 +95,12 @@ export interface SqlDialect {
   readonly maxParameters: number;
   /** True where one prepared single-row INSERT per row beats multi-row INSERTs (no round trips). */
   readonly singleRowInserts: boolean;
+  /**
+   * True where one statement may insert into several relations (PostgreSQL's
+   * data-modifying `WITH`; foreign keys are checked at the statement's end):
+   * a rebase's rows then go in one INSERT.
+   */
+  readonly insertsWithCtes: boolean;
   /** True where `CREATE INDEX IF NOT EXISTS` works. */
   readonly supportsCreateIndexIfNotExists: boolean;
   /**
@@ -131,6 +137,7 @@ export abstract class BaseSqlDialect implements SqlDialect {
   abstract readonly types: ColumnTypes;
   readonly maxParameters: number = 32_000;
   readonly singleRowInserts: boolean = false;
+  readonly insertsWithCtes: boolean = false;
   readonly supportsCreateIndexIfNotExists: boolean = true;
   readonly maxStatementBytes: number = Number.POSITIVE_INFINITY;
   readonly secureDeleteStatements: readonly string[] = [];

@@ -13,7 +13,7 @@ import { DatabaseError } from "../model/errors.js";
 import type { TableNames } from "../model/types.js";
 import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
 import { actionPageQuery, type TextOf } from "./queries/action-page.js";
-import { appendRows, columnCount, insertQuery } from "./queries/append.js";
+import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries } from "./queries/create-schema.js";
 import {
@@ -213,9 +213,42 @@ export class SqlBackend implements Backend {
     return q;
   }
 
+  /** The cached {@link combinedInsertQuery} for these row counts. */
+  #combined(counts: { [T in (typeof TABLES)[number]]: number }): CompiledQuery {
+    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}`;
+    let q = this.#inserts.get(key);
+    if (!q) {
+      q = combinedInsertQuery(this.db, counts);
+      if (this.#inserts.size > 256) this.#inserts.clear();
+      this.#inserts.set(key, q);
+    }
+    return q;
+  }
+
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
     const rows = appendRows(events);
-    for (const table of ["events", "actions", "effects", "triggers"] as const) {
+    const counts = {
+      events: rows.events.length,
+      actions: rows.actions.length,
+      effects: rows.effects.length,
+      triggers: rows.triggers.length,
+    };
+    const parameters = TABLES.reduce((n, t) => n + counts[t] * columnCount(t), 0);
+    if (
+      this.dialect.insertsWithCtes &&
+      parameters <= this.dialect.maxParameters &&
+      TABLES.every((t) => counts[t] <= 1000)
+    ) {
+      // One statement for the whole batch, where it fits in one.
+      await this.#send(s, { sql: this.#combined(counts).sql, parameters: TABLES.flatMap((t) => rows[t].flat()) });
+    } else await this.#appendByTable(s, rows);
+    if (record) await this.#send(s, insertRebaseQuery(this.db, record));
+    if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
+  }
+
+  /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */
+  async #appendByTable(s: SqlSession, rows: ReturnType<typeof appendRows>): Promise<void> {
+    for (const table of TABLES) {
       const list = rows[table];
       if (list.length === 0) continue;
       if (this.dialect.singleRowInserts) {
@@ -228,8 +261,6 @@ export class SqlBackend implements Backend {
         await this.#send(s, { sql: this.#insert(table, chunk.length).sql, parameters: chunk.flat() });
       }
     }
-    if (record) await this.#send(s, insertRebaseQuery(this.db, record));
-    if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
   }
 
   /** Runs a statement whose result nothing reads: in the session's next round trip where it can go there. */

@@ -61,6 +61,29 @@ export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]:
   return rows;
 }
 
+/**
+ * One INSERT of `counts[table]` rows into each table with rows, the others
+ * inserted by data-modifying `WITH` clauses; its parameters are the rows of
+ * the tables in {@link TABLES} order.
+ */
+export function combinedInsertQuery(db: Kysely<Schema>, counts: { readonly [T in TableName]: number }): CompiledQuery {
+  const tables = TABLES.filter((t) => counts[t] > 0);
+  const last = tables.pop();
+  if (last === undefined) throw new Error("an insert of no rows");
+  const rows = (table: TableName) => {
+    const template = Object.fromEntries(COLUMNS[table].map((c) => [c, null]));
+    return Array.from({ length: counts[table] }, () => template);
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: the WITH clauses' names are not relations of the schema
+  let query: any = db;
+  for (const [i, table] of tables.entries())
+    query = query.with(`w${i}`, (q: Kysely<Schema>) => q.insertInto(table).values(rows(table) as never));
+  return query.insertInto(last).values(rows(last)).compile();
+}
+
+/** The tables of an append, in the order their parameters are bound. */
+export const TABLES: readonly TableName[] = ["events", "actions", "effects", "triggers"];
+
 /** The number of columns of a table's rows. */
 export function columnCount(table: TableName): number {
   return COLUMNS[table].length;

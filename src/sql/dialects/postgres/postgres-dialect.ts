@@ -11,6 +11,7 @@ export class PostgresDialect extends BaseSqlDialect {
   readonly types: ColumnTypes = { bigint: "bigint", integer: "integer", kind: "text", id: "text", json: "text" };
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
+  override readonly insertsWithCtes = true;
   /**
    * The payload is the writer's schema: listeners of other schemas ignore it.
    * Without parameters (the channel is a quoted literal), so the driver can

@@ -105,7 +105,9 @@ class Session implements SqlSession {
   async #query(config: pg.QueryConfig): Promise<unknown[]> {
     const first = this.#sent++ === 0;
     try {
-      return (await this.client.query(config)).rows;
+      const result = (await this.client.query(config)) as { rows: unknown[] } | { rows: unknown[] }[];
+      // A simple query of several statements gives one result each: the last is the caller's.
+      return Array.isArray(result) ? (result[result.length - 1]?.rows ?? []) : result.rows;
     } catch (error) {
       if (first && isPostgresConnectionError(error)) this.deadOnArrival = true;
       throw mapPostgresError(error, this.target, config.text);
@@ -120,10 +122,33 @@ class Session implements SqlSession {
   /** Sends `q` and returns its rows; while pipelining, after the first failure of what was sent before it. */
   async #run(q: Statement | CompiledQuery, rowMode?: "array"): Promise<unknown[]> {
     if (this.#ownMode === undefined) return this.#query(this.#config(q, rowMode));
-    const rows = this.#query(this.#config(q, rowMode));
+    const rows = this.#pipe(q, rowMode);
+    while (this.#awaited < this.#inflight.length) await this.#inflight[this.#awaited++];
+    return rows;
+  }
+
+  /**
+   * Statements without parameters held back by {@link defer}, to travel as one
+   * simple query with the next statement without parameters (NOTIFY with
+   * COMMIT), or just before the next statement with parameters.
+   */
+  readonly #simple: string[] = [];
+
+  /** Sends `q` into the pipeline (after what {@link #simple} holds) and tracks it. */
+  #pipe(q: Statement | CompiledQuery, rowMode?: "array"): Promise<unknown[]> {
+    let config = this.#config(q, rowMode);
+    if (this.#simple.length > 0) {
+      const held = this.#simple.splice(0);
+      if (q.parameters.length === 0) {
+        config = { text: [...held, q.sql].join(";\n"), types: TYPES, rowMode } as pg.QueryConfig;
+      } else this.#track(this.#query({ text: held.join(";\n") }));
+    }
+    return this.#track(this.#query(config));
+  }
+
+  #track(rows: Promise<unknown[]>): Promise<unknown[]> {
     rows.catch(noop);
     this.#inflight.push(rows);
-    while (this.#awaited < this.#inflight.length) await this.#inflight[this.#awaited++];
     return rows;
   }
 
@@ -143,9 +168,8 @@ class Session implements SqlSession {
   /** While pipelining: sends the statement now; its result (or failure) is awaited with the next one. */
   defer(statement: Statement): boolean {
     if (this.#ownMode === undefined) return false;
-    const rows = this.#query(this.#config(statement));
-    rows.catch(noop);
-    this.#inflight.push(rows);
+    if (statement.parameters.length === 0) this.#simple.push(statement.sql);
+    else this.#pipe(statement);
     return true;
   }
 
@@ -163,6 +187,7 @@ class Session implements SqlSession {
 
   /** Waits until nothing is in flight, then gives the client back its own mode. */
   async settle(): Promise<void> {
+    this.#simple.length = 0;
     await Promise.allSettled(this.#inflight);
     this.#inflight.length = 0;
     this.#awaited = 0;
@@ -187,6 +212,7 @@ class Session implements SqlSession {
 
   /** Rolls back after a failure, once nothing is in flight; never throws (the session may be gone). */
   async abandon(): Promise<void> {
+    this.#simple.length = 0;
     await Promise.allSettled(this.#inflight);
     await this.client.query({ text: "rollback" }).catch(noop);
   }
