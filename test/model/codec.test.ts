@@ -5,7 +5,7 @@ import { decodeEvent, encodeEvent, storedEvent } from "../../src/model/codec.js"
 import { ValidationError } from "../../src/model/errors.js";
 import { DEFAULT_LIMITS, type NewEvent } from "../../src/model/types.js";
 import { checkRebaseArgs } from "../../src/model/validate.js";
-import { identity, newAction, newEffect } from "../fuzz/valid-args.js";
+import { newAction, newEffect } from "../fuzz/valid-args.js";
 
 const event = fc.oneof(newAction, newEffect);
 
