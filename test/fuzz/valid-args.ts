@@ -70,7 +70,8 @@ export const key: fc.Arbitrary<string> = fc.oneof(
     "1",
     "length",
   ),
-  cleanString(20),
+  // fast-check slips "__proto__" into its strings now and then.
+  cleanString(20).filter((k) => k !== "__proto__"),
 );
 
 const number = fc.oneof(
