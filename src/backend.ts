@@ -80,6 +80,13 @@ export interface Backend {
   write<T>(fn: (tx: WriteTx) => Promise<T>, commit: (result: T) => boolean): Promise<T>;
   /** The highest committed seqNo, 0 when empty. */
   head(): Promise<number>;
+  /**
+   * True when appending an event whose seqNo is taken fails with
+   * `WriteConflictError` (the SQL stores' primary key): then a writer that
+   * believes it is caught up may append at its base without reading the head
+   * first, and read it only when that fails.
+   */
+  readonly refusesTakenSeqNos?: boolean;
   /** Committed events by seqNo (those that exist), outside any write transaction. */
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
   actionPage(query: ActionPageQuery): Promise<ActionPage>;

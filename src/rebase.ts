@@ -23,6 +23,13 @@ function decodeAll(events: readonly EncodedEvent[]): StoredEvent[] {
  */
 const behind = new WeakSet<Backend>();
 
+/** The highest head each store was seen at in this process: its head is never lower. */
+const headSeen = new WeakMap<Backend, number>();
+
+function see(backend: Backend, head: number): void {
+  if (!(head <= (headSeen.get(backend) ?? -1))) headSeen.set(backend, head);
+}
+
 /** A digest of an encoded history: equal for a retry of the same events. */
 function digestOf(events: readonly EncodedEvent[]): string {
   const hash = createHash("sha256");
@@ -77,6 +84,32 @@ export async function rebase(
   const targets = [...aggregates.values()];
   const digest = id === undefined ? "" : digestOf(encoded);
 
+  // A writer on the base after the head it last saw appends there at once (one round trip on the
+  // server stores): a gap is impossible (the head never falls below what was seen), and if anyone
+  // committed since, the seqNo `base` is taken and the append fails; then the rules below run.
+  const seen = headSeen.get(backend);
+  if (
+    backend.refusesTakenSeqNos &&
+    seen !== undefined &&
+    base === seen + 1 &&
+    !behind.has(backend) &&
+    encoded.length > 0 &&
+    !dry &&
+    id === undefined &&
+    alongside === undefined
+  ) {
+    try {
+      await backend.write(
+        (tx) => tx.append(renumber(encoded, base)),
+        () => true,
+      );
+      see(backend, base + encoded.length - 1);
+      return { result: "ok", events: numberedFrom(history, base, history.length) };
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+    }
+  }
+
   // Commit only what appended: conflicts, dry runs and replays of an id roll back.
   let appended = false;
   for (let attempt = 0; ; attempt++) {
@@ -95,6 +128,7 @@ export async function rebase(
             tx.nextSeqNo(),
             targets.length > 0 && behind.has(backend) ? tx.firstConflicts(base, targets, resolved) : undefined,
           ]);
+          see(backend, next - 1);
           if (base > next) return { result: "invalid-seq-no", nextSeqNo: next };
           if (base < next) behind.add(backend);
           else behind.delete(backend);
@@ -126,6 +160,8 @@ export async function rebase(
       await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
       continue;
     }
+    // Seen once committed: a head recorded before a failed commit would let the fast path leave a gap.
+    if (appended && outcome.result === "ok") see(backend, outcome.events[outcome.events.length - 1]?.seqNo ?? 0);
     if (outcome.result !== "conflict-at") return outcome;
     const { index, next, theirs } = outcome;
     const [stored] = await backend.readEvents([theirs]);

@@ -79,6 +79,7 @@ export interface SqlWriteTx extends WriteTx {
  * as a compiler; a dialect declares what differs and its driver runs the SQL.
  */
 export class SqlBackend implements Backend {
+  readonly refusesTakenSeqNos = true;
   /** A Kysely that only compiles: the drivers execute, with their own prepared statements. */
   readonly db: Kysely<Schema>;
   readonly #inserts = new Map<string, CompiledQuery>();

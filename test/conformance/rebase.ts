@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NewEvent, RebaseResult, Store } from "../../src/index.js";
+import { type NewEvent, openStore, type RebaseResult, type Store } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { act, eff } from "../support/events.js";
 import { expectUnchanged, numbered, seqNos, stateOf } from "../support/store-state.js";
@@ -326,6 +326,28 @@ export function testRebase(factory: StoreFactory): void {
       expect(await store.currentSeqNo()).toBe(40);
       const streamed = seqNos((await stateOf(store)).actions);
       expect(streamed).toEqual(all);
+    });
+
+    it("a writer on the base after its last write, when another store wrote in between: conflict or the next seqNos, never a gap", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl;
+      const other = url === undefined || url === "memory:" ? store : openStore(url);
+      try {
+        expect(ok(await store.rebase(1, [act(X)]))).toEqual([1]);
+        expect(ok(await other.rebase(2, [act(Y), act(Y)]))).toEqual([2, 3]);
+        // The writer last saw head 1: base 2 is stale, and seqNo 2 is taken.
+        const r = await store.rebase(2, [act(Y)]);
+        expect(r.result).toBe("conflict");
+        if (r.result === "conflict") expect(r.conflict.theirs.seqNo).toBe(2);
+        expect(ok(await store.rebase(2, [act(X), eff(["key", 1])]))).toEqual([4, 5]);
+        expect(ok(await store.rebase(6, [act(X)]))).toEqual([6]);
+        expect(ok(await other.rebase(7, [act(["book", "z"])]))).toEqual([7]);
+        expect(await store.rebase(9, [act(X)])).toEqual({ result: "invalid-seq-no", nextSeqNo: 8 });
+        expect(ok(await store.rebase(7, [act(X)]))).toEqual([8]);
+        expect(seqNos((await stateOf(store)).actions)).toEqual([1, 2, 3, 4, 6, 7, 8]);
+      } finally {
+        if (other !== store) await other.close();
+      }
     });
 
     it("concurrent rebases on the same aggregate and base: exactly one wins, the others conflict with it", async () => {
