@@ -1,4 +1,5 @@
 import type { EncodedEvent, EncodedIdentity } from "./model/codec.js";
+import type { StoredAction } from "./model/types.js";
 
 /**
  * The port a store implements for the store-agnostic rules (rebase, stream,
@@ -44,7 +45,11 @@ export interface ActionFilter {
 
 /** A page of actions: those that passed the filter, and where the next page starts. */
 export interface ActionPage {
-  readonly events: EncodedEvent[];
+  /**
+   * The actions as a caller sees them, iterated once, in order: a backend may
+   * decode each only when the iteration reaches it (the SQL stores do).
+   */
+  readonly actions: Iterable<StoredAction>;
   /** The highest seqNo the page looked at; the next page reads after it. */
   readonly last: number;
   /** True when nothing is left in the range. */

@@ -25,6 +25,109 @@ import type { Store } from "./store.js";
 /** Rows looked at per page of a stream: memory stays bounded by it. */
 export const PAGE_SIZE = 2000;
 
+const noop = () => {};
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * What `stream()` iterates: the actions of successive pages, as an async
+ * generator yielding each would, at one settled promise per action instead of
+ * a generator's several and its suspended frame. Calls are answered in the
+ * order they are made; after a failure, `return()` or `throw()` it is done.
+ */
+class ActionIterator implements AsyncIterableIterator<StoredAction> {
+  #page: Iterator<StoredAction> | undefined;
+  #done = false;
+  /** Calls waiting for a page (or for an earlier call): while any is, every call waits its turn. */
+  #waiting = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly pages: AsyncGenerator<Iterable<StoredAction>, void, undefined>) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<StoredAction>> {
+    if (this.#waiting === 0) {
+      const now = this.#fromPage();
+      if (now !== undefined) return now;
+    }
+    return this.#inTurn(() => this.#advance());
+  }
+
+  return(): Promise<IteratorResult<StoredAction>> {
+    return this.#inTurn(async () => {
+      this.#finish();
+      await this.pages.return(undefined);
+      return DONE;
+    });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<StoredAction>> {
+    return this.#inTurn(async () => {
+      this.#finish();
+      await this.pages.return(undefined);
+      throw error;
+    });
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#page = undefined;
+  }
+
+  /** The answer out of the current page, settled; undefined when there is no page or it is used up. */
+  #fromPage(): Promise<IteratorResult<StoredAction>> | undefined {
+    if (this.#done) return Promise.resolve(DONE);
+    if (this.#page === undefined) return undefined;
+    try {
+      const r = this.#page.next();
+      if (r.done !== true) return Promise.resolve(r);
+    } catch (error) {
+      this.#finish();
+      void this.pages.return(undefined).catch(noop);
+      return Promise.reject(error);
+    }
+    this.#page = undefined;
+    return undefined;
+  }
+
+  async #advance(): Promise<IteratorResult<StoredAction>> {
+    for (;;) {
+      const now = this.#fromPage();
+      if (now !== undefined) return now;
+      let next: IteratorResult<Iterable<StoredAction>, void>;
+      try {
+        next = await this.pages.next();
+      } catch (error) {
+        this.#finish();
+        throw error;
+      }
+      if (next.done === true) {
+        this.#finish();
+        return DONE;
+      }
+      this.#page = next.value[Symbol.iterator]();
+    }
+  }
+
+  /** Runs `step` after every call made before it has been answered. */
+  #inTurn<T>(step: () => Promise<T>): Promise<T> {
+    this.#waiting++;
+    const run = this.#tail.then(step);
+    const settled = run.then(
+      () => {
+        this.#waiting--;
+      },
+      () => {
+        this.#waiting--;
+      },
+    );
+    this.#tail = settled;
+    return run;
+  }
+}
+
 /** The one implementation of {@link Store}: the rules, over a backend that answers small questions. */
 export class EventStore implements Store {
   #closed = false;
@@ -81,10 +184,11 @@ export class EventStore implements Store {
   }
 
   stream(options?: StreamOptions): AsyncIterable<StoredAction> {
-    return { [Symbol.asyncIterator]: () => this.#stream(options) };
+    return { [Symbol.asyncIterator]: () => new ActionIterator(this.#pages(options)) };
   }
 
-  async *#stream(options: StreamOptions | undefined): AsyncGenerator<StoredAction> {
+  /** The pages of a stream, each an iterable of its actions. */
+  async *#pages(options: StreamOptions | undefined): AsyncGenerator<Iterable<StoredAction>, void, undefined> {
     this.#open();
     const { offset: given, aggregates, kinds } = checkStreamOptions(options);
     const filter = { aggregates: aggregates?.map(encodeIdentity), kinds };
@@ -95,14 +199,14 @@ export class EventStore implements Store {
       for (let after = 0, done = false; !done; ) {
         this.#open();
         const page = await this.backend.replayPage({ ...filter, offset, head, after, limit: PAGE_SIZE });
-        for (const e of page.events) yield decodeEvent(e) as StoredAction;
+        yield page.actions;
         ({ last: after, done } = page);
       }
     }
     for (let after = offset - 1, done = after >= head; !done; ) {
       this.#open();
       const page = await this.backend.actionPage({ ...filter, after, until: head, limit: PAGE_SIZE });
-      for (const e of page.events) yield decodeEvent(e) as StoredAction;
+      yield page.actions;
       ({ last: after, done } = page);
     }
   }

@@ -1,5 +1,4 @@
 import type { ActionFilter, Backend } from "../backend.js";
-import { decodeEvent } from "../model/codec.js";
 import type { StoredAction } from "../model/types.js";
 
 /** An action as a follower delivers it: new, or replayed because an effect since the last batch named its aggregate. */
@@ -25,14 +24,14 @@ export async function* readRange(
     for (let after = 0, done = false; !done; ) {
       checkOpen();
       const page = await backend.replayPage({ ...filter, offset, head, after, limit: pageSize });
-      for (const e of page.events) yield { event: decodeEvent(e) as StoredAction, replay: true };
+      for (const event of page.actions) yield { event, replay: true };
       ({ last: after, done } = page);
     }
   }
   for (let after = offset - 1, done = after >= head; !done; ) {
     checkOpen();
     const page = await backend.actionPage({ ...filter, after, until: head, limit: pageSize });
-    for (const e of page.events) yield { event: decodeEvent(e) as StoredAction, replay: false };
+    for (const event of page.actions) yield { event, replay: false };
     ({ last: after, done } = page);
   }
 }

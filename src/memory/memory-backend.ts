@@ -1,5 +1,6 @@
 import type { ActionPage, ActionPageQuery, Backend, RebaseRecord, ReplayPageQuery, WriteTx } from "../backend.js";
-import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
+import { decodeEvent, type EncodedEvent, type EncodedIdentity } from "../model/codec.js";
+import type { StoredAction } from "../model/types.js";
 import { Mutex } from "../mutex.js";
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -33,6 +34,15 @@ function firstFrom(list: readonly number[] | undefined, from: number, skip: Read
  * on indexes kept in maps. It keeps events in the same row form as the SQL
  * stores, so values round-trip alike.
  */
+/** The actions of a page as a caller sees them, each decoded when the iteration reaches it. */
+function decoded(events: readonly EncodedEvent[]): Iterable<StoredAction> {
+  return {
+    *[Symbol.iterator]() {
+      for (const e of events) yield decodeEvent(e) as StoredAction;
+    },
+  };
+}
+
 export class MemoryBackend implements Backend {
   readonly #events: EncodedEvent[] = [];
   readonly #actionsOf = new Map<string, number[]>();
@@ -114,7 +124,7 @@ export class MemoryBackend implements Backend {
       const e = this.#events[s - 1] as EncodedEvent;
       if (keep(e)) events.push(e);
     }
-    return { events, last: s, done: s >= until };
+    return { actions: decoded(events), last: s, done: s >= until };
   }
 
   #filter(query: ActionPageQuery | ReplayPageQuery): (e: EncodedEvent) => boolean {

@@ -1,6 +1,7 @@
 import type { AliasedRawBuilder, CompiledQuery, Kysely, RawBuilder, SelectQueryBuilder } from "kysely";
 import type { ActionFilter } from "../../backend.js";
 import type { Schema } from "../schema.js";
+import { compiledOnce } from "./compiled-once.js";
 import type { ActionRow } from "./rows.js";
 
 /** Filters longer than this are applied in JS only, keeping statements small. */
@@ -23,6 +24,18 @@ const TEXT_COLUMNS = [
   "a.triggers",
 ] as const;
 
+/** The part of a filter SQL applies: the distinct hashes of the aggregates and the kinds, each where the list is short enough. */
+function pushed(filter: ActionFilter): { hashes?: number[]; kinds?: readonly string[] } {
+  const { aggregates, kinds } = filter;
+  return {
+    hashes:
+      aggregates !== undefined && aggregates.length <= MAX_PUSHED_FILTER
+        ? [...new Set(aggregates.map((a) => a.hash))]
+        : undefined,
+    kinds: kinds !== undefined && kinds.length <= MAX_PUSHED_FILTER ? kinds : undefined,
+  };
+}
+
 /**
  * `actions as a` joined with `events as e`, selecting an {@link ActionRow}, filtered as far as SQL can;
  * its column order is the one `actionFromValues` reads. With `textOf`, the string columns are selected
@@ -33,7 +46,16 @@ export function selectActions(
   filter: ActionFilter,
   textOf?: TextOf,
 ): SelectQueryBuilder<Actions, "a" | "e", ActionRow> {
-  const { aggregates, kinds } = filter;
+  const { hashes, kinds } = pushed(filter);
+  return selectPushed(db, hashes, kinds, textOf);
+}
+
+function selectPushed(
+  db: Kysely<Schema>,
+  hashes: readonly unknown[] | undefined,
+  kinds: readonly unknown[] | undefined,
+  textOf: TextOf | undefined,
+): SelectQueryBuilder<Actions, "a" | "e", ActionRow> {
   const text: readonly (string | AliasedRawBuilder<string, string>)[] = textOf
     ? TEXT_COLUMNS.map((ref) => textOf(ref).as(ref.slice(2)))
     : TEXT_COLUMNS;
@@ -43,15 +65,11 @@ export function selectActions(
     .innerJoin("events as e", "e.seq_no", "a.seq_no")
     .select(columns) as unknown as SelectQueryBuilder<Actions, "a" | "e", ActionRow>;
   return selected
-    .$if(aggregates !== undefined && aggregates.length <= MAX_PUSHED_FILTER, (q) =>
-      q.where("a.aggregate_hash", "in", [...new Set(aggregates?.map((a) => a.hash))]),
-    )
-    .$if(kinds !== undefined && kinds.length <= MAX_PUSHED_FILTER, (q) =>
-      q.where("a.aggregate_kind", "in", kinds ?? []),
-    );
+    .$if(hashes !== undefined, (q) => q.where("a.aggregate_hash", "in", hashes as number[]))
+    .$if(kinds !== undefined, (q) => q.where("a.aggregate_kind", "in", kinds as string[]));
 }
 
-/** Actions with `after < seqNo <= until`, ascending, at most `limit`. */
+/** Actions with `after < seqNo <= until`, ascending, at most `limit`; compiled once per shape of the filter. */
 export function actionPageQuery(
   db: Kysely<Schema>,
   filter: ActionFilter,
@@ -60,15 +78,27 @@ export function actionPageQuery(
   limit: number,
   textOf?: TextOf,
 ): CompiledQuery<ActionRow> {
-  return (
-    selectActions(db, filter, textOf)
-      .where("a.seq_no", ">", after)
-      .where("a.seq_no", "<=", until)
-      // The same range on the joined side lets the planner bound both index scans.
-      .where("e.seq_no", ">", after)
-      .where("e.seq_no", "<=", until)
-      .orderBy("a.seq_no")
-      .limit(limit)
-      .compile()
-  );
+  const { hashes, kinds } = pushed(filter);
+  const h = hashes?.length ?? -1;
+  const k = kinds?.length ?? -1;
+  const values = [...(hashes ?? []), ...(kinds ?? []), after, until, limit];
+  return compiledOnce(db, `action-page:${h}:${k}:${textOf ? "text" : "bytes"}`, values, (slots) => {
+    const at = Math.max(h, 0) + Math.max(k, 0);
+    return (
+      selectPushed(
+        db,
+        h < 0 ? undefined : slots.slice(0, h),
+        k < 0 ? undefined : slots.slice(Math.max(h, 0), at),
+        textOf,
+      )
+        .where("a.seq_no", ">", slots[at] as never)
+        .where("a.seq_no", "<=", slots[at + 1] as never)
+        // The same range on the joined side lets the planner bound both index scans.
+        .where("e.seq_no", ">", slots[at] as never)
+        .where("e.seq_no", "<=", slots[at + 1] as never)
+        .orderBy("a.seq_no")
+        .limit(slots[at + 2] as never)
+        .compile()
+    );
+  });
 }

@@ -1,6 +1,6 @@
 import { type EncodedEvent, EncodedIdentity } from "../../model/codec.js";
-import { encodeId } from "../../model/identity.js";
-import type { Identity } from "../../model/types.js";
+import { decodeId, encodeId } from "../../model/identity.js";
+import type { Identity, Patch, StoredAction } from "../../model/types.js";
 
 /** An action as read by the page queries. */
 export interface ActionRow {
@@ -68,6 +68,59 @@ export function actionFromValues(v: readonly unknown[]): EncodedEvent {
       triggers: triggersOf(v[9] as string | null),
     },
   };
+}
+
+/**
+ * {@link decodeId} of an id's stored JSON, without the parser for a string
+ * with nothing escaped (the common id): its text between the quotes is the
+ * string itself, since `JSON.stringify` escapes every quote, backslash and
+ * control character.
+ */
+function idOf(text: string): string | number {
+  const end = text.length - 1;
+  if (end > 0 && text.charCodeAt(0) === 34 && text.indexOf("\\") < 0 && text.indexOf('"', 1) === end) {
+    return text.slice(1, end);
+  }
+  return decodeId(text);
+}
+
+/**
+ * The action a caller sees of its stored columns: `decodeEvent` of the row
+ * form `actionFromValues` makes, equal value for value, without that form
+ * between (a stream reads thousands of rows a page).
+ */
+function storedAction(
+  seqNo: unknown,
+  timestamp: unknown,
+  source: unknown,
+  reason: unknown,
+  actorKind: unknown,
+  actorId: unknown,
+  aggregateKind: unknown,
+  aggregateId: unknown,
+  patch: unknown,
+  triggers: unknown,
+): StoredAction {
+  const action: StoredAction = {
+    seqNo: Number(seqNo),
+    timestamp: new Date(Number(timestamp)),
+    source: source as string,
+    action: {
+      reason: reason as string,
+      actor: [actorKind as string, idOf(actorId as string)],
+      aggregate: [aggregateKind as string, idOf(aggregateId as string)],
+      patch: JSON.parse(patch as string) as Patch,
+    },
+  };
+  if (triggers === null) return action;
+  // The stored list holds the ids as written (JSON): parsed, the identities themselves.
+  const list = JSON.parse(triggers as string) as Identity[];
+  return list.length > 0 ? { ...action, triggers: list } : action;
+}
+
+/** {@link storedAction} of a row read as an array, its columns in {@link ActionRow}'s order (see `selectActions`). */
+export function storedActionFromValues(v: readonly unknown[]): StoredAction {
+  return storedAction(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
 }
 
 /** The row form of any event read back. */
