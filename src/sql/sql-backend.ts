@@ -13,7 +13,7 @@ import { DatabaseError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
 import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
-import { actionPageQuery, type TextOf } from "./queries/action-page.js";
+import { actionPageQuery, actionRangeQuery, eventRangeQuery, type TextOf } from "./queries/action-page.js";
 import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries } from "./queries/create-schema.js";
@@ -28,7 +28,13 @@ import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION } from "./queries/
 import { readEventsQuery } from "./queries/read-events.js";
 import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
-import { type ActionRow, type EventRow, eventFromRow, storedActionFromValues } from "./queries/rows.js";
+import {
+  type ActionRow,
+  type EventRow,
+  eventFromRow,
+  storedActionFromRange,
+  storedActionFromValues,
+} from "./queries/rows.js";
 import type { Schema } from "./schema.js";
 import { derivedName, renameTables } from "./tables.js";
 
@@ -116,6 +122,33 @@ class DecodedRows implements Iterable<StoredAction>, Iterator<StoredAction> {
       }
     }
     return { value: undefined, done: true };
+  }
+}
+
+/** The actions of a range read in two halves (see `#range`), each decoded when the iteration reaches it. */
+class RangeRows implements Iterable<StoredAction>, Iterator<StoredAction> {
+  #at = 0;
+
+  constructor(
+    readonly actions: readonly unknown[][],
+    readonly events: readonly unknown[][],
+    readonly after: number,
+  ) {}
+
+  [Symbol.iterator](): Iterator<StoredAction> {
+    return this;
+  }
+
+  next(): IteratorResult<StoredAction> {
+    const a = this.actions[this.#at++];
+    if (a === undefined) return { value: undefined, done: true };
+    const seqNo = Number(a[0]);
+    let e = this.events[seqNo - this.after - 1];
+    if (e === undefined || Number(e[0]) !== seqNo) {
+      e = this.events.find((row) => Number(row[0]) === seqNo);
+      if (e === undefined) throw new Error(`action ${seqNo} has no event row`);
+    }
+    return { value: storedActionFromRange(a, e), done: false };
   }
 }
 
@@ -343,6 +376,20 @@ export class SqlBackend implements Backend {
     };
   }
 
+  /**
+   * The actions with `after < seqNo <= until`, read as two range scans (actions, events) instead of
+   * a join: seqNos are gapless, so the event of seqNo `n` is the `n - after`th row of the second.
+   * Undefined where the session cannot read rows as arrays.
+   */
+  async #range(s: SqlSession, after: number, until: number): Promise<Iterable<StoredAction> | undefined> {
+    if (!s.values) return undefined;
+    const [actions, events] = await Promise.all([
+      s.values(actionRangeQuery(this.db, after, until, this.#textOf)),
+      s.values(eventRangeQuery(this.db, after, until, this.#textOf)),
+    ]);
+    return new RangeRows(actions, events, after);
+  }
+
   async actionPage(query: ActionPageQuery): Promise<ActionPage> {
     if (query.aggregates === undefined && query.kinds === undefined) {
       // Unfiltered pages read a range of seqNos, not a count of rows: seqNos are gapless, so
@@ -350,6 +397,10 @@ export class SqlBackend implements Backend {
       // join however stale the planner's statistics (after a bulk load PostgreSQL hashed the whole
       // events relation for every page).
       const until = Math.min(query.until, query.after + query.limit);
+      if (this.dialect.rangeReadsApart) {
+        const actions = await this.driver.read((s) => this.#range(s, query.after, until));
+        if (actions) return { actions, last: until, done: until >= query.until };
+      }
       const statement = actionPageQuery(this.db, query, query.after, until, query.limit, this.#textOf);
       const page = await this.#page(statement, query, until);
       return { actions: page.actions, last: until, done: until >= query.until };

@@ -102,3 +102,35 @@ export function actionPageQuery(
     );
   });
 }
+
+/**
+ * The action columns of the actions with `after < seqNo <= until`, ascending, in the
+ * order `storedActionFromRange` reads; {@link eventRangeQuery} reads their event columns.
+ */
+export function actionRangeQuery(db: Kysely<Schema>, after: number, until: number, textOf?: TextOf): CompiledQuery {
+  return compiledOnce(db, `action-range:${textOf ? "text" : "bytes"}`, [after, until], (slots) => {
+    const text = (ref: string) => (textOf ? textOf(ref).as(ref.slice(2)) : ref);
+    const columns = ["a.seq_no", ...TEXT_COLUMNS.slice(1).map(text)] as unknown as ["a.seq_no"];
+    return (db as unknown as Kysely<Actions>)
+      .selectFrom("actions as a")
+      .select(columns)
+      .where("a.seq_no", ">", slots[0] as never)
+      .where("a.seq_no", "<=", slots[1] as never)
+      .orderBy("a.seq_no")
+      .compile();
+  });
+}
+
+/** The event columns (seqNo, timestamp, source) of the events with `after < seqNo <= until`, ascending. */
+export function eventRangeQuery(db: Kysely<Schema>, after: number, until: number, textOf?: TextOf): CompiledQuery {
+  return compiledOnce(db, `event-range:${textOf ? "text" : "bytes"}`, [after, until], (slots) => {
+    const source = textOf ? textOf("e.source").as("source") : "e.source";
+    return (db as unknown as Kysely<Actions>)
+      .selectFrom("events as e")
+      .select(["e.seq_no", "e.timestamp", source] as unknown as ["e.seq_no"])
+      .where("e.seq_no", ">", slots[0] as never)
+      .where("e.seq_no", "<=", slots[1] as never)
+      .orderBy("e.seq_no")
+      .compile();
+  });
+}

@@ -123,6 +123,14 @@ export function storedActionFromValues(v: readonly unknown[]): StoredAction {
   return storedAction(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
 }
 
+/**
+ * {@link storedAction} of the two halves of a range read: `a` the action
+ * columns of `actionRangeQuery`, `e` the event columns of `eventRangeQuery`.
+ */
+export function storedActionFromRange(a: readonly unknown[], e: readonly unknown[]): StoredAction {
+  return storedAction(a[0], e[1], e[2], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+}
+
 /** The row form of any event read back. */
 export function eventFromRow(r: EventRow): EncodedEvent {
   if (r.action_reason !== null) {

@@ -42,6 +42,7 @@ export class MysqlDialect extends BaseSqlDialect {
   // MySQL 8 has none (MariaDB has); the driver's migration accepts an index that already exists.
   override readonly supportsCreateIndexIfNotExists = false;
   readonly textOf = textOf;
+  override readonly rangeReadsApart = true;
   createAdapter() {
     return new MysqlAdapter();
   }
