@@ -51,6 +51,14 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
         },
       ],
       [
+        "a pool taking several statements a query whose connections switch to latin1",
+        () => {
+          const pool = mysql.createPool({ uri: url, multipleStatements: true });
+          pool.on("connection", (connection) => connection.query("set names latin1"));
+          return pool;
+        },
+      ],
+      [
         "a pool with big numbers as strings",
         () => mysql.createPool({ uri: url, supportBigNumbers: true, bigNumberStrings: true }),
       ],

@@ -26,6 +26,8 @@ export interface SqlSession {
    * order. Streams read through it when the driver has it: no object per row.
    */
   values?(statement: Statement | CompiledQuery): Promise<unknown[][]>;
+  /** Optional: {@link values} of several statements, in one round trip where the connection can. */
+  valuesTogether?(statements: readonly (Statement | CompiledQuery)[]): Promise<unknown[][][]>;
 }
 
 /** The connections of one SQL store: how reads, writes and schema changes run. */

@@ -383,10 +383,14 @@ export class SqlBackend implements Backend {
    */
   async #range(s: SqlSession, after: number, until: number): Promise<Iterable<StoredAction> | undefined> {
     if (!s.values) return undefined;
-    const [actions, events] = await Promise.all([
-      s.values(actionRangeQuery(this.db, after, until, this.#textOf)),
-      s.values(eventRangeQuery(this.db, after, until, this.#textOf)),
-    ]);
+    const statements = [
+      actionRangeQuery(this.db, after, until, this.#textOf),
+      eventRangeQuery(this.db, after, until, this.#textOf),
+    ];
+    const values = s.values.bind(s);
+    const [actions = [], events = []] = s.valuesTogether
+      ? await s.valuesTogether(statements)
+      : await Promise.all(statements.map(values));
     return new RangeRows(actions, events, after);
   }
 
