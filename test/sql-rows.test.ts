@@ -1,6 +1,6 @@
 import { deepStrictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeEvent, type EncodedEvent, encodeEvent } from "../src/model/codec.js";
 import { DEFAULT_LIMITS, type NewEvent } from "../src/model/types.js";
 import { checkRebaseArgs } from "../src/model/validate.js";
@@ -51,5 +51,38 @@ describe("SQL page rows: an action decoded straight from its columns", () => {
       null,
     ];
     deepStrictEqual(storedActionFromValues(row), decodeEvent(actionFromValues(row)));
+  });
+});
+
+describe("SQL page rows: ids read without the JSON parser where their text allows", () => {
+  it("reads every form of id as JSON.parse does, malformed text included", () => {
+    const texts = [
+      '"a"',
+      '""',
+      '"a\\"b"',
+      '"\\u0001"',
+      '"a" ',
+      "0",
+      "-0",
+      "7",
+      "-12",
+      "007",
+      "-",
+      "1e3",
+      "1.5",
+      "12a",
+      '"x',
+    ];
+    for (const text of texts) {
+      const row = [1, 0, "s", "r", "k", text, "k", text, "{}", null];
+      let expected: unknown;
+      try {
+        expected = decodeEvent(actionFromValues(row));
+      } catch (error) {
+        expected = error;
+      }
+      if (expected instanceof Error) expect(() => storedActionFromValues(row), text).toThrow(SyntaxError);
+      else expect(storedActionFromValues(row), text).toStrictEqual(expected);
+    }
   });
 });

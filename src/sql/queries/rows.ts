@@ -71,17 +71,31 @@ export function actionFromValues(v: readonly unknown[]): EncodedEvent {
 }
 
 /**
- * {@link decodeId} of an id's stored JSON, without the parser for a string
- * with nothing escaped (the common id): its text between the quotes is the
- * string itself, since `JSON.stringify` escapes every quote, backslash and
- * control character.
+ * {@link decodeId} of an id's stored JSON, without the parser for the common
+ * ids: a string with nothing escaped is its text between the quotes (since
+ * `JSON.stringify` escapes every quote, backslash and control character), an
+ * integer in JSON's form (digits, no leading zero) is `Number` of its text.
  */
 function idOf(text: string): string | number {
   const end = text.length - 1;
-  if (end > 0 && text.charCodeAt(0) === 34 && text.indexOf("\\") < 0 && text.indexOf('"', 1) === end) {
-    return text.slice(1, end);
+  const c = text.charCodeAt(0);
+  if (c === 34) {
+    if (end > 0 && text.indexOf("\\") < 0 && text.indexOf('"', 1) === end) return text.slice(1, end);
+  } else if (isJsonInteger(text)) {
+    return Number(text);
   }
   return decodeId(text);
+}
+
+/** True for `0`, `-0`, and digits without a leading zero, with an optional minus. */
+function isJsonInteger(text: string): boolean {
+  const start = text.charCodeAt(0) === 45 ? 1 : 0;
+  if (text.length <= start || (text.charCodeAt(start) === 48 && text.length > start + 1)) return false;
+  for (let i = start; i < text.length; i++) {
+    const d = text.charCodeAt(i);
+    if (d < 48 || d > 57) return false;
+  }
+  return true;
 }
 
 /**
