@@ -92,6 +92,11 @@ export interface Backend {
    * first, and read it only when that fails.
    */
   readonly refusesTakenSeqNos?: boolean;
+  /**
+   * `[seqNo, patch JSON text]` of the actions on `aggregate` with
+   * `after < seqNo <= until`, ascending, at most `limit`: what `aggregate()` folds.
+   */
+  patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<[number, string][]>;
   /** Committed events by seqNo (those that exist), outside any write transaction. */
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
   actionPage(query: ActionPageQuery): Promise<ActionPage>;

@@ -12,6 +12,7 @@ import type {
   Json,
   Limits,
   NewEvent,
+  Patch,
   RebaseOptions,
   RebaseResult,
   StoredAction,
@@ -226,11 +227,19 @@ export class EventStore implements Store {
   async aggregate(identity: Identity): Promise<AggregateState | undefined> {
     this.#open();
     checkIdentity(identity, "identity");
+    const aggregate = encodeIdentity(identity);
     let state: { [key: string]: Json } = {};
     let seqNo = 0;
-    for await (const e of this.stream({ aggregates: [identity] })) {
-      state = applyPatchUnchecked(state, e.action.patch);
-      seqNo = e.seqNo;
+    // The head read first bounds the fold: one consistent snapshot of an append-only log.
+    const head = await this.backend.head();
+    for (let done = false; !done; ) {
+      this.#open();
+      const page = await this.backend.patchPage(aggregate, seqNo, head, PAGE_SIZE);
+      for (const [s, patch] of page) {
+        state = applyPatchUnchecked(state, JSON.parse(patch) as Patch);
+        seqNo = Number(s);
+      }
+      done = page.length < PAGE_SIZE;
     }
     return seqNo === 0 ? undefined : { state, seqNo };
   }

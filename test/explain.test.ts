@@ -9,6 +9,7 @@ import { PostgresDialect } from "../src/sql/dialects/postgres/postgres-dialect.j
 import { PostgresDriver } from "../src/sql/dialects/postgres/postgres-driver.js";
 import { actionPageQuery } from "../src/sql/queries/action-page.js";
 import { firstConflictsQuery } from "../src/sql/queries/first-conflicts.js";
+import { patchPageQuery } from "../src/sql/queries/patch-page.js";
 import { replayPageQuery } from "../src/sql/queries/replay-page.js";
 import { SqlBackend } from "../src/sql/sql-backend.js";
 import { derivedName } from "../src/sql/tables.js";
@@ -63,7 +64,7 @@ function testPlans(factory: StoreFactory): void {
   describe(`query plans use the indexes: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
 
-    it(`with ${AGGREGATES * PER_AGGREGATE} actions on ${AGGREGATES} aggregates: the conflict check, the replay and aggregate() read through the indexes`, async () => {
+    it(`with ${AGGREGATES * PER_AGGREGATE} actions on ${AGGREGATES} aggregates: the conflict check, the replay, filtered streams and aggregate() read through the indexes`, async () => {
       const store = await factory.create();
       // Small tables are scanned whatever the indexes: fill it first.
       for (let round = 0; round < PER_AGGREGATE; round++) {
@@ -93,10 +94,13 @@ function testPlans(factory: StoreFactory): void {
         const replay = await plan(replayPageQuery(backend.db, {}, head, head, 0, 2000));
         expect(replay).toContain("triggers_trigger");
 
-        const aggregate = await plan(actionPageQuery(backend.db, { aggregates: [agg] }, 0, head, 2000));
+        const filtered = await plan(actionPageQuery(backend.db, { aggregates: [agg] }, 0, head, 2000));
+        expect(filtered).toContain("actions_aggregate");
+
+        const aggregate = await plan(patchPageQuery(backend.db, agg, 0, head, 2000));
         expect(aggregate).toContain("actions_aggregate");
         // And no table is read whole.
-        for (const p of [conflicts, replay, aggregate]) expect(p).not.toMatch(/Seq Scan|:ALL(,|$)/);
+        for (const p of [conflicts, replay, filtered, aggregate]) expect(p).not.toMatch(/Seq Scan|:ALL(,|$)/);
       } finally {
         await backend.close();
       }

@@ -178,5 +178,21 @@ export class MemoryBackend implements Backend {
     return [...new Set(seqNos)].sort((a, b) => a - b).map((s) => this.#events[s - 1] as EncodedEvent);
   }
 
+  async patchPage(
+    aggregate: EncodedIdentity,
+    after: number,
+    until: number,
+    limit: number,
+  ): Promise<[number, string][]> {
+    const out: [number, string][] = [];
+    for (const s of this.#actionsOf.get(aggregate.key) ?? []) {
+      if (s <= after || s > until) continue;
+      if (out.length >= limit) break;
+      const action = (this.#events[s - 1] as EncodedEvent).action;
+      if (action) out.push([s, action.patch]);
+    }
+    return out;
+  }
+
   async close(): Promise<void> {}
 }

@@ -25,6 +25,7 @@ import {
 } from "./queries/first-conflicts.js";
 import { hasEffectsQuery, headQuery } from "./queries/head.js";
 import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION } from "./queries/meta.js";
+import { patchPageQuery } from "./queries/patch-page.js";
 import { readEventsQuery } from "./queries/read-events.js";
 import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
@@ -350,6 +351,15 @@ export class SqlBackend implements Backend {
   /** Runs a statement whose result nothing reads: in the session's next round trip where it can go there. */
   async #send(s: SqlSession, statement: Statement): Promise<void> {
     if (!s.defer?.(statement)) await s.run(statement);
+  }
+
+  patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<[number, string][]> {
+    const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf);
+    return this.driver.read(async (s) =>
+      s.values
+        ? ((await s.values(statement)) as [number, string][])
+        : (await s.all<{ seq_no: number; patch: string }>(statement)).map((r) => [Number(r.seq_no), r.patch]),
+    );
   }
 
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]> {

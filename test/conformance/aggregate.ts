@@ -52,6 +52,21 @@ export function testAggregate(factory: StoreFactory): void {
       expect(await store.aggregate(X)).toStrictEqual({ state: {}, seqNo: 2 });
     });
 
+    it("an aggregate of 4,500 actions between others' is folded across pages, all of them, in order", async () => {
+      const store = await factory.create();
+      const history: NewEvent[] = [];
+      for (let i = 0; i < 4500; i++) {
+        history.push(act(X, { assoc: { n: i, [`k${i % 7}`]: i } }));
+        if (i % 3 === 0) history.push(act(["book", 2], { assoc: { n: i } }));
+      }
+      await write(store, history);
+      const expected = history
+        .filter((e) => "action" in e && e.action.aggregate[1] === 1)
+        .reduce<{ [key: string]: Json }>((s, e) => ("action" in e ? applyPatch(s, e.action.patch) : s), {});
+      expect(expected.n).toBe(4499);
+      expect(await store.aggregate(X)).toStrictEqual({ state: expected, seqNo: history.length });
+    });
+
     it("an aggregate replayed by an effect keeps its state", async () => {
       const store = await factory.create();
       await write(store, [act(X, { assoc: { a: 1 } }, { triggers: [["key", 1]] }), eff(["key", 1])]);
