@@ -29,6 +29,13 @@ export interface WriteTx {
 }
 
 /** What is kept of a committed rebase that had an id, in the same transaction as its events. */
+/** A page of {@link Backend.patchPage}. */
+export interface PatchPage {
+  readonly patches: [number, string][];
+  readonly last: number;
+  readonly done: boolean;
+}
+
 export interface RebaseRecord {
   readonly id: string;
   /** A digest of the history, to tell a retry from a reuse of the id. */
@@ -94,9 +101,10 @@ export interface Backend {
   readonly refusesTakenSeqNos?: boolean;
   /**
    * `[seqNo, patch JSON text]` of the actions on `aggregate` with
-   * `after < seqNo <= until`, ascending, at most `limit`: what `aggregate()` folds.
+   * `after < seqNo <= until`, ascending: what `aggregate()` folds, a page of
+   * at most `limit` rows read; `last` is the seqNo to read on after.
    */
-  patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<[number, string][]>;
+  patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage>;
   /** Committed events by seqNo (those that exist), outside any write transaction. */
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
   actionPage(query: ActionPageQuery): Promise<ActionPage>;

@@ -232,14 +232,14 @@ export class EventStore implements Store {
     let seqNo = 0;
     // The head read first bounds the fold: one consistent snapshot of an append-only log.
     const head = await this.backend.head();
-    for (let done = false; !done; ) {
+    for (let after = 0, done = false; !done; ) {
       this.#open();
-      const page = await this.backend.patchPage(aggregate, seqNo, head, PAGE_SIZE);
-      for (const [s, patch] of page) {
+      const page = await this.backend.patchPage(aggregate, after, head, PAGE_SIZE);
+      for (const [s, patch] of page.patches) {
         state = applyPatchUnchecked(state, JSON.parse(patch) as Patch);
-        seqNo = Number(s);
+        seqNo = s;
       }
-      done = page.length < PAGE_SIZE;
+      ({ last: after, done } = page);
     }
     return seqNo === 0 ? undefined : { state, seqNo };
   }

@@ -1,4 +1,12 @@
-import type { ActionPage, ActionPageQuery, Backend, RebaseRecord, ReplayPageQuery, WriteTx } from "../backend.js";
+import type {
+  ActionPage,
+  ActionPageQuery,
+  Backend,
+  PatchPage,
+  RebaseRecord,
+  ReplayPageQuery,
+  WriteTx,
+} from "../backend.js";
 import { decodeEvent, type EncodedEvent, type EncodedIdentity } from "../model/codec.js";
 import type { StoredAction } from "../model/types.js";
 import { Mutex } from "../mutex.js";
@@ -178,20 +186,15 @@ export class MemoryBackend implements Backend {
     return [...new Set(seqNos)].sort((a, b) => a - b).map((s) => this.#events[s - 1] as EncodedEvent);
   }
 
-  async patchPage(
-    aggregate: EncodedIdentity,
-    after: number,
-    until: number,
-    limit: number,
-  ): Promise<[number, string][]> {
-    const out: [number, string][] = [];
+  async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
+    const patches: [number, string][] = [];
     for (const s of this.#actionsOf.get(aggregate.key) ?? []) {
       if (s <= after || s > until) continue;
-      if (out.length >= limit) break;
+      if (patches.length >= limit) return { patches, last: patches[patches.length - 1]?.[0] ?? after, done: false };
       const action = (this.#events[s - 1] as EncodedEvent).action;
-      if (action) out.push([s, action.patch]);
+      if (action) patches.push([s, action.patch]);
     }
-    return out;
+    return { patches, last: until, done: true };
   }
 
   async close(): Promise<void> {}

@@ -4,6 +4,7 @@ import type {
   ActionPage,
   ActionPageQuery,
   Backend,
+  PatchPage,
   RebaseRecord,
   ReplayPageQuery,
   WriteTx,
@@ -353,13 +354,23 @@ export class SqlBackend implements Backend {
     if (!s.defer?.(statement)) await s.run(statement);
   }
 
-  patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<[number, string][]> {
+  async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
+    type Row = [number, string, string, string];
     const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf);
-    return this.driver.read(async (s) =>
-      s.values
-        ? ((await s.values(statement)) as [number, string][])
-        : (await s.all<{ seq_no: number; patch: string }>(statement)).map((r) => [Number(r.seq_no), r.patch]),
-    );
+    const rows = await this.driver.read(async (s): Promise<Row[]> => {
+      if (s.values) return (await s.values(statement)) as Row[];
+      const objects = await s.all<{ seq_no: number; aggregate_kind: string; aggregate_id: string; patch: string }>(
+        statement,
+      );
+      return objects.map((r): Row => [r.seq_no, r.aggregate_kind, r.aggregate_id, r.patch]);
+    });
+    const patches: [number, string][] = [];
+    // The hash matched; the kind and id are compared here, exactly.
+    for (const [seqNo, kind, id, patch] of rows) {
+      if (kind === aggregate.kind && id === aggregate.id) patches.push([Number(seqNo), patch]);
+    }
+    const last = rows.length > 0 ? Number(rows[rows.length - 1]?.[0]) : until;
+    return { patches, last, done: rows.length < limit };
   }
 
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]> {

@@ -5,9 +5,12 @@ import type { TextOf } from "./action-page.js";
 import { compiledOnce } from "./compiled-once.js";
 
 /**
- * `[seq_no, patch]` of the actions on `aggregate` with `after < seqNo <= until`,
- * ascending, at most `limit`: what `aggregate()` folds, through the
- * `actions(aggregate_hash, seq_no)` index, without the event columns.
+ * `[seq_no, aggregate_kind, aggregate_id, patch]` of the actions whose
+ * aggregate has `aggregate`'s hash, with `after < seqNo <= until`, ascending,
+ * at most `limit`: what `aggregate()` folds, through the
+ * `actions(aggregate_hash, seq_no)` index, without the event columns. Kind
+ * and id are compared by the caller, exactly, as the stream's filter is: a
+ * connection in another character set cannot send every id as a parameter.
  */
 export function patchPageQuery(
   db: Kysely<Schema>,
@@ -17,18 +20,19 @@ export function patchPageQuery(
   limit: number,
   textOf?: TextOf,
 ): CompiledQuery {
-  const values = [aggregate.hash, aggregate.kind, aggregate.id, after, until, limit];
+  const values = [aggregate.hash, after, until, limit];
+  // Qualified column names: the MySQL driver takes `textOf`'s casts out of `a`.`column` where it must read bytes.
+  const text = (column: "aggregate_kind" | "aggregate_id" | "patch") =>
+    textOf ? textOf(`a.${column}`).as(column) : (`a.${column}` as const);
   return compiledOnce(db, `patch-page:${textOf ? "text" : "bytes"}`, values, (slots) =>
     db
-      .selectFrom("actions")
-      .select(["seq_no", textOf ? textOf("patch").as("patch") : "patch"])
-      .where("aggregate_hash", "=", slots[0] as never)
-      .where("aggregate_kind", "=", slots[1] as never)
-      .where("aggregate_id", "=", slots[2] as never)
-      .where("seq_no", ">", slots[3] as never)
-      .where("seq_no", "<=", slots[4] as never)
-      .orderBy("seq_no")
-      .limit(slots[5] as never)
+      .selectFrom("actions as a")
+      .select(["a.seq_no", text("aggregate_kind"), text("aggregate_id"), text("patch")])
+      .where("a.aggregate_hash", "=", slots[0] as never)
+      .where("a.seq_no", ">", slots[1] as never)
+      .where("a.seq_no", "<=", slots[2] as never)
+      .orderBy("a.seq_no")
+      .limit(slots[3] as never)
       .compile(),
   );
 }
