@@ -13,6 +13,12 @@ export interface SqlSession {
   /** Runs a statement for its effect. */
   run(statement: Statement | CompiledQuery): Promise<void>;
   /**
+   * Optional: runs `sql` once for each row of parameters, in order, stopping
+   * at the first failure (SQLite: one prepared statement in a synchronous
+   * loop, with no promise or statement object per row).
+   */
+  runEach?(sql: string, rows: readonly (readonly unknown[])[]): Promise<void>;
+  /**
    * Optional: queues a statement to run at the start of this session's next
    * round trip (with its next query, or with COMMIT), so that a write
    * transaction's statements travel together instead of one round trip each.

@@ -339,7 +339,8 @@ export class SqlBackend implements Backend {
       if (list.length === 0) continue;
       if (this.dialect.singleRowInserts) {
         const sql = this.#insert(table, 1).sql;
-        for (const parameters of list) await this.#send(s, { sql, parameters });
+        if (s.runEach) await s.runEach(sql, list);
+        else for (const parameters of list) await this.#send(s, { sql, parameters });
         continue;
       }
       const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));

@@ -57,6 +57,15 @@ class Connection implements SqlSession {
     }
   }
 
+  async runEach(sql: string, rows: readonly (readonly unknown[])[]): Promise<void> {
+    try {
+      const statement = this.#prepare(sql);
+      for (const row of rows) statement.run(...row);
+    } catch (error) {
+      throw mapSqliteError(error, sql);
+    }
+  }
+
   exec(sql: string): void {
     try {
       this.db.exec(sql);
