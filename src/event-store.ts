@@ -116,15 +116,10 @@ class ActionIterator implements AsyncIterableIterator<StoredAction> {
   #inTurn<T>(step: () => Promise<T>): Promise<T> {
     this.#waiting++;
     const run = this.#tail.then(step);
-    const settled = run.then(
-      () => {
-        this.#waiting--;
-      },
-      () => {
-        this.#waiting--;
-      },
-    );
-    this.#tail = settled;
+    const settled = () => {
+      this.#waiting--;
+    };
+    this.#tail = run.then(settled, settled);
     return run;
   }
 }

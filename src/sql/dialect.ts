@@ -79,6 +79,13 @@ export interface SqlDriver {
   transaction?<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
 }
 
+/** Roughly the bytes of a statement's values, as {@link SqlDialect.maxStatementBytes} counts them: string lengths, 8 for any other value. */
+export function valueBytes(values: readonly unknown[]): number {
+  let bytes = 0;
+  for (const v of values) bytes += typeof v === "string" ? v.length : 8;
+  return bytes;
+}
+
 /** Column types of one database, for the DDL. */
 export interface ColumnTypes {
   /** seqNos, hashes, millisecond timestamps. */
@@ -112,9 +119,9 @@ export interface SqlDialect {
   /** True where `CREATE INDEX IF NOT EXISTS` works. */
   readonly supportsCreateIndexIfNotExists: boolean;
   /**
-   * Roughly the most bytes of values one multi-row INSERT may carry (string
-   * lengths summed), where the server caps a statement's size (MySQL's
-   * `max_allowed_packet`); `Infinity` where only {@link maxParameters} counts.
+   * Roughly the most bytes of values one multi-row INSERT may carry (as
+   * {@link valueBytes} counts them), where the server caps a statement's size
+   * (MySQL's `max_allowed_packet`); `Infinity` where only {@link maxParameters} counts.
    */
   readonly maxStatementBytes: number;
   /**

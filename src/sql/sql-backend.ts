@@ -13,7 +13,7 @@ import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import { DatabaseError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
-import type { SqlDialect, SqlDriver, SqlSession, Statement } from "./dialect.js";
+import { type SqlDialect, type SqlDriver, type SqlSession, type Statement, valueBytes } from "./dialect.js";
 import { actionPageQuery, actionRangeQuery, eventRangeQuery, type TextOf } from "./queries/action-page.js";
 import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
@@ -53,8 +53,7 @@ function boundedChunks(rows: readonly unknown[][], size: number, maxBytes: numbe
   let chunk: unknown[][] = [];
   let bytes = 0;
   for (const row of rows) {
-    let rowBytes = 0;
-    for (const v of row) rowBytes += typeof v === "string" ? v.length : 8;
+    const rowBytes = valueBytes(row);
     if (chunk.length > 0 && (chunk.length >= size || bytes + rowBytes > maxBytes)) {
       out.push(chunk);
       chunk = [];
@@ -79,20 +78,14 @@ function exactFilter(filter: ActionFilter): ((kind: string, id: string) => boole
     (keys === undefined || keys.has(identityKey(kind, id))) && (kinds === undefined || kinds.has(kind));
 }
 
-/** An {@link ActionRow} as the array `values()` would read (the columns in `selectActions`' order). */
-function valuesOf(r: ActionRow): unknown[] {
-  return [
-    r.seq_no,
-    r.timestamp,
-    r.source,
-    r.reason,
-    r.actor_kind,
-    r.actor_id,
-    r.aggregate_kind,
-    r.aggregate_id,
-    r.patch,
-    r.triggers,
-  ];
+/**
+ * A query's rows as arrays of their columns in select order: `values()` where
+ * the session has it, else each row object's values (its keys are the selected
+ * column names, in select order).
+ */
+async function arrays(s: SqlSession, statement: Statement | CompiledQuery): Promise<unknown[][]> {
+  if (s.values) return s.values(statement);
+  return (await s.all<Record<string, unknown>>(statement)).map((row) => Object.values(row));
 }
 
 /**
@@ -288,27 +281,25 @@ export class SqlBackend implements Backend {
     return out;
   }
 
-  #insert(table: "events" | "actions" | "effects" | "triggers", count: number): CompiledQuery {
-    const key = `${table}:${count}`;
+  /** An INSERT compiled once per shape (`key`), in a bounded cache. */
+  #cachedInsert(key: string, compile: () => CompiledQuery): CompiledQuery {
     let q = this.#inserts.get(key);
     if (!q) {
-      q = insertQuery(this.db, table, count);
+      q = compile();
       if (this.#inserts.size > 256) this.#inserts.clear();
       this.#inserts.set(key, q);
     }
     return q;
   }
 
-  /** The cached {@link combinedInsertQuery} for these row counts. */
+  #insert(table: "events" | "actions" | "effects" | "triggers", count: number): CompiledQuery {
+    return this.#cachedInsert(`${table}:${count}`, () => insertQuery(this.db, table, count));
+  }
+
+  /** The {@link combinedInsertQuery} for these row counts. */
   #combined(counts: { [T in (typeof TABLES)[number]]: number }): CompiledQuery {
     const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}`;
-    let q = this.#inserts.get(key);
-    if (!q) {
-      q = combinedInsertQuery(this.db, counts);
-      if (this.#inserts.size > 256) this.#inserts.clear();
-      this.#inserts.set(key, q);
-    }
-    return q;
+    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts));
   }
 
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
@@ -356,15 +347,8 @@ export class SqlBackend implements Backend {
   }
 
   async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
-    type Row = [number, string, string, string];
     const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf);
-    const rows = await this.driver.read(async (s): Promise<Row[]> => {
-      if (s.values) return (await s.values(statement)) as Row[];
-      const objects = await s.all<{ seq_no: number; aggregate_kind: string; aggregate_id: string; patch: string }>(
-        statement,
-      );
-      return objects.map((r): Row => [r.seq_no, r.aggregate_kind, r.aggregate_id, r.patch]);
-    });
+    const rows = (await this.driver.read((s) => arrays(s, statement))) as [number, string, string, string][];
     const patches: [number, string][] = [];
     // The hash matched; the kind and id are compared here, exactly.
     for (const [seqNo, kind, id, patch] of rows) {
@@ -387,9 +371,7 @@ export class SqlBackend implements Backend {
     query: ActionFilter & { limit: number },
     end: number,
   ): Promise<ActionPage> {
-    const rows = await this.driver.read(async (s) =>
-      s.values ? await s.values(statement) : (await s.all<ActionRow>(statement)).map(valuesOf),
-    );
+    const rows = await this.driver.read((s) => arrays(s, statement));
     const last = rows.length > 0 ? Number((rows[rows.length - 1] as unknown[])[0]) : end;
     return {
       actions: new DecodedRows(rows, exactFilter(query)),

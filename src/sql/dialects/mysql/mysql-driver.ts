@@ -1,7 +1,7 @@
 import type { CompiledQuery } from "kysely";
 import mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
-import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
+import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
 import { MAX_STATEMENT_BYTES, withoutTextCasts } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
@@ -126,8 +126,6 @@ class Session implements SqlSession {
    * @param multipleStatements the connection takes several statements in one query
    *   (mysql2's `multipleStatements`): then queued statements, and queries
    *   asked for in the same tick, travel together in one round trip.
-   */
-  /**
    * @param textReads the connection answers in utf8mb4 and casts no types of its own (no
    *   `typeCast` function), so {@link values} reads the dialect's text casts as they are.
    */
@@ -183,6 +181,12 @@ class Session implements SqlSession {
     }
   }
 
+  /** The error to report for a failed query; a dead connection found by the session's first one is noted. */
+  #failure(error: Error & { code?: string }, sql: string, first: boolean): Error {
+    if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
+    return mapMysqlError(error, this.target, sql);
+  }
+
   /** Sends statements in one query; each awaited one gets its rows; resolves with the last one's. */
   #send(group: readonly Outgoing[]): Promise<unknown[]> {
     const first = this.#sent++ === 0;
@@ -198,8 +202,7 @@ class Session implements SqlSession {
             resolve([]);
             return;
           }
-          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
-          reject(mapMysqlError(error, this.target, sql));
+          reject(this.#failure(error, sql, first));
           return;
         }
         // Several statements give one result each, in order.
@@ -232,8 +235,7 @@ class Session implements SqlSession {
     return new Promise((resolve, reject) => {
       const done: Callback<unknown> = (error, rows, fields) => {
         if (error) {
-          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
-          reject(mapMysqlError(error, this.target, q.sql));
+          reject(this.#failure(error, q.sql, first));
           return;
         }
         const result = textRows(asRows(rows) as unknown[][], fields as mysql.FieldPacket[] | undefined);
@@ -261,8 +263,7 @@ class Session implements SqlSession {
     return new Promise((resolve, reject) => {
       this.connection.query({ sql, values, rowsAsArray: true }, (error, results, fields) => {
         if (error) {
-          if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
-          reject(mapMysqlError(error, this.target, sql));
+          reject(this.#failure(error, sql, first));
           return;
         }
         const sets = qs.map((_, i) =>
@@ -305,13 +306,6 @@ class Session implements SqlSession {
   drop(): void {
     this.#outbox.length = 0;
   }
-}
-
-/** Roughly the bytes of a statement's values, as {@link MAX_STATEMENT_BYTES} counts them. */
-function valueBytes(parameters: readonly unknown[]): number {
-  let bytes = 0;
-  for (const v of parameters) bytes += typeof v === "string" ? v.length : 8;
-  return bytes;
 }
 
 /**

@@ -136,14 +136,15 @@ class Session implements SqlSession {
 
   /** Sends `q` into the pipeline (after what {@link #simple} holds) and tracks it. */
   #pipe(q: Statement | CompiledQuery, rowMode?: "array"): Promise<unknown[]> {
-    let config = this.#config(q, rowMode);
     if (this.#simple.length > 0) {
       const held = this.#simple.splice(0);
       if (q.parameters.length === 0) {
-        config = { text: [...held, q.sql].join(";\n"), types: TYPES, rowMode } as pg.QueryConfig;
-      } else this.#track(this.#query({ text: held.join(";\n") }));
+        const text = [...held, q.sql].join(";\n");
+        return this.#track(this.#query({ text, types: TYPES, rowMode } as pg.QueryConfig));
+      }
+      this.#track(this.#query({ text: held.join(";\n") }));
     }
-    return this.#track(this.#query(config));
+    return this.#track(this.#query(this.#config(q, rowMode)));
   }
 
   #track(rows: Promise<unknown[]>): Promise<unknown[]> {
