@@ -147,6 +147,16 @@ export interface SqlDialect {
    * looks each action up by key: about a third more server time).
    */
   readonly rangeReadsApart: boolean;
+  /**
+   * True where the aggregate index holds the identity itself,
+   * `actions(aggregate_id, aggregate_kind, seq_no)`, instead of its hash
+   * (SQLite, which bounds no index entry; PostgreSQL's B-tree entries and
+   * MySQL's keys are bounded, and ids are not). Neighbouring ids then share
+   * index pages, as they share the table's: a commit of actions on
+   * `order 41`, `order 42`, … writes a few index pages, not one per action.
+   * The queries that read through the index then compare kind and id in SQL.
+   */
+  readonly identityIndex: boolean;
   createAdapter(): DialectAdapter;
   createQueryCompiler(): QueryCompiler;
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
@@ -163,6 +173,7 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly maxStatementBytes: number = Number.POSITIVE_INFINITY;
   readonly secureDeleteStatements: readonly string[] = [];
   readonly rangeReadsApart: boolean = false;
+  readonly identityIndex: boolean = false;
   abstract createAdapter(): DialectAdapter;
   abstract createQueryCompiler(): QueryCompiler;
   abstract createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;

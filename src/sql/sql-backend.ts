@@ -347,7 +347,7 @@ export class SqlBackend implements Backend {
   }
 
   async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
-    const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf);
+    const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf, this.dialect.identityIndex);
     const rows = (await this.driver.read((s) => arrays(s, statement))) as [number, string, string, string][];
     const patches: [number, string][] = [];
     // The hash matched; the kind and id are compared here, exactly.
@@ -409,11 +409,27 @@ export class SqlBackend implements Backend {
         const actions = await this.driver.read((s) => this.#range(s, query.after, until));
         if (actions) return { actions, last: until, done: until >= query.until };
       }
-      const statement = actionPageQuery(this.db, query, query.after, until, query.limit, this.#textOf);
+      const statement = actionPageQuery(
+        this.db,
+        query,
+        query.after,
+        until,
+        query.limit,
+        this.#textOf,
+        this.dialect.identityIndex,
+      );
       const page = await this.#page(statement, query, until);
       return { actions: page.actions, last: until, done: until >= query.until };
     }
-    const statement = actionPageQuery(this.db, query, query.after, query.until, query.limit, this.#textOf);
+    const statement = actionPageQuery(
+      this.db,
+      query,
+      query.after,
+      query.until,
+      query.limit,
+      this.#textOf,
+      this.dialect.identityIndex,
+    );
     return this.#page(statement, query, query.until);
   }
 
@@ -424,7 +440,16 @@ export class SqlBackend implements Backend {
 
   replayPage(query: ReplayPageQuery): Promise<ActionPage> {
     const { offset, head, after, limit } = query;
-    const statement = replayPageQuery(this.db, query, offset, head, after, limit, this.#textOf);
+    const statement = replayPageQuery(
+      this.db,
+      query,
+      offset,
+      head,
+      after,
+      limit,
+      this.#textOf,
+      this.dialect.identityIndex,
+    );
     return this.#page(statement, query, query.offset - 1);
   }
 

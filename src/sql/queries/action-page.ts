@@ -1,5 +1,7 @@
 import type { AliasedRawBuilder, CompiledQuery, Kysely, RawBuilder, SelectQueryBuilder } from "kysely";
 import type { ActionFilter } from "../../backend.js";
+import type { EncodedIdentity } from "../../model/codec.js";
+import type { SqlDialect } from "../dialect.js";
 import type { Schema } from "../schema.js";
 import { compiledOnce } from "./compiled-once.js";
 import type { ActionRow } from "./rows.js";
@@ -24,36 +26,53 @@ const TEXT_COLUMNS = [
   "a.triggers",
 ] as const;
 
-/** The part of a filter SQL applies: the distinct hashes of the aggregates and the kinds, each where the list is short enough. */
-function pushed(filter: ActionFilter): { hashes?: number[]; kinds?: readonly string[] } {
+/**
+ * The part of a filter SQL applies, each list where it is short enough: the
+ * distinct hashes of the aggregates (and, for an identity index, the
+ * aggregates themselves, for SQL to find through it), and the kinds.
+ */
+function pushed(
+  filter: ActionFilter,
+  identityIndex: boolean,
+): { hashes?: number[]; identities?: readonly EncodedIdentity[]; kinds?: readonly string[] } {
   const { aggregates, kinds } = filter;
+  const shortKinds = kinds !== undefined && kinds.length <= MAX_PUSHED_FILTER ? kinds : undefined;
+  if (aggregates === undefined || aggregates.length > MAX_PUSHED_FILTER) return { kinds: shortKinds };
   return {
-    hashes:
-      aggregates !== undefined && aggregates.length <= MAX_PUSHED_FILTER
-        ? [...new Set(aggregates.map((a) => a.hash))]
-        : undefined,
-    kinds: kinds !== undefined && kinds.length <= MAX_PUSHED_FILTER ? kinds : undefined,
+    hashes: [...new Set(aggregates.map((a) => a.hash))],
+    identities: identityIndex ? aggregates : undefined,
+    kinds: shortKinds,
   };
 }
 
 /**
  * `actions as a` joined with `events as e`, selecting an {@link ActionRow}, filtered as far as SQL can;
  * its column order is the one `actionFromValues` reads. With `textOf`, the string columns are selected
- * through it, under their own names.
+ * through it, under their own names. With `identityIndex` ({@link SqlDialect.identityIndex}), the
+ * aggregates of the filter are also compared by kind and id, so their rows are found through that index.
  */
 export function selectActions(
   db: Kysely<Schema>,
   filter: ActionFilter,
   textOf?: TextOf,
+  identityIndex = false,
 ): SelectQueryBuilder<Actions, "a" | "e", ActionRow> {
-  const { hashes, kinds } = pushed(filter);
-  return selectPushed(db, hashes, kinds, textOf);
+  const { hashes, identities, kinds } = pushed(filter, identityIndex);
+  const pairs = identities?.map((a): [unknown, unknown] => [a.id, a.kind]);
+  return selectPushed(db, { hashes, pairs, kinds }, textOf);
+}
+
+/** What {@link selectPushed} filters on: values, or the slots standing for them. */
+interface Pushed {
+  readonly hashes?: readonly unknown[] | undefined;
+  /** `[id, kind]` of each aggregate, where they are compared in SQL. */
+  readonly pairs?: readonly (readonly [unknown, unknown])[] | undefined;
+  readonly kinds?: readonly unknown[] | undefined;
 }
 
 function selectPushed(
   db: Kysely<Schema>,
-  hashes: readonly unknown[] | undefined,
-  kinds: readonly unknown[] | undefined,
+  { hashes, pairs, kinds }: Pushed,
   textOf: TextOf | undefined,
 ): SelectQueryBuilder<Actions, "a" | "e", ActionRow> {
   const text: readonly (string | AliasedRawBuilder<string, string>)[] = textOf
@@ -66,6 +85,15 @@ function selectPushed(
     .select(columns) as unknown as SelectQueryBuilder<Actions, "a" | "e", ActionRow>;
   return selected
     .$if(hashes !== undefined, (q) => q.where("a.aggregate_hash", "in", hashes as number[]))
+    .$if(pairs !== undefined, (q) =>
+      q.where((eb) =>
+        eb.or(
+          (pairs ?? []).map(([id, kind]) =>
+            eb.and([eb("a.aggregate_id", "=", id as string), eb("a.aggregate_kind", "=", kind as string)]),
+          ),
+        ),
+      ),
+    )
     .$if(kinds !== undefined, (q) => q.where("a.aggregate_kind", "in", kinds as string[]));
 }
 
@@ -77,18 +105,31 @@ export function actionPageQuery(
   until: number,
   limit: number,
   textOf?: TextOf,
+  identityIndex = false,
 ): CompiledQuery<ActionRow> {
-  const { hashes, kinds } = pushed(filter);
+  const { hashes, identities, kinds } = pushed(filter, identityIndex);
   const h = hashes?.length ?? -1;
+  const p = identities?.length ?? -1;
   const k = kinds?.length ?? -1;
-  const values = [...(hashes ?? []), ...(kinds ?? []), after, until, limit];
-  return compiledOnce(db, `action-page:${h}:${k}:${textOf ? "text" : "bytes"}`, values, (slots) => {
-    const at = Math.max(h, 0) + Math.max(k, 0);
+  const values: unknown[] = [...(hashes ?? [])];
+  for (const a of identities ?? []) values.push(a.id, a.kind);
+  values.push(...(kinds ?? []), after, until, limit);
+  return compiledOnce(db, `action-page:${h}:${p}:${k}:${textOf ? "text" : "bytes"}`, values, (slots) => {
+    const atPairs = Math.max(h, 0);
+    const atKinds = atPairs + 2 * Math.max(p, 0);
+    const at = atKinds + Math.max(k, 0);
+    const pairs = Array.from({ length: Math.max(p, 0) }, (_, i): [unknown, unknown] => [
+      slots[atPairs + 2 * i],
+      slots[atPairs + 2 * i + 1],
+    ]);
     return (
       selectPushed(
         db,
-        h < 0 ? undefined : slots.slice(0, h),
-        k < 0 ? undefined : slots.slice(Math.max(h, 0), at),
+        {
+          hashes: h < 0 ? undefined : slots.slice(0, h),
+          pairs: p < 0 ? undefined : pairs,
+          kinds: k < 0 ? undefined : slots.slice(atKinds, at),
+        },
         textOf,
       )
         .where("a.seq_no", ">", slots[at] as never)

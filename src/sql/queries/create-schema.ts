@@ -16,6 +16,8 @@ export function indexName(table: string, suffix: string): string {
 /**
  * The DDL of the four relations and the indexes their queries use:
  * - `actions(aggregate_hash, seq_no)`: the conflict check, `aggregate()`, filtered streams;
+ *   `actions(aggregate_id, aggregate_kind, seq_no)` instead where the dialect has an
+ *   {@link SqlDialect.identityIndex} (whose first `initSchema` drops the hash index);
  * - `effects(trigger_hash, seq_no)`: effects on an aggregate's triggers;
  * - `triggers(aggregate_hash, trigger_hash)`: an aggregate's triggers;
  * - `triggers(trigger_hash)`: the aggregates an effect replays;
@@ -115,7 +117,13 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
     if (dialect.supportsCreateIndexIfNotExists) q = q.ifNotExists();
     statements.push(q.compile());
   };
-  index("actions", indexName(tables.action, "aggregate"), ["aggregate_hash", "seq_no"]);
+  if (dialect.identityIndex) {
+    index("actions", indexName(tables.action, "identity"), ["aggregate_id", "aggregate_kind", "seq_no"]);
+    // Made by releases before the identity index, and now only a cost on every insert.
+    statements.push(db.schema.dropIndex(indexName(tables.action, "aggregate")).ifExists().compile());
+  } else {
+    index("actions", indexName(tables.action, "aggregate"), ["aggregate_hash", "seq_no"]);
+  }
   index("effects", indexName(tables.effect, "trigger"), ["trigger_hash", "seq_no"]);
   index("triggers", indexName(tables.trigger, "aggregate"), ["aggregate_hash", "trigger_hash"]);
   index("triggers", indexName(tables.trigger, "trigger"), ["trigger_hash"]);

@@ -1,5 +1,6 @@
 import type { CompiledQuery, Kysely } from "kysely";
 import type { EncodedIdentity } from "../../model/codec.js";
+import type { SqlDialect } from "../dialect.js";
 import type { Schema } from "../schema.js";
 import type { TextOf } from "./action-page.js";
 import { compiledOnce } from "./compiled-once.js";
@@ -11,6 +12,8 @@ import { compiledOnce } from "./compiled-once.js";
  * `actions(aggregate_hash, seq_no)` index, without the event columns. Kind
  * and id are compared by the caller, exactly, as the stream's filter is: a
  * connection in another character set cannot send every id as a parameter.
+ * With `identityIndex` ({@link SqlDialect.identityIndex}), kind and id are
+ * compared in SQL too, so the page reads through that index.
  */
 export function patchPageQuery(
   db: Kysely<Schema>,
@@ -19,16 +22,23 @@ export function patchPageQuery(
   until: number,
   limit: number,
   textOf?: TextOf,
+  identityIndex = false,
 ): CompiledQuery {
-  const values = [aggregate.hash, after, until, limit];
+  const values = identityIndex
+    ? [aggregate.hash, after, until, limit, aggregate.id, aggregate.kind]
+    : [aggregate.hash, after, until, limit];
   // Qualified column names: the MySQL driver takes `textOf`'s casts out of `a`.`column` where it must read bytes.
   const text = (column: "aggregate_kind" | "aggregate_id" | "patch") =>
     textOf ? textOf(`a.${column}`).as(column) : (`a.${column}` as const);
-  return compiledOnce(db, `patch-page:${textOf ? "text" : "bytes"}`, values, (slots) =>
+  return compiledOnce(db, `patch-page:${textOf ? "text" : "bytes"}:${identityIndex}`, values, (slots) =>
     db
       .selectFrom("actions as a")
       .select(["a.seq_no", text("aggregate_kind"), text("aggregate_id"), text("patch")])
       .where("a.aggregate_hash", "=", slots[0] as never)
+      // Through the identity index, where there is one (the kind and id are compared by the caller all the same).
+      .$if(identityIndex, (q) =>
+        q.where("a.aggregate_id", "=", slots[4] as never).where("a.aggregate_kind", "=", slots[5] as never),
+      )
       .where("a.seq_no", ">", slots[1] as never)
       .where("a.seq_no", "<=", slots[2] as never)
       .orderBy("a.seq_no")

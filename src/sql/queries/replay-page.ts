@@ -22,6 +22,7 @@ export function replayPageQuery(
   after: number,
   limit: number,
   textOf?: TextOf,
+  identityIndex = false,
 ): CompiledQuery<ActionRow> {
   const replayed = triggersWithEffects(db)
     .where("f.seq_no", ">=", offset)
@@ -31,7 +32,7 @@ export function replayPageQuery(
     .select(["t.aggregate_hash as hash", "t.aggregate_kind as kind", "t.aggregate_id as id"])
     .distinct()
     .as("r");
-  return selectActions(db, filter, textOf)
+  return selectActions(db, filter, textOf, identityIndex)
     .innerJoin(replayed, (join) =>
       join
         .onRef("r.hash", "=", "a.aggregate_hash")

@@ -10,6 +10,7 @@ export class SqliteDialect extends BaseSqlDialect {
   override readonly singleRowInserts = true;
   // Zeroes deleted keys in the pages (and so in the WAL frames the delete writes); it stays on for the connection.
   override readonly secureDeleteStatements = ["PRAGMA secure_delete = ON"];
+  override readonly identityIndex = true;
   createAdapter() {
     return new SqliteAdapter();
   }
