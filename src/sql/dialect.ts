@@ -157,6 +157,14 @@ export interface SqlDialect {
    * The queries that read through the index then compare kind and id in SQL.
    */
   readonly identityIndex: boolean;
+  /**
+   * Optional: finds the columns of `relations` that an earlier release made
+   * with other types than {@link types} (MySQL's string columns were binary
+   * before they were text); {@link upgradeStatements} converts them.
+   */
+  legacyColumnsQuery?(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery;
+  /** The statements that convert the columns {@link legacyColumnsQuery} found (its rows); run by `initSchema`. */
+  upgradeStatements?(rows: readonly unknown[]): string[];
   createAdapter(): DialectAdapter;
   createQueryCompiler(): QueryCompiler;
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;

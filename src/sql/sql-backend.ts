@@ -38,7 +38,7 @@ import {
   storedActionFromValues,
 } from "./queries/rows.js";
 import type { Schema } from "./schema.js";
-import { derivedName, renameTables } from "./tables.js";
+import { derivedName, relationNames, renameTables } from "./tables.js";
 
 function chunks<T>(list: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -185,6 +185,11 @@ export class SqlBackend implements Backend {
     const statements = createSchemaQueries(this.db, this.dialect, this.tables);
     await this.driver.migrate(async (s) => {
       for (const statement of statements) await s.run(statement);
+      const legacy = this.dialect.legacyColumnsQuery?.(this.db as Kysely<unknown>, relationNames(this.tables));
+      if (legacy !== undefined) {
+        const rows = await s.all(legacy);
+        for (const sql of this.dialect.upgradeStatements?.(rows) ?? []) await s.run({ sql, parameters: [] });
+      }
       // The driver's migration lock makes this read-then-insert safe between processes.
       const rows = await s.all<{ name: string; value: number }>(metaRowsQuery(this.db));
       const meta = new Map(rows.map((r) => [r.name, Number(r.value)]));

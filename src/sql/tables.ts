@@ -77,6 +77,12 @@ export function derivedName(tables: TableNames, suffix: string): string {
 /** Logical names of the relations beyond the four, with their suffixes. */
 const EXTRA_TABLES = { rebases: "rebases", meta: "meta", keys: "keys", projections: "projections" } as const;
 
+/** The configured names of every relation of the store: the four, then its own. */
+export function relationNames(tables: TableNames): string[] {
+  const four = (Object.keys(LOGICAL_TABLES) as (keyof TableNames)[]).map((key) => tables[key]);
+  return [...four, ...Object.values(EXTRA_TABLES).map((suffix) => derivedName(tables, suffix))];
+}
+
 /** A Kysely plugin that maps the logical table names of {@link Schema} to the configured ones. */
 export function renameTables(tables: TableNames): KyselyPlugin {
   const map = new Map<string, string>();

@@ -1,12 +1,28 @@
-import { type Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type RawBuilder, sql } from "kysely";
+import {
+  type CompiledQuery,
+  type Kysely,
+  MysqlAdapter,
+  MysqlIntrospector,
+  MysqlQueryCompiler,
+  type RawBuilder,
+  sql,
+} from "kysely";
 import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
 
 /**
- * MySQL 8 and MariaDB 10.6+. Every string is a binary column (compared byte
- * for byte, no PAD SPACE: `'a'` and `'a '` differ, and no collation folds case
- * or accents); the driver turns the bytes back into strings. A kind holds at
- * most 200 UTF-16 code units, so at most 600 bytes of UTF-8.
+ * MariaDB's binary collation of utf8mb4 without PAD SPACE: strings compare
+ * code point by code point, so `'a'` and `'a '` differ, and no collation folds
+ * case or accents. On MySQL 8 the driver's migration names MySQL's
+ * (`utf8mb4_0900_bin`) instead; see {@link forMysql}.
  */
+export const NOPAD_BIN = "utf8mb4_nopad_bin";
+const MYSQL_NOPAD_BIN = "utf8mb4_0900_bin";
+
+/** A statement's SQL for MySQL 8, which knows MariaDB's collation under another name. */
+export function forMysql(text: string): string {
+  return text.replaceAll(NOPAD_BIN, MYSQL_NOPAD_BIN);
+}
+
 /**
  * Values are escaped into a statement's text, which must fit in
  * max_allowed_packet (16 MiB on MariaDB): 4 Mi UTF-16 units are at most
@@ -14,27 +30,65 @@ import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
  */
 export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
+/** What {@link textOf} puts before a column: a comment, so the server reads the column as it is. */
+const TEXT_MARK = "/*text*/ ";
+
 /**
- * A binary column's bytes as utf8mb4 text: the driver reads the string
- * without decoding each value itself (see the driver's `values`).
+ * A string column as the stream's pages select it: as it is (utf8mb4 text),
+ * marked so that {@link asBytes} can read its bytes instead where a
+ * connection answers in another character set.
  */
 export function textOf(ref: string): RawBuilder<string> {
-  return sql<string>`cast(${sql.ref(ref)} as char character set utf8mb4)`;
+  return sql<string>`${sql.raw(TEXT_MARK)}${sql.ref(ref)}`;
 }
 
-/** A statement's SQL with the casts of {@link textOf} taken out: its columns read as the bytes they hold. */
-export function withoutTextCasts(text: string): string {
-  return text.replace(/cast\((`[^`]+`\.`[^`]+`) as char character set utf8mb4\)/g, "$1");
+/**
+ * A statement's SQL with the columns {@link textOf} marked read as their bytes
+ * (`cast(… as binary)`), which the driver decodes as UTF-8: what was stored,
+ * whatever the connection's character set.
+ */
+export function asBytes(text: string): string {
+  return text.replace(/\/\*text\*\/ (`[^`]+`\.`[^`]+`)/g, "cast($1 as binary)");
+}
+
+/**
+ * The string types of each kind of column, and the types of the binary
+ * columns the first release made (before its string columns were text):
+ * `initSchema` converts those.
+ */
+const TEXT_TYPES = {
+  kind: `varchar(600) character set utf8mb4 collate ${NOPAD_BIN}`,
+  long: `longtext character set utf8mb4 collate ${NOPAD_BIN}`,
+} as const;
+const BINARY_TYPES: Record<string, string> = { varbinary: TEXT_TYPES.kind, longblob: TEXT_TYPES.long };
+
+/** A relation's or column's name, quoted; only names of the store's own schema get here. */
+function quoted(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) throw new Error(`not a checked name: ${name}`);
+  return `\`${name}\``;
+}
+
+/** A column left binary by an earlier release, as `legacyColumnsQuery` finds it. */
+export interface BinaryColumn {
+  table_name: string;
+  column_name: string;
+  data_type: string;
+  is_nullable: string;
 }
 
 export class MysqlDialect extends BaseSqlDialect {
   readonly name = "mysql";
+  /**
+   * Every string is utf8mb4 text in {@link NOPAD_BIN}. A kind holds at most
+   * 200 UTF-16 code units; the column takes 600 characters, as the binary
+   * column before it took 600 bytes.
+   */
   readonly types: ColumnTypes = {
     bigint: "bigint",
     integer: "int",
-    kind: "varbinary(600)",
-    id: "longblob",
-    json: "longblob",
+    kind: TEXT_TYPES.kind,
+    id: TEXT_TYPES.long,
+    json: TEXT_TYPES.long,
   };
   // The protocol counts a prepared statement's parameters in 16 bits.
   override readonly maxParameters = 65_535;
@@ -43,6 +97,25 @@ export class MysqlDialect extends BaseSqlDialect {
   override readonly supportsCreateIndexIfNotExists = false;
   readonly textOf = textOf;
   override readonly rangeReadsApart = true;
+  /** The string columns of `relations` an earlier release made binary. */
+  legacyColumnsQuery(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery<BinaryColumn> {
+    return sql<BinaryColumn>`select table_name as table_name, column_name as column_name, data_type as data_type, is_nullable as is_nullable from information_schema.columns where table_schema = database() and table_name in (${sql.join(relations)}) and data_type in ('varbinary', 'longblob') order by table_name, ordinal_position`.compile(
+      db,
+    );
+  }
+
+  /** One `alter table` per relation that converts its binary string columns to text (the bytes are the UTF-8 written). */
+  upgradeStatements(rows: readonly unknown[]): string[] {
+    const byTable = new Map<string, string[]>();
+    for (const c of rows as BinaryColumn[]) {
+      const type = BINARY_TYPES[c.data_type.toLowerCase()];
+      if (type === undefined) continue;
+      const change = `modify ${quoted(c.column_name)} ${type}${c.is_nullable === "YES" ? "" : " not null"}`;
+      byTable.set(c.table_name, [...(byTable.get(c.table_name) ?? []), change]);
+    }
+    return [...byTable].map(([table, changes]) => `alter table ${quoted(table)} ${changes.join(", ")}`);
+  }
+
   createAdapter() {
     return new MysqlAdapter();
   }

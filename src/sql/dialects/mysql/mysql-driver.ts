@@ -3,7 +3,7 @@ import mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
-import { MAX_STATEMENT_BYTES, withoutTextCasts } from "./mysql-dialect.js";
+import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 
 /**
@@ -127,7 +127,7 @@ class Session implements SqlSession {
    *   (mysql2's `multipleStatements`): then queued statements, and queries
    *   asked for in the same tick, travel together in one round trip.
    * @param textReads the connection answers in utf8mb4 and casts no types of its own (no
-   *   `typeCast` function), so {@link values} reads the dialect's text casts as they are.
+   *   `typeCast` function), so {@link values} reads the text columns as they are.
    */
   constructor(
     readonly connection: MysqlConnection,
@@ -221,10 +221,10 @@ class Session implements SqlSession {
 
   /**
    * Rows as arrays in column order: no object per row on the stream's pages.
-   * Their string columns come cast to utf8mb4 text (the dialect's `textOf`):
-   * where the connection answers in utf8mb4 the rows are read as they are,
+   * Where the connection answers in utf8mb4 the rows are read as they are,
    * without a `typeCast` call per value, through a prepared statement; else
-   * the casts are taken out and the bytes decoded as for {@link all}.
+   * the string columns the dialect's `textOf` marked are read as their bytes
+   * and decoded as for {@link all}.
    */
   values(q: Statement | CompiledQuery): Promise<unknown[][]> {
     // Statements waiting in the outbox go first, in order.
@@ -280,7 +280,7 @@ class Session implements SqlSession {
 
   /** {@link values} of the bytes of the string columns, decoded by the `typeCast` of {@link all}. */
   #bytes(q: Statement | CompiledQuery): Promise<unknown[][]> {
-    return this.all<unknown[]>({ sql: withoutTextCasts(q.sql), parameters: q.parameters }, true);
+    return this.all<unknown[]>({ sql: asBytes(q.sql), parameters: q.parameters }, true);
   }
 
   async run(q: Statement | CompiledQuery): Promise<void> {
@@ -326,6 +326,15 @@ function textRows(rows: unknown[][], fields: readonly mysql.FieldPacket[] | unde
     }
   }
   return rows;
+}
+
+/** `session` with the statements it runs rewritten for MySQL 8 ({@link forMysql}). */
+function renamingCollations(session: Session): SqlSession {
+  const rewritten = (q: Statement | CompiledQuery): Statement => ({ sql: forMysql(q.sql), parameters: q.parameters });
+  return {
+    all: (q) => session.all(rewritten(q)),
+    run: (q) => session.run(rewritten(q)),
+  };
 }
 
 /** The rows of one statement's result (an OK packet has none). */
@@ -509,7 +518,9 @@ export class MysqlDriver implements SqlDriver {
         });
       }
       try {
-        await fn(s);
+        const [server] = (await s.exec("select version() as version")) as { version?: unknown }[];
+        // MySQL 8 knows MariaDB's NO PAD binary collation under another name.
+        await fn(/mariadb/i.test(String(server?.version)) ? s : renamingCollations(s));
       } finally {
         // Ending the session releases the lock too, so a failure here can only follow a lost connection.
         await s.exec(`select release_lock(${LOCK_NAME})`, [this.#eventTable]).catch(() => {});
