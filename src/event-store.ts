@@ -20,6 +20,7 @@ import type {
   StreamOptions,
 } from "./model/types.js";
 import { checkIdentity, checkPositive, checkRebaseArgs, checkStreamOptions } from "./model/validate.js";
+import { readAhead } from "./read-ahead.js";
 import { rebase } from "./rebase.js";
 import type { Store } from "./store.js";
 
@@ -191,20 +192,14 @@ export class EventStore implements Store {
     const offset = Math.max(given ?? 0, 1);
     // The head read first bounds both halves: one consistent snapshot of an append-only log.
     const head = await this.backend.head();
+    const open = () => this.#open();
     if (offset > 1 && (await this.backend.hasEffects(offset, head))) {
-      for (let after = 0, done = false; !done; ) {
-        this.#open();
-        const page = await this.backend.replayPage({ ...filter, offset, head, after, limit: PAGE_SIZE });
-        yield page.actions;
-        ({ last: after, done } = page);
-      }
+      const read = (after: number) => this.backend.replayPage({ ...filter, offset, head, after, limit: PAGE_SIZE });
+      for await (const page of readAhead(read, 0, open)) yield page.actions;
     }
-    for (let after = offset - 1, done = after >= head; !done; ) {
-      this.#open();
-      const page = await this.backend.actionPage({ ...filter, after, until: head, limit: PAGE_SIZE });
-      yield page.actions;
-      ({ last: after, done } = page);
-    }
+    if (offset - 1 >= head) return;
+    const read = (after: number) => this.backend.actionPage({ ...filter, after, until: head, limit: PAGE_SIZE });
+    for await (const page of readAhead(read, offset - 1, open)) yield page.actions;
   }
 
   async currentSeqNo(): Promise<number> {

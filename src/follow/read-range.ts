@@ -1,5 +1,6 @@
 import type { ActionFilter, Backend } from "../backend.js";
 import type { StoredAction } from "../model/types.js";
+import { readAhead } from "../read-ahead.js";
 
 /** An action as a follower delivers it: new, or replayed because an effect since the last batch named its aggregate. */
 export interface RangeItem {
@@ -21,17 +22,14 @@ export async function* readRange(
   checkOpen: () => void,
 ): AsyncGenerator<RangeItem> {
   if (offset > 1 && (await backend.hasEffects(offset, head))) {
-    for (let after = 0, done = false; !done; ) {
-      checkOpen();
-      const page = await backend.replayPage({ ...filter, offset, head, after, limit: pageSize });
+    const read = (after: number) => backend.replayPage({ ...filter, offset, head, after, limit: pageSize });
+    for await (const page of readAhead(read, 0, checkOpen)) {
       for (const event of page.actions) yield { event, replay: true };
-      ({ last: after, done } = page);
     }
   }
-  for (let after = offset - 1, done = after >= head; !done; ) {
-    checkOpen();
-    const page = await backend.actionPage({ ...filter, after, until: head, limit: pageSize });
+  if (offset - 1 >= head) return;
+  const read = (after: number) => backend.actionPage({ ...filter, after, until: head, limit: pageSize });
+  for await (const page of readAhead(read, offset - 1, checkOpen)) {
     for (const event of page.actions) yield { event, replay: false };
-    ({ last: after, done } = page);
   }
 }

@@ -366,6 +366,8 @@ export class MysqlDriver implements SqlDriver {
   readonly database: string | undefined;
   /** The pool's connections answer in utf8mb4 and have no `typeCast` function: see {@link Session.values}. */
   readonly #textReads: boolean;
+  /** The calls of {@link read}, {@link write}, {@link transaction}, {@link migrate} and {@link scrub} still running. */
+  readonly #calls = new Set<Promise<unknown>>();
 
   /**
    * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
@@ -407,6 +409,18 @@ export class MysqlDriver implements SqlDriver {
       UTF8MB4.has(settings.charsetNumber as number);
   }
 
+  /** {@link #onConnection}, counted among the calls {@link close} waits for. */
+  #withConnection<T>(
+    fn: (session: Session) => Promise<T>,
+    tolerate?: (error: { code?: string }, sql: string) => boolean,
+  ): Promise<T> {
+    const call = this.#onConnection(fn, tolerate);
+    this.#calls.add(call);
+    const done = () => this.#calls.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
   /**
    * Runs `fn` on a connection of the pool. After a server restart the pool
    * still holds idle connections whose sockets are dead, and hands them out
@@ -415,7 +429,7 @@ export class MysqlDriver implements SqlDriver {
    * connection is destroyed and the call runs again on the next one. That ends
    * at the latest on a new connection, whose failure is reported as it is.
    */
-  async #withConnection<T>(
+  async #onConnection<T>(
     fn: (session: Session) => Promise<T>,
     tolerate?: (error: { code?: string }, sql: string) => boolean,
   ): Promise<T> {
@@ -540,9 +554,11 @@ export class MysqlDriver implements SqlDriver {
     });
   }
 
+  /** Ends the pool the driver opened, once the calls still running are done (a stream reads its next page ahead). */
   async close(): Promise<void> {
     if (!this.#owned || this.#ended) return;
     this.#ended = true;
+    await Promise.allSettled([...this.#calls]);
     await new Promise<void>((resolve, reject) =>
       this.#pool.end((error) => (error ? reject(mapMysqlError(error, this.#target)) : resolve())),
     );

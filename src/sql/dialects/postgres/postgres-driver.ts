@@ -243,6 +243,9 @@ export class PostgresDriver implements SqlDriver {
    * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
    * @param eventTable the event relation's name, which keys the write lock.
    */
+  /** The calls of {@link read}, {@link write} and {@link migrate} still running. */
+  readonly #calls = new Set<Promise<unknown>>();
+
   constructor(source: { url: string; options?: PostgresOptions } | { pool: PostgresPool }, eventTable: string) {
     this.#lock = writeLock(eventTable);
     if ("pool" in source) {
@@ -261,6 +264,15 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
+  /** {@link #onClient}, counted among the calls {@link close} waits for. */
+  #withClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const call = this.#onClient(fn);
+    this.#calls.add(call);
+    const done = () => this.#calls.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
   /**
    * Runs `fn` on a client of the pool. After a server restart the pool still
    * holds idle clients whose sockets are dead, and hands them out before it
@@ -269,7 +281,7 @@ export class PostgresDriver implements SqlDriver {
    * discarded and the call runs again on the next one. That ends at the
    * latest on a new client, whose failure is reported as it is.
    */
-  async #withClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+  async #onClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     for (;;) {
       let client: PostgresClient;
       try {
@@ -359,10 +371,16 @@ export class PostgresDriver implements SqlDriver {
     });
   }
 
+  /**
+   * Ends the pool the driver opened, once the calls still running are done
+   * (a stream reads its next page ahead): pg's pool never answers a client
+   * asked for after `end()`, so such a call would wait forever.
+   */
   async close(): Promise<void> {
     await this.#listener.close();
     if (!this.#owned || this.#ended) return;
     this.#ended = true;
+    await Promise.allSettled([...this.#calls]);
     await this.#pool.end();
   }
 }

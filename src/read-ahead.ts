@@ -1,0 +1,46 @@
+/** A page of a keyset read: where the next one starts, and whether there is one. */
+export interface KeysetPage {
+  /** The highest key the page looked at; the next page reads after it. */
+  readonly last: number;
+  readonly done: boolean;
+}
+
+const noop = () => {};
+
+/**
+ * The pages `read` returns from `after` on, each asked for before the one
+ * before it is yielded: the database reads the next page while the caller
+ * works through this one, and at most two pages are held at a time.
+ * `checkOpen` runs before each read and again when its page arrives, so a
+ * store closed meanwhile rejects at the next page. A read the caller no longer waits for
+ * (it stopped iterating) is left to finish; its failure is nobody's.
+ */
+export async function* readAhead<P extends KeysetPage>(
+  read: (after: number) => Promise<P>,
+  after: number,
+  checkOpen: () => void,
+): AsyncGenerator<P, void, undefined> {
+  checkOpen();
+  let next = read(after);
+  for (;;) {
+    let page: P;
+    try {
+      page = await next;
+    } catch (error) {
+      // A store closed while the page was read: that is the error to report.
+      checkOpen();
+      throw error;
+    }
+    // Closed while the page was read ahead: it is not delivered.
+    checkOpen();
+    if (page.done) {
+      yield page;
+      return;
+    }
+    checkOpen();
+    next = read(page.last);
+    // Awaited above on the next turn; this only keeps an abandoned read's failure from being unhandled.
+    next.catch(noop);
+    yield page;
+  }
+}
