@@ -100,6 +100,12 @@ export interface Backend {
    */
   readonly refusesTakenSeqNos?: boolean;
   /**
+   * True when streams should ask for their next page before the caller has
+   * worked through the current one (see `readAhead`): where the database
+   * server does much of a page's work, it then works while the caller does.
+   */
+  readonly readsAhead?: boolean;
+  /**
    * `[seqNo, patch JSON text]` of the actions on `aggregate` with
    * `after < seqNo <= until`, ascending: what `aggregate()` folds, a page of
    * at most `limit` rows read; `last` is the seqNo to read on after.

@@ -195,11 +195,11 @@ export class EventStore implements Store {
     const open = () => this.#open();
     if (offset > 1 && (await this.backend.hasEffects(offset, head))) {
       const read = (after: number) => this.backend.replayPage({ ...filter, offset, head, after, limit: PAGE_SIZE });
-      for await (const page of readAhead(read, 0, open)) yield page.actions;
+      for await (const page of readAhead(read, 0, open, this.backend.readsAhead === true)) yield page.actions;
     }
     if (offset - 1 >= head) return;
     const read = (after: number) => this.backend.actionPage({ ...filter, after, until: head, limit: PAGE_SIZE });
-    for await (const page of readAhead(read, offset - 1, open)) yield page.actions;
+    for await (const page of readAhead(read, offset - 1, open, this.backend.readsAhead === true)) yield page.actions;
   }
 
   async currentSeqNo(): Promise<number> {

@@ -11,6 +11,7 @@ const noop = () => {};
  * The pages `read` returns from `after` on, each asked for before the one
  * before it is yielded: the database reads the next page while the caller
  * works through this one, and at most two pages are held at a time.
+ * With `ahead` false, each page is asked for once the one before it is done.
  * `checkOpen` runs before each read and again when its page arrives, so a
  * store closed meanwhile rejects at the next page. A read the caller no longer waits for
  * (it stopped iterating) is left to finish; its failure is nobody's.
@@ -19,6 +20,7 @@ export async function* readAhead<P extends KeysetPage>(
   read: (after: number) => Promise<P>,
   after: number,
   checkOpen: () => void,
+  ahead = true,
 ): AsyncGenerator<P, void, undefined> {
   checkOpen();
   let next = read(after);
@@ -38,6 +40,12 @@ export async function* readAhead<P extends KeysetPage>(
       return;
     }
     checkOpen();
+    if (!ahead) {
+      yield page;
+      checkOpen();
+      next = read(page.last);
+      continue;
+    }
     next = read(page.last);
     // Awaited above on the next turn; this only keeps an abandoned read's failure from being unhandled.
     next.catch(noop);

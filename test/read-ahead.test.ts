@@ -23,6 +23,12 @@ describe("readAhead: the next page is read while the caller works through this o
     expect(log).toEqual(["read 0", "read 10", "yield 0", "read 20", "yield 10", "yield 20"]);
   });
 
+  it("with ahead false, asks for each page once the one before it is done", async () => {
+    const log: string[] = [];
+    for await (const page of readAhead(pages(30, log), 0, () => {}, false)) log.push(`yield ${page.n}`);
+    expect(log).toEqual(["read 0", "yield 0", "read 10", "yield 10", "read 20", "yield 20"]);
+  });
+
   it("checks the store is open before each read and when a page arrives", async () => {
     let open = true;
     const check = () => {

@@ -23,13 +23,13 @@ export async function* readRange(
 ): AsyncGenerator<RangeItem> {
   if (offset > 1 && (await backend.hasEffects(offset, head))) {
     const read = (after: number) => backend.replayPage({ ...filter, offset, head, after, limit: pageSize });
-    for await (const page of readAhead(read, 0, checkOpen)) {
+    for await (const page of readAhead(read, 0, checkOpen, backend.readsAhead === true)) {
       for (const event of page.actions) yield { event, replay: true };
     }
   }
   if (offset - 1 >= head) return;
   const read = (after: number) => backend.actionPage({ ...filter, after, until: head, limit: pageSize });
-  for await (const page of readAhead(read, offset - 1, checkOpen)) {
+  for await (const page of readAhead(read, offset - 1, checkOpen, backend.readsAhead === true)) {
     for (const event of page.actions) yield { event, replay: false };
   }
 }

@@ -158,6 +158,9 @@ export interface SqlWriteTx extends WriteTx {
  */
 export class SqlBackend implements Backend {
   readonly refusesTakenSeqNos = true;
+  get readsAhead(): boolean {
+    return this.dialect.readsAhead;
+  }
   /** A Kysely that only compiles: the drivers execute, with their own prepared statements. */
   readonly db: Kysely<Schema>;
   readonly #inserts = new Map<string, CompiledQuery>();
