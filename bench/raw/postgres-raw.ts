@@ -33,6 +33,10 @@ export class PostgresRaw implements RawClient {
     return `$${n}`;
   }
 
+  async settle(): Promise<void> {
+    await this.run("CHECKPOINT");
+  }
+
   async version(): Promise<string> {
     return `PostgreSQL ${(await this.all<{ v: string }>("SELECT current_setting('server_version') AS v"))[0]?.v ?? "?"}`;
   }

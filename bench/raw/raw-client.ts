@@ -14,6 +14,11 @@ export interface RawClient {
    * for every process, as a writer of gapless, commit-ordered keys needs.
    */
   lockedBegin(table: string): string[];
+  /**
+   * Optional: flushes what a bulk load left dirty (PostgreSQL's CHECKPOINT),
+   * so that commits measured next do not wait behind that flush.
+   */
+  settle?(): Promise<void>;
   version(): Promise<string>;
   close(): Promise<void>;
 }
