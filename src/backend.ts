@@ -106,6 +106,20 @@ export interface Backend {
    */
   readonly readsAhead?: boolean;
   /**
+   * Optional: the rebase of `events` (numbered from 1) on `base` when it
+   * passes, in one round trip: appends them after the head and commits,
+   * unless `base` is past the head + 1 or a stored event conflicts with one of
+   * `aggregates` (rule 3, with `resolved`). Returns the first seqNo it
+   * appended at; undefined when it wrote nothing (the base, a conflict, or a
+   * history it cannot send that way): then the full rules run.
+   */
+  appendOnHead?(
+    base: number,
+    events: readonly EncodedEvent[],
+    aggregates: readonly EncodedIdentity[],
+    resolved: readonly number[],
+  ): Promise<number | undefined>;
+  /**
    * `[seqNo, patch JSON text]` of the actions on `aggregate` with
    * `after < seqNo <= until`, ascending: what `aggregate()` folds, a page of
    * at most `limit` rows read; `last` is the seqNo to read on after.

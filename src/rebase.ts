@@ -108,6 +108,20 @@ export async function rebase(
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;
     }
+  } else if (backend.appendOnHead && encoded.length > 0 && !dry && id === undefined && alongside === undefined) {
+    // A writer whose base may be behind: where the backend can, the head and the checks travel
+    // with the rows in one round trip, and the full rules below run only when a check fails.
+    try {
+      const next = await backend.appendOnHead(base, encoded, targets, resolved);
+      if (next !== undefined) {
+        if (base < next) behind.add(backend);
+        else behind.delete(backend);
+        see(backend, next + encoded.length - 1);
+        return { result: "ok", events: numberedFrom(history, next, history.length) };
+      }
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+    }
   }
 
   // Commit only what appended: conflicts, dry runs and replays of an id roll back.

@@ -28,6 +28,11 @@ export interface SqlSession {
    */
   defer?(statement: Statement): boolean;
   /**
+   * Optional: {@link defer}, and `take` gets the statement's rows when its
+   * round trip comes back (before that round trip's query resolves).
+   */
+  deferRows?(statement: Statement, take: (rows: unknown[]) => void): boolean;
+  /**
    * Optional: like {@link all}, each row as an array of its columns in select
    * order. Streams read through it when the driver has it: no object per row.
    */
@@ -165,6 +170,11 @@ export interface SqlDialect {
    */
   readonly readsAhead: boolean;
   /**
+   * Optional: how a rebase runs in one round trip without knowing the head
+   * (see {@link HeadlessAppend}), where the session can queue every statement.
+   */
+  readonly headless?: HeadlessAppend;
+  /**
    * Optional: finds the columns of `relations` that an earlier release made
    * with other types than {@link types} (MySQL's string columns were binary
    * before they were text); {@link upgradeStatements} converts them.
@@ -175,6 +185,29 @@ export interface SqlDialect {
   createAdapter(): DialectAdapter;
   createQueryCompiler(): QueryCompiler;
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
+}
+
+/**
+ * A rebase in one round trip on a database whose statements travel as one
+ * query that stops at the first failure (MySQL/MariaDB's multi-statement
+ * queries): the head is kept in a session variable, guards fail the query
+ * unless the base is at most head + 1 and nothing conflicts, and the rows'
+ * seqNos are that variable plus their place in the history. A guard that
+ * fails leaves the transaction without a row written, for a rollback.
+ */
+export interface HeadlessAppend {
+  /** Keeps the head (`head`, one row of one column, null when empty) for the statements after it. */
+  keepHead(head: Statement): Statement;
+  /** Fails with {@link failure} when `base` is past the kept head + 1. */
+  failIfPastHead(base: number): Statement;
+  /** Fails with {@link failure} when `query` returns any row. */
+  failIfAny(query: Statement): Statement;
+  /** A parameter value that stands for the kept head + `offset` in a statement. */
+  seqNo(offset: number): unknown;
+  /** The kept head, as one row `{ head }`. */
+  readonly keptHead: Statement;
+  /** The `dbCode` of a guard's failure. */
+  readonly failure: string;
 }
 
 /** Defaults of {@link SqlDialect}'s capabilities. */

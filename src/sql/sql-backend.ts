@@ -13,7 +13,14 @@ import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import { DatabaseError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
-import { type SqlDialect, type SqlDriver, type SqlSession, type Statement, valueBytes } from "./dialect.js";
+import {
+  type HeadlessAppend,
+  type SqlDialect,
+  type SqlDriver,
+  type SqlSession,
+  type Statement,
+  valueBytes,
+} from "./dialect.js";
 import { actionPageQuery, actionRangeQuery, eventRangeQuery, type TextOf } from "./queries/action-page.js";
 import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
@@ -158,6 +165,9 @@ export interface SqlWriteTx extends WriteTx {
  */
 export class SqlBackend implements Backend {
   readonly refusesTakenSeqNos = true;
+  readonly appendOnHead?: Backend["appendOnHead"];
+  /** The driver's sessions cannot queue statements: {@link #appendOnHead} cannot take one round trip. */
+  #queuesNothing = false;
   get readsAhead(): boolean {
     return this.dialect.readsAhead;
   }
@@ -182,6 +192,11 @@ export class SqlBackend implements Backend {
       plugins: [renameTables(tables)],
     });
     this.#textOf = dialect.textOf?.bind(dialect);
+    const headless = dialect.headless;
+    if (headless) {
+      this.appendOnHead = (base, events, aggregates, resolved) =>
+        this.#appendOnHead(headless, base, events, aggregates, resolved);
+    }
   }
 
   async initSchema(): Promise<void> {
@@ -311,7 +326,10 @@ export class SqlBackend implements Backend {
   }
 
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
-    const rows = appendRows(events);
+    await this.#appendRows(s, appendRows(events), record);
+  }
+
+  async #appendRows(s: SqlSession, rows: ReturnType<typeof appendRows>, record?: RebaseRecord): Promise<void> {
     const counts = {
       events: rows.events.length,
       actions: rows.actions.length,
@@ -329,6 +347,52 @@ export class SqlBackend implements Backend {
     } else await this.#appendByTable(s, rows);
     if (record) await this.#send(s, insertRebaseQuery(this.db, record));
     if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
+  }
+
+  /**
+   * {@link Backend.appendOnHead} where the dialect has a {@link HeadlessAppend}:
+   * the lock, the head, the guards, the rows and COMMIT in one round trip.
+   */
+  async #appendOnHead(
+    headless: HeadlessAppend,
+    base: number,
+    events: readonly EncodedEvent[],
+    aggregates: readonly EncodedIdentity[],
+    resolved: readonly number[],
+  ): Promise<number | undefined> {
+    // The conflict guard is one statement: its aggregates must fit in one, with distinct hashes.
+    if (
+      this.#queuesNothing ||
+      aggregates.length > 500 ||
+      firstConflictsParameters(aggregates.length, resolved.length) > this.dialect.maxParameters ||
+      distinctHashRounds(aggregates).length > 1
+    ) {
+      return undefined;
+    }
+    const rows = appendRows(events.map((e, i) => ({ ...e, seqNo: i + 1 })));
+    for (const table of TABLES) for (const row of rows[table]) row[0] = headless.seqNo(row[0] as number);
+    let head: number | undefined;
+    try {
+      const queued = await this.driver.write(
+        async (s) => {
+          const take = (r: unknown[]) => {
+            head = Number((r[0] as { head: unknown } | undefined)?.head);
+          };
+          if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
+          s.defer(headless.failIfPastHead(base));
+          if (aggregates.length > 0)
+            s.defer(headless.failIfAny(firstConflictsQuery(this.db, base, aggregates, resolved)));
+          await this.#appendRows(s, rows);
+          return s.deferRows(headless.keptHead, take);
+        },
+        (queued) => queued,
+      );
+      if (!queued) this.#queuesNothing = true;
+    } catch (error) {
+      if (error instanceof DatabaseError && error.dbCode === headless.failure) return undefined;
+      throw error;
+    }
+    return head === undefined || !Number.isSafeInteger(head) ? undefined : head + 1;
   }
 
   /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */

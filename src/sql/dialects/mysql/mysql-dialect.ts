@@ -7,7 +7,7 @@ import {
   type RawBuilder,
   sql,
 } from "kysely";
-import { BaseSqlDialect, type ColumnTypes } from "../../dialect.js";
+import { BaseSqlDialect, type ColumnTypes, type HeadlessAppend, type Statement } from "../../dialect.js";
 
 /**
  * MariaDB's binary collation of utf8mb4 without PAD SPACE: strings compare
@@ -76,6 +76,29 @@ export interface BinaryColumn {
   is_nullable: string;
 }
 
+/** The session variable that keeps the head for a {@link HeadlessAppend}. */
+const HEAD = "@coherence_head";
+
+/**
+ * A statement that fails when `condition` (SQL over `from`) holds: a
+ * subquery in a select list that then returns two rows
+ * (`ER_SUBQUERY_NO_1_ROW`, errno 1242), which no other statement of a
+ * rebase can raise.
+ */
+function failWhen(condition: string, parameters: readonly unknown[]): Statement {
+  return { sql: `select (select 1 from dual where ${condition} union all select 1) as guard`, parameters };
+}
+
+/** {@link HeadlessAppend} on MySQL/MariaDB; a seqNo is escaped by mysql2 as the SQL it stands for. */
+const HEADLESS: HeadlessAppend = {
+  keepHead: (head) => ({ sql: `select coalesce((${head.sql}), 0) into ${HEAD}`, parameters: head.parameters }),
+  failIfPastHead: (base) => failWhen(`? > ${HEAD} + 1`, [base]),
+  failIfAny: (query) => failWhen(`exists (${query.sql})`, query.parameters),
+  seqNo: (offset) => ({ toSqlString: () => `(${HEAD} + ${Math.trunc(offset)})` }),
+  keptHead: { sql: `select ${HEAD} as head`, parameters: [] },
+  failure: "ER_SUBQUERY_NO_1_ROW",
+};
+
 export class MysqlDialect extends BaseSqlDialect {
   readonly name = "mysql";
   /**
@@ -98,6 +121,7 @@ export class MysqlDialect extends BaseSqlDialect {
   readonly textOf = textOf;
   override readonly rangeReadsApart = true;
   override readonly readsAhead = true;
+  readonly headless = HEADLESS;
   /** The string columns of `relations` an earlier release made binary. */
   legacyColumnsQuery(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery<BinaryColumn> {
     return sql<BinaryColumn>`select table_name as table_name, column_name as column_name, data_type as data_type, is_nullable as is_nullable from information_schema.columns where table_schema = database() and table_name in (${sql.join(relations)}) and data_type in ('varbinary', 'longblob') order by table_name, ordinal_position`.compile(

@@ -295,6 +295,10 @@ class Session implements SqlSession {
     return this.queue(statement);
   }
 
+  deferRows(statement: Statement, take: (rows: unknown[]) => void): boolean {
+    return this.queue(statement, take);
+  }
+
   /** {@link defer}, with a check of the statement's rows when they arrive (its failure fails the round trip). */
   queue(statement: Statement, check?: (rows: unknown[]) => void): boolean {
     if (!this.multipleStatements) return false;
