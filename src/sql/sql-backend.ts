@@ -387,12 +387,22 @@ export class SqlBackend implements Backend {
         },
         (queued) => queued,
       );
-      if (!queued) this.#queuesNothing = true;
+      if (!queued) {
+        this.#queuesNothing = true;
+        return undefined;
+      }
     } catch (error) {
       if (error instanceof DatabaseError && error.dbCode === headless.failure) return undefined;
       throw error;
     }
-    return head === undefined || !Number.isSafeInteger(head) ? undefined : head + 1;
+    // Committed: running the full rules now would write the history twice.
+    if (head === undefined || !Number.isSafeInteger(head)) {
+      throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
+        cause: undefined,
+        query: headless.keptHead.sql,
+      });
+    }
+    return head + 1;
   }
 
   /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */
