@@ -80,7 +80,7 @@ export interface BinaryColumn {
 const HEAD = "@coherence_head";
 
 /**
- * A statement that fails when `condition` (SQL over `from`) holds: a
+ * A statement that fails when `condition` (SQL that may read the kept head) holds: a
  * subquery in a select list that then returns two rows
  * (`ER_SUBQUERY_NO_1_ROW`, errno 1242), which no other statement of a
  * rebase can raise.
