@@ -2,8 +2,15 @@ import type { PostgresClient } from "./postgres-driver.js";
 
 /** The slice of a pg client that listens: notifications arrive as events. */
 interface ListeningClient extends PostgresClient {
-  on(event: "notification", listener: (message: { channel: string; payload?: string }) => void): unknown;
+  on(event: "notification", listener: (message: Notification) => void): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;
+  off(event: "notification", listener: (message: Notification) => void): unknown;
+  off(event: "error", listener: (error: Error) => void): unknown;
+}
+
+interface Notification {
+  readonly channel: string;
+  readonly payload?: string;
 }
 
 interface Subscriber {
@@ -22,6 +29,12 @@ export class PostgresListener {
   readonly #subscribers = new Map<string, Set<Subscriber>>();
   #client: ListeningClient | undefined;
   #schema: string | undefined;
+  /** The listening client's failures: taken off again when it goes back to the pool, which lends it to others. */
+  readonly #onError = (error: Error) => this.#fail(this.mapError(error));
+  readonly #onNotification = (message: Notification) => {
+    if (message.payload !== this.#schema) return;
+    for (const s of this.#subscribers.get(message.channel) ?? []) s.onNotify();
+  };
   /** Connecting, LISTEN and UNLISTEN run one after another. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -63,11 +76,8 @@ export class PostgresListener {
   async #connected(): Promise<ListeningClient> {
     if (this.#client) return this.#client;
     const client = (await this.connect()) as ListeningClient;
-    client.on("error", (error) => this.#fail(this.mapError(error)));
-    client.on("notification", (message) => {
-      if (message.payload !== this.#schema) return;
-      for (const s of this.#subscribers.get(message.channel) ?? []) s.onNotify();
-    });
+    client.on("error", this.#onError);
+    client.on("notification", this.#onNotification);
     this.#client = client;
     const { rows } = await client.query({ text: "select current_schema() as schema" });
     this.#schema = (rows[0] as { schema: string } | undefined)?.schema;
@@ -85,6 +95,8 @@ export class PostgresListener {
   #drop(broken: boolean): void {
     const client = this.#client;
     this.#client = undefined;
+    client?.off("error", this.#onError);
+    client?.off("notification", this.#onNotification);
     client?.release(broken);
   }
 
