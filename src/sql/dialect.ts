@@ -188,12 +188,13 @@ export interface SqlDialect {
 }
 
 /**
- * A rebase in one round trip on a database whose statements travel as one
- * query that stops at the first failure (MySQL/MariaDB's multi-statement
- * queries): the head is kept in a session variable, guards fail the query
- * unless the base is at most head + 1 and nothing conflicts, and the rows'
- * seqNos are that variable plus their place in the history. A guard that
- * fails leaves the transaction without a row written, for a rollback.
+ * A rebase in one round trip, where a session sends a transaction's
+ * statements together and a failure stops the rest (MySQL/MariaDB's
+ * multi-statement queries; PostgreSQL's pipeline, in which a failure aborts
+ * the transaction): the head is kept in a session or transaction variable,
+ * guards fail unless the base is at most head + 1 and nothing conflicts, and
+ * the rows' seqNos are that variable plus their place in the history. A guard
+ * that fails leaves the transaction without a row written, for a rollback.
  */
 export interface HeadlessAppend {
   /** Keeps the head (`head`, one row of one column, null when empty) for the statements after it. */
@@ -202,8 +203,8 @@ export interface HeadlessAppend {
   failIfPastHead(base: number): Statement;
   /** Fails with {@link failure} when `query` returns any row. */
   failIfAny(query: Statement): Statement;
-  /** A parameter value that stands for the kept head + `offset` in a statement. */
-  seqNo(offset: number): unknown;
+  /** The SQL expression of the kept head: the inserts number their rows as it + their place (a parameter). */
+  readonly keptHeadSql: string;
   /** The kept head, as one row `{ head }`. */
   readonly keptHead: Statement;
   /** The `dbCode` of a guard's failure. */

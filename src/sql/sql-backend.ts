@@ -315,21 +315,29 @@ export class SqlBackend implements Backend {
     return q;
   }
 
-  #insert(table: "events" | "actions" | "effects" | "triggers", count: number): CompiledQuery {
-    return this.#cachedInsert(`${table}:${count}`, () => insertQuery(this.db, table, count));
+  /** With `keptHead`, the rows' seqNos are their parameter + the kept head (see {@link HeadlessAppend}). */
+  #insert(table: "events" | "actions" | "effects" | "triggers", count: number, keptHead?: string): CompiledQuery {
+    const key = `${table}:${count}${keptHead === undefined ? "" : ":headless"}`;
+    return this.#cachedInsert(key, () => insertQuery(this.db, table, count, keptHead));
   }
 
   /** The {@link combinedInsertQuery} for these row counts. */
-  #combined(counts: { [T in (typeof TABLES)[number]]: number }): CompiledQuery {
-    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}`;
-    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts));
+  #combined(counts: { [T in (typeof TABLES)[number]]: number }, keptHead?: string): CompiledQuery {
+    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}${keptHead === undefined ? "" : ":headless"}`;
+    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts, keptHead));
   }
 
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
     await this.#appendRows(s, appendRows(events), record);
   }
 
-  async #appendRows(s: SqlSession, rows: ReturnType<typeof appendRows>, record?: RebaseRecord): Promise<void> {
+  /** Appends the rows; with `keptHead` their seqNos are offsets from the kept head (see {@link HeadlessAppend}). */
+  async #appendRows(
+    s: SqlSession,
+    rows: ReturnType<typeof appendRows>,
+    record?: RebaseRecord,
+    keptHead?: string,
+  ): Promise<void> {
     const counts = {
       events: rows.events.length,
       actions: rows.actions.length,
@@ -343,8 +351,9 @@ export class SqlBackend implements Backend {
       TABLES.every((t) => counts[t] <= 1000)
     ) {
       // One statement for the whole batch, where it fits in one.
-      await this.#send(s, { sql: this.#combined(counts).sql, parameters: TABLES.flatMap((t) => rows[t].flat()) });
-    } else await this.#appendByTable(s, rows);
+      const sql = this.#combined(counts, keptHead).sql;
+      await this.#send(s, { sql, parameters: TABLES.flatMap((t) => rows[t].flat()) });
+    } else await this.#appendByTable(s, rows, keptHead);
     if (record) await this.#send(s, insertRebaseQuery(this.db, record));
     if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
   }
@@ -369,8 +378,8 @@ export class SqlBackend implements Backend {
     ) {
       return undefined;
     }
+    // Numbered from 1: the inserts add the kept head.
     const rows = appendRows(events.map((e, i) => ({ ...e, seqNo: i + 1 })));
-    for (const table of TABLES) for (const row of rows[table]) row[0] = headless.seqNo(row[0] as number);
     let head: number | undefined;
     try {
       const queued = await this.driver.write(
@@ -382,7 +391,7 @@ export class SqlBackend implements Backend {
           s.defer(headless.failIfPastHead(base));
           if (aggregates.length > 0)
             s.defer(headless.failIfAny(firstConflictsQuery(this.db, base, aggregates, resolved)));
-          await this.#appendRows(s, rows);
+          await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
           return s.deferRows(headless.keptHead, take);
         },
         (queued) => queued,
@@ -406,19 +415,19 @@ export class SqlBackend implements Backend {
   }
 
   /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */
-  async #appendByTable(s: SqlSession, rows: ReturnType<typeof appendRows>): Promise<void> {
+  async #appendByTable(s: SqlSession, rows: ReturnType<typeof appendRows>, keptHead?: string): Promise<void> {
     for (const table of TABLES) {
       const list = rows[table];
       if (list.length === 0) continue;
       if (this.dialect.singleRowInserts) {
-        const sql = this.#insert(table, 1).sql;
+        const sql = this.#insert(table, 1, keptHead).sql;
         if (s.runEach) await s.runEach(sql, list);
         else for (const parameters of list) await this.#send(s, { sql, parameters });
         continue;
       }
       const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));
       for (const chunk of boundedChunks(list, per, this.dialect.maxStatementBytes)) {
-        await this.#send(s, { sql: this.#insert(table, chunk.length).sql, parameters: chunk.flat() });
+        await this.#send(s, { sql: this.#insert(table, chunk.length, keptHead).sql, parameters: chunk.flat() });
       }
     }
   }

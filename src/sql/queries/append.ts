@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely } from "kysely";
+import { type CompiledQuery, type Kysely, sql } from "kysely";
 import type { EncodedEvent } from "../../model/codec.js";
 import type { Schema } from "../schema.js";
 import { triggersText } from "./rows.js";
@@ -62,16 +62,30 @@ export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]:
 }
 
 /**
+ * A row's values for an INSERT, all parameters; with `keptHead` (the SQL of a
+ * kept head, see `HeadlessAppend`) the seqNo is that + its parameter.
+ */
+function rowTemplate(table: TableName, keptHead: string | undefined): Record<string, unknown> {
+  const template: Record<string, unknown> = Object.fromEntries(COLUMNS[table].map((c) => [c, null]));
+  if (keptHead !== undefined) template.seq_no = sql`(${sql.raw(keptHead)} + ${null})`;
+  return template;
+}
+
+/**
  * One INSERT of `counts[table]` rows into each table with rows, the others
  * inserted by data-modifying `WITH` clauses; its parameters are the rows of
- * the tables in {@link TABLES} order.
+ * the tables in {@link TABLES} order. With `keptHead`, see {@link rowTemplate}.
  */
-export function combinedInsertQuery(db: Kysely<Schema>, counts: { readonly [T in TableName]: number }): CompiledQuery {
+export function combinedInsertQuery(
+  db: Kysely<Schema>,
+  counts: { readonly [T in TableName]: number },
+  keptHead?: string,
+): CompiledQuery {
   const tables = TABLES.filter((t) => counts[t] > 0);
   const last = tables.pop();
   if (last === undefined) throw new Error("an insert of no rows");
   const rows = (table: TableName) => {
-    const template = Object.fromEntries(COLUMNS[table].map((c) => [c, null]));
+    const template = rowTemplate(table, keptHead);
     return Array.from({ length: counts[table] }, () => template);
   };
   // biome-ignore lint/suspicious/noExplicitAny: the WITH clauses' names are not relations of the schema
@@ -89,9 +103,9 @@ export function columnCount(table: TableName): number {
   return COLUMNS[table].length;
 }
 
-/** An INSERT of `count` rows into `table`; its parameters are the rows' values, row after row. */
-export function insertQuery(db: Kysely<Schema>, table: TableName, count: number): CompiledQuery {
-  const template = Object.fromEntries(COLUMNS[table].map((c) => [c, null]));
+/** An INSERT of `count` rows into `table`; its parameters are the rows' values, row after row. With `keptHead`, see {@link rowTemplate}. */
+export function insertQuery(db: Kysely<Schema>, table: TableName, count: number, keptHead?: string): CompiledQuery {
+  const template = rowTemplate(table, keptHead);
   const values = Array.from({ length: count }, () => template);
   return (
     db

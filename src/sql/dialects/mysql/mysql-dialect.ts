@@ -89,12 +89,12 @@ function failWhen(condition: string, parameters: readonly unknown[]): Statement 
   return { sql: `select (select 1 from dual where ${condition} union all select 1) as guard`, parameters };
 }
 
-/** {@link HeadlessAppend} on MySQL/MariaDB; a seqNo is escaped by mysql2 as the SQL it stands for. */
+/** {@link HeadlessAppend} on MySQL/MariaDB. */
 const HEADLESS: HeadlessAppend = {
   keepHead: (head) => ({ sql: `select coalesce((${head.sql}), 0) into ${HEAD}`, parameters: head.parameters }),
   failIfPastHead: (base) => failWhen(`? > ${HEAD} + 1`, [base]),
   failIfAny: (query) => failWhen(`exists (${query.sql})`, query.parameters),
-  seqNo: (offset) => ({ toSqlString: () => `(${HEAD} + ${Math.trunc(offset)})` }),
+  keptHeadSql: HEAD,
   keptHead: { sql: `select ${HEAD} as head`, parameters: [] },
   failure: "ER_SUBQUERY_NO_1_ROW",
 };

@@ -1,5 +1,31 @@
 import { type Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
-import { BaseSqlDialect, type ColumnTypes, type Statement } from "../../dialect.js";
+import { BaseSqlDialect, type ColumnTypes, type HeadlessAppend, type Statement } from "../../dialect.js";
+
+/** The transaction's setting that keeps the head for a {@link HeadlessAppend} (reset at its end). */
+const HEAD = "current_setting('coherence.head')::bigint";
+
+/**
+ * A statement that fails when `condition` (SQL that may read the kept head) holds:
+ * a scalar subquery that then returns two rows (SQLSTATE 21000,
+ * cardinality_violation), which no other statement of a rebase can raise.
+ * CASE evaluates the subquery only when the condition holds.
+ */
+function failWhen(condition: string, parameters: readonly unknown[]): Statement {
+  return { sql: `select case when ${condition} then (select 1 union all select 1) end as guard`, parameters };
+}
+
+/** {@link HeadlessAppend} on PostgreSQL: the statements travel in the write transaction's pipeline. */
+const HEADLESS: HeadlessAppend = {
+  keepHead: (head) => ({
+    sql: `select set_config('coherence.head', coalesce((${head.sql}), 0)::text, true)`,
+    parameters: head.parameters,
+  }),
+  failIfPastHead: (base) => failWhen(`$1::bigint > ${HEAD} + 1`, [base]),
+  failIfAny: (query) => failWhen(`exists (${query.sql})`, query.parameters),
+  keptHeadSql: HEAD,
+  keptHead: { sql: `select ${HEAD} as head`, parameters: [] },
+  failure: "21000",
+};
 
 /**
  * PostgreSQL's capabilities. Text compares byte for byte under any deterministic
@@ -12,6 +38,7 @@ export class PostgresDialect extends BaseSqlDialect {
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
   override readonly insertsWithCtes = true;
+  readonly headless = HEADLESS;
   /**
    * The payload is the writer's schema: listeners of other schemas ignore it.
    * Without parameters (the channel is a quoted literal), so the driver can

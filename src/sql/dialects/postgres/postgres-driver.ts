@@ -174,6 +174,13 @@ class Session implements SqlSession {
     return true;
   }
 
+  /** While pipelining: {@link defer}, and `take` gets the statement's rows before the next query's are awaited. */
+  deferRows(statement: Statement, take: (rows: unknown[]) => void): boolean {
+    if (this.#ownMode === undefined) return false;
+    this.#pipe(statement).then(take, noop);
+    return true;
+  }
+
   /**
    * Has the client send this session's queries without waiting for each
    * answer (pg's pipeline mode, one Sync per query, so each fails on its

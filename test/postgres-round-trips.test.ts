@@ -1,0 +1,86 @@
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { openStore } from "../src/index.js";
+import { storeFactories } from "./stores.js";
+import { act } from "./support/events.js";
+
+/**
+ * A pool of the store's database whose clients record, for each query they
+ * are given, how many answers they had received by then: a rebase whose
+ * queries all go out before its first answer comes back is one round trip.
+ */
+function countingPool(url: string): { pool: pg.Pool; calls: () => number[] } {
+  const pool = new pg.Pool({ connectionString: url });
+  let answered = 0;
+  let calls: number[] = [];
+  pool.on("connect", (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      calls.push(answered);
+      const result = query(...args);
+      const done = () => {
+        answered++;
+      };
+      if (result instanceof Promise) result.then(done, done);
+      return result;
+    };
+  });
+  return {
+    pool,
+    calls: () => {
+      const seen = calls;
+      calls = [];
+      return seen;
+    },
+  };
+}
+
+for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+  describe("PostgreSQL: a rebase is one round trip when nothing conflicts", () => {
+    afterAll(() => factory.dispose());
+
+    it("a writer behind the head sends the lock, the head, the checks, the rows and COMMIT before any answer", async () => {
+      const other = await factory.create();
+      const { pool, calls } = countingPool(factory.lastUrl as string);
+      const store = openStore("postgres://", { pool });
+      try {
+        expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        // Warm the pool: its first client, and the store's first head.
+        await store.currentSeqNo();
+        // Two commits the writer has not seen, one on its aggregate before its base.
+        expect((await other.rebase(2, [act(["order", 2]), act(["order", 3])])).result).toBe("ok");
+        calls();
+        const r = await store.rebase(3, [act(["order", 1], { assoc: { n: 2 } })]);
+        const sent = calls();
+        expect(sent.length).toBeGreaterThan(3);
+        // Every query went out before the first answer came back.
+        expect(new Set(sent).size).toBe(1);
+        expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
+        expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
+
+        // A conflict still gets the full rules: the rows stay out, theirs is reported.
+        const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);
+        expect(c).toMatchObject({ result: "conflict", conflict: { theirs: { seqNo: 3 } } });
+        // A base past the head + 1 as well.
+        expect(await store.rebase(9, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 5 });
+        // A history of several events with triggers and an effect, numbered after the head.
+        const h = await store.rebase(2, [
+          act(["order", 7], { assoc: { n: 1 } }, { triggers: [["key", "k1"]] }),
+          { timestamp: new Date(5), source: "test", effect: { reason: "expired", trigger: ["key", "k1"] } },
+          act(["order", 8]),
+        ]);
+        expect(h).toMatchObject({ result: "ok", events: [{ seqNo: 5 }, { seqNo: 6 }, { seqNo: 7 }] });
+        const stored = [];
+        for await (const a of store.stream({ offset: 5 })) stored.push([a.seqNo, a.action.aggregate, a.triggers]);
+        expect(stored).toEqual([
+          [5, ["order", 7], [["key", "k1"]]],
+          [7, ["order", 8], undefined],
+        ]);
+        expect(await store.currentSeqNo()).toBe(7);
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+  });
+}
