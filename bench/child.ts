@@ -5,8 +5,8 @@
  */
 import { openStore, type TableNames } from "../src/index.js";
 import { benchAction, rawRow } from "./events.js";
+import { rawClient } from "./raw/raw-client.js";
 import { RawDb } from "./raw/raw-db.js";
-import { rawClient } from "./targets.js";
 
 /** What a child is asked to do. */
 export type ChildTask =

@@ -3,10 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { MysqlRaw } from "./raw/mysql-raw.js";
-import { PostgresRaw } from "./raw/postgres-raw.js";
-import type { RawClient } from "./raw/raw-client.js";
-import { SqliteRaw } from "./raw/sqlite-raw.js";
 
 /** A fresh database for one bench run of one store: its URL, and how to drop it afterwards. */
 export interface BenchTarget {
@@ -59,9 +55,4 @@ export async function createTarget(name: string): Promise<BenchTarget> {
   throw new Error(`BENCH_STORES names an unknown store ${JSON.stringify(name)}: expected sqlite, postgres or mysql`);
 }
 
-/** A raw connection to a target's database, for the baseline. */
-export async function rawClient(url: string): Promise<RawClient> {
-  if (url.startsWith("sqlite:")) return new SqliteRaw(url.slice("sqlite:".length));
-  if (url.startsWith("postgres")) return PostgresRaw.connect(url);
-  return MysqlRaw.connect(url);
-}
+export { rawClient } from "./raw/raw-client.js";

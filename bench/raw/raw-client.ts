@@ -22,3 +22,18 @@ export interface RawClient {
   version(): Promise<string>;
   close(): Promise<void>;
 }
+
+/**
+ * A raw connection to a bench target's database, for the baseline. Each
+ * database's package is imported only here, when asked for: a bench child
+ * (whose peak RSS is a figure) loads its own database's driver and no other,
+ * as the store loads its drivers.
+ */
+export async function rawClient(url: string): Promise<RawClient> {
+  if (url.startsWith("sqlite:")) {
+    const { SqliteRaw } = await import("./sqlite-raw.js");
+    return new SqliteRaw(url.slice("sqlite:".length));
+  }
+  if (url.startsWith("postgres")) return (await import("./postgres-raw.js")).PostgresRaw.connect(url);
+  return (await import("./mysql-raw.js")).MysqlRaw.connect(url);
+}

@@ -1,7 +1,8 @@
 import type { CompiledQuery } from "kysely";
-import mysql from "mysql2";
+import type mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
+import { packages } from "../packages.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
 import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
@@ -47,23 +48,38 @@ const typeCast: mysql.TypeCast = (field, next) => {
   return Buffer.isBuffer(value) ? value.toString("utf8") : value;
 };
 
-/** The collations of utf8mb4: text results in one of them are the UTF-8 the store wrote, unchanged. */
-const UTF8MB4 = new Set(
-  Object.entries(mysql.Charsets)
-    .filter(([name]) => name.startsWith("UTF8MB4"))
-    .map(([, collation]) => collation),
-);
 const BINARY_CHARSET = 63;
-/** Types of the columns mysql2 returns as Buffers in the binary character set (the rest are numbers, dates). */
-const BYTE_TYPES = new Set([
-  mysql.Types.VARCHAR,
-  mysql.Types.TINY_BLOB,
-  mysql.Types.MEDIUM_BLOB,
-  mysql.Types.LONG_BLOB,
-  mysql.Types.BLOB,
-  mysql.Types.VAR_STRING,
-  mysql.Types.STRING,
-]);
+
+/**
+ * The collations of utf8mb4 (text results in one of them are the UTF-8 the
+ * store wrote, unchanged), and the types of the columns mysql2 returns as
+ * Buffers in the binary character set (the rest are numbers, dates): read off
+ * mysql2 once it is loaded.
+ */
+const charsets = (() => {
+  let known: { utf8mb4: Set<number>; byteTypes: Set<number> } | undefined;
+  return () => {
+    if (known) return known;
+    const { Charsets, Types } = packages.mysql2();
+    known = {
+      utf8mb4: new Set(
+        Object.entries(Charsets)
+          .filter(([name]) => name.startsWith("UTF8MB4"))
+          .map(([, collation]) => collation),
+      ),
+      byteTypes: new Set([
+        Types.VARCHAR,
+        Types.TINY_BLOB,
+        Types.MEDIUM_BLOB,
+        Types.LONG_BLOB,
+        Types.BLOB,
+        Types.VAR_STRING,
+        Types.STRING,
+      ]),
+    };
+    return known;
+  };
+})();
 
 /**
  * Statements a connection keeps prepared for reads at most: MySQL caps them
@@ -318,11 +334,12 @@ class Session implements SqlSession {
  */
 function textRows(rows: unknown[][], fields: readonly mysql.FieldPacket[] | undefined): unknown[][] | undefined {
   const bytes: number[] = [];
+  const { utf8mb4, byteTypes } = charsets();
   for (const [i, field] of (fields ?? []).entries()) {
     const charset = field.characterSet;
-    if (charset === undefined || !BYTE_TYPES.has(field.columnType ?? -1)) continue;
+    if (charset === undefined || !byteTypes.has(field.columnType ?? -1)) continue;
     if (charset === BINARY_CHARSET) bytes.push(i);
-    else if (!UTF8MB4.has(charset)) return undefined;
+    else if (!utf8mb4.has(charset)) return undefined;
   }
   if (bytes.length > 0) {
     for (const row of rows) {
@@ -399,7 +416,7 @@ export class MysqlDriver implements SqlDriver {
       const uri = source.url.replace(/^mariadb:/, "mysql:");
       // Several statements a query let a write take two round trips; every value is still escaped by mysql2.
       const multipleStatements = source.options?.multipleStatements ?? true;
-      this.#pool = mysql.createPool({ ...source.options, multipleStatements, uri }) as unknown as MysqlPool;
+      this.#pool = packages.mysql2().createPool({ ...source.options, multipleStatements, uri }) as unknown as MysqlPool;
       this.#multipleStatements = multipleStatements;
       this.#owned = true;
       this.#target = serverTarget(source.url, source.options, 3306);
@@ -410,7 +427,7 @@ export class MysqlDriver implements SqlDriver {
     this.#textReads =
       settings !== undefined &&
       typeof settings.typeCast !== "function" &&
-      UTF8MB4.has(settings.charsetNumber as number);
+      charsets().utf8mb4.has(settings.charsetNumber as number);
   }
 
   /** {@link #onConnection}, counted among the calls {@link close} waits for. */

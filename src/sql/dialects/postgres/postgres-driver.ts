@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { CompiledQuery } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
+import { packages } from "../packages.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
 import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
 import { PostgresListener } from "./postgres-listener.js";
@@ -39,7 +40,7 @@ const TYPES = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === INT8
       ? (text: string) => Number(text)
-      : pg.types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
+      : packages.pg().types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
 };
 
 /**
@@ -261,7 +262,7 @@ export class PostgresDriver implements SqlDriver {
       this.#target = serverTarget(undefined, source.pool.options, 5432);
       this.database = undefined;
     } else {
-      const pool = new pg.Pool({ ...source.options, connectionString: source.url });
+      const pool = new (packages.pg().Pool)({ ...source.options, connectionString: source.url });
       // An idle client whose server went away is dropped by the pool; unheard, the event would end the process.
       pool.on("error", noop);
       this.#pool = pool as unknown as PostgresPool;

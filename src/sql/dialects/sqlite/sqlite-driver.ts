@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { Mutex } from "../../../mutex.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
+import { packages } from "../packages.js";
 import { mapSqliteError } from "./sqlite-errors.js";
 
 /** Options of the SQLite store. */
@@ -94,7 +95,7 @@ function lockOf(file: string): Mutex {
 function connect(path: string, options: SqliteOptions): Db {
   let db: Db | undefined;
   try {
-    db = new Database(path, { timeout: options.busyTimeout ?? 10_000 });
+    db = new (packages.betterSqlite3())(path, { timeout: options.busyTimeout ?? 10_000 });
     if (path !== ":memory:" && path !== "") db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     db.pragma("foreign_keys = ON");
