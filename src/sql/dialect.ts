@@ -117,8 +117,7 @@ export interface SqlDialect {
   readonly singleRowInserts: boolean;
   /**
    * True where one statement may insert into several relations (PostgreSQL's
-   * data-modifying `WITH`; foreign keys are checked at the statement's end):
-   * a rebase's rows then go in one INSERT.
+   * data-modifying `WITH`): a rebase's rows then go in one INSERT.
    */
   readonly insertsWithCtes: boolean;
   /** True where `CREATE INDEX IF NOT EXISTS` works. */
@@ -182,6 +181,14 @@ export interface SqlDialect {
   legacyColumnsQuery?(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery;
   /** The statements that convert the columns {@link legacyColumnsQuery} found (its rows); run by `initSchema`. */
   upgradeStatements?(rows: readonly unknown[]): string[];
+  /**
+   * Optional: finds which of the foreign keys `[relation, constraint]` exist
+   * in the store's schema or database (rows `{ table_name, constraint_name }`);
+   * {@link dropForeignKey} drops each. Where it is absent, foreign keys of
+   * earlier releases stay and go unchecked (SQLite's `foreign_keys` is off).
+   */
+  foreignKeysQuery?(db: Kysely<unknown>, keys: readonly (readonly [string, string])[]): CompiledQuery<ForeignKey>;
+  dropForeignKey?(key: ForeignKey): string;
   createAdapter(): DialectAdapter;
   createQueryCompiler(): QueryCompiler;
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
@@ -209,6 +216,12 @@ export interface HeadlessAppend {
   readonly keptHead: Statement;
   /** The `dbCode` of a guard's failure. */
   readonly failure: string;
+}
+
+/** A foreign key as {@link SqlDialect.foreignKeysQuery} finds it. */
+export interface ForeignKey {
+  table_name: string;
+  constraint_name: string;
 }
 
 /** Defaults of {@link SqlDialect}'s capabilities. */

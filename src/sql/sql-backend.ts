@@ -14,6 +14,7 @@ import { DatabaseError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
 import {
+  type ForeignKey,
   type HeadlessAppend,
   type SqlDialect,
   type SqlDriver,
@@ -24,7 +25,7 @@ import {
 import { actionPageQuery, actionRangeQuery, eventRangeQuery, type TextOf } from "./queries/action-page.js";
 import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
-import { createSchemaQueries } from "./queries/create-schema.js";
+import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
 import {
   distinctHashRounds,
   type FirstConflictRow,
@@ -207,6 +208,14 @@ export class SqlBackend implements Backend {
       if (legacy !== undefined) {
         const rows = await s.all(legacy);
         for (const sql of this.dialect.upgradeStatements?.(rows) ?? []) await s.run({ sql, parameters: [] });
+      }
+      // Earlier releases made foreign keys between the relations; every insert paid for their checks.
+      const keys = this.dialect.foreignKeysQuery?.(this.db as Kysely<unknown>, legacyForeignKeys(this.tables));
+      if (keys !== undefined) {
+        for (const key of await s.all<ForeignKey>(keys)) {
+          const sql = this.dialect.dropForeignKey?.(key);
+          if (sql !== undefined) await s.run({ sql, parameters: [] });
+        }
       }
       // The driver's migration lock makes this read-then-insert safe between processes.
       const rows = await s.all<{ name: string; value: number }>(metaRowsQuery(this.db));

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type CompiledQuery, type Kysely, sql } from "kysely";
 import type { TableNames } from "../../model/types.js";
-import type { SqlDialect } from "../dialect.js";
+import type { ForeignKey, SqlDialect } from "../dialect.js";
 import type { Schema } from "../schema.js";
 import { derivedName } from "../tables.js";
 
@@ -22,9 +22,11 @@ export function indexName(table: string, suffix: string): string {
  * - `triggers(aggregate_hash, trigger_hash)`: an aggregate's triggers;
  * - `triggers(trigger_hash)`: the aggregates an effect replays;
  * - `keys(expires_at)`: the keystore's keys that are due.
- * Constraints are named after their relation: MySQL names an unnamed foreign
- * key `<relation>_ibfk_1`, too long for a 63-character relation name, and
- * foreign key names are unique across its whole database.
+ * Constraints are named after their relation. There are no foreign keys: a
+ * rebase writes an event's rows in every relation in one transaction and
+ * nothing updates or deletes them, so the checks would only cost every
+ * insert (on PostgreSQL a trigger per row: 20% of a rebase of 100 actions);
+ * see {@link legacyForeignKeys} for those of earlier releases.
  * Every statement is idempotent.
  */
 export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tables: TableNames): CompiledQuery[] {
@@ -50,7 +52,6 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
       .addColumn("patch", type(t.json), (c) => c.notNull())
       .addColumn("triggers", type(t.json))
-      .addForeignKeyConstraint(indexName(tables.action, "fk"), ["seq_no"], "events", ["seq_no"])
       .compile(),
     db.schema
       .createTable("effects")
@@ -60,7 +61,6 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("trigger_kind", type(t.kind), (c) => c.notNull())
       .addColumn("trigger_id", type(t.id), (c) => c.notNull())
       .addColumn("trigger_hash", type(t.bigint), (c) => c.notNull())
-      .addForeignKeyConstraint(indexName(tables.effect, "fk"), ["seq_no"], "events", ["seq_no"])
       .compile(),
     db.schema
       .createTable("triggers")
@@ -74,7 +74,6 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("aggregate_id", type(t.id), (c) => c.notNull())
       .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
       .addPrimaryKeyConstraint(indexName(tables.trigger, "pk"), ["seq_no", "position"])
-      .addForeignKeyConstraint(indexName(tables.trigger, "fk"), ["seq_no"], "actions", ["seq_no"])
       .compile(),
     db.schema
       .createTable("rebases")
@@ -83,7 +82,6 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("digest", type(t.kind), (c) => c.notNull())
       .addColumn("first_seq_no", type(t.bigint), (c) => c.notNull())
       .addColumn("count", type(t.integer), (c) => c.notNull())
-      .addForeignKeyConstraint(indexName(derivedName(tables, "rebases"), "fk"), ["first_seq_no"], "events", ["seq_no"])
       .compile(),
     db.schema
       .createTable("meta")
@@ -129,4 +127,35 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
   index("triggers", indexName(tables.trigger, "trigger"), ["trigger_hash"]);
   index("keys", indexName(derivedName(tables, "keys"), "expires"), ["expires_at"]);
   return statements;
+}
+
+/**
+ * `[relation, constraint]` of the foreign keys earlier releases made (each
+ * named after its relation, as MySQL names foreign keys across a whole
+ * database): from the action, effect, trigger and rebase-record relations
+ * to the event or action relation. `initSchema` drops those it finds.
+ */
+export function legacyForeignKeys(tables: TableNames): [string, string][] {
+  const rebases = derivedName(tables, "rebases");
+  return [tables.action, tables.effect, tables.trigger, rebases].map((t) => [t, indexName(t, "fk")]);
+}
+
+/**
+ * `{ table_name, constraint_name }` of those of the foreign keys `keys`
+ * (`[relation, constraint]`) that exist in the schema `schema` names (SQL:
+ * `current_schema()`, `database()`), from `information_schema`, its names
+ * cast to the dialect's `text` type (MySQL's are in another character set).
+ */
+export function foreignKeysIn(
+  db: Kysely<unknown>,
+  schema: string,
+  text: string,
+  keys: readonly (readonly [string, string])[],
+): CompiledQuery<ForeignKey> {
+  const table = sql.raw(`cast(table_name as ${text})`);
+  const name = sql.raw(`cast(constraint_name as ${text})`);
+  const pairs = keys.map(([t, n]) => sql`(${t}, ${n})`);
+  return sql<ForeignKey>`select ${table} as table_name, ${name} as constraint_name from information_schema.table_constraints where constraint_type = 'FOREIGN KEY' and table_schema = ${sql.raw(schema)} and (${table}, ${name}) in (${sql.join(pairs)})`.compile(
+    db,
+  );
 }

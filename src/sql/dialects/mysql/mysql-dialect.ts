@@ -7,7 +7,14 @@ import {
   type RawBuilder,
   sql,
 } from "kysely";
-import { BaseSqlDialect, type ColumnTypes, type HeadlessAppend, type Statement } from "../../dialect.js";
+import {
+  BaseSqlDialect,
+  type ColumnTypes,
+  type ForeignKey,
+  type HeadlessAppend,
+  type Statement,
+} from "../../dialect.js";
+import { foreignKeysIn } from "../../queries/create-schema.js";
 
 /**
  * MariaDB's binary collation of utf8mb4 without PAD SPACE: strings compare
@@ -141,6 +148,12 @@ export class MysqlDialect extends BaseSqlDialect {
     return [...byTable].map(([table, changes]) => `alter table ${quoted(table)} ${changes.join(", ")}`);
   }
 
+  foreignKeysQuery(db: Kysely<unknown>, keys: readonly (readonly [string, string])[]): CompiledQuery<ForeignKey> {
+    return foreignKeysIn(db, "database()", "char", keys);
+  }
+  dropForeignKey(key: ForeignKey): string {
+    return `alter table ${quoted(key.table_name)} drop foreign key ${quoted(key.constraint_name)}`;
+  }
   createAdapter() {
     return new MysqlAdapter();
   }

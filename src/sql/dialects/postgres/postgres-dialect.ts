@@ -1,5 +1,12 @@
-import { type Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
-import { BaseSqlDialect, type ColumnTypes, type HeadlessAppend, type Statement } from "../../dialect.js";
+import { type CompiledQuery, type Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
+import {
+  BaseSqlDialect,
+  type ColumnTypes,
+  type ForeignKey,
+  type HeadlessAppend,
+  type Statement,
+} from "../../dialect.js";
+import { foreignKeysIn } from "../../queries/create-schema.js";
 
 /** The transaction's setting that keeps the head for a {@link HeadlessAppend} (reset at its end). */
 const HEAD = "current_setting('coherence.head')::bigint";
@@ -46,6 +53,13 @@ export class PostgresDialect extends BaseSqlDialect {
    */
   notifyStatement(channel: string): Statement {
     return { sql: `select pg_notify('${channel.replaceAll("'", "''")}', current_schema())`, parameters: [] };
+  }
+  foreignKeysQuery(db: Kysely<unknown>, keys: readonly (readonly [string, string])[]): CompiledQuery<ForeignKey> {
+    return foreignKeysIn(db, "current_schema()", "text", keys);
+  }
+  dropForeignKey(key: ForeignKey): string {
+    const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+    return `alter table ${quoted(key.table_name)} drop constraint if exists ${quoted(key.constraint_name)}`;
   }
   createAdapter() {
     return new PostgresAdapter();

@@ -98,7 +98,9 @@ function connect(path: string, options: SqliteOptions): Db {
     db = new (packages.betterSqlite3())(path, { timeout: options.busyTimeout ?? 10_000 });
     if (path !== ":memory:" && path !== "") db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
-    db.pragma("foreign_keys = ON");
+    // The schema has no foreign keys; SQLite cannot drop those of earlier releases without rebuilding
+    // their tables, so they go unchecked, as on the servers, whose initSchema() drops them.
+    db.pragma("foreign_keys = OFF");
     return db;
   } catch (error) {
     db?.close();
@@ -107,8 +109,7 @@ function connect(path: string, options: SqliteOptions): Db {
 }
 
 /**
- * SQLite through better-sqlite3: WAL, `synchronous=FULL`, foreign keys, a busy
- * timeout. Writes run in `BEGIN IMMEDIATE` (the file's write lock, shared with
+ * SQLite through better-sqlite3: WAL, `synchronous=FULL`, a busy timeout. Writes run in `BEGIN IMMEDIATE` (the file's write lock, shared with
  * other processes) on a writer connection serialized in-process; reads run on
  * a second connection that sees committed data only. An in-memory database has
  * one connection, shared under the same lock.
