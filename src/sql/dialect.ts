@@ -199,21 +199,22 @@ export interface SqlDialect {
  * statements together and a failure stops the rest (MySQL/MariaDB's
  * multi-statement queries; PostgreSQL's pipeline, in which a failure aborts
  * the transaction): the head is kept in a session or transaction variable,
- * guards fail unless the base is at most head + 1 and nothing conflicts, and
- * the rows' seqNos are that variable plus their place in the history. A guard
- * that fails leaves the transaction without a row written, for a rollback.
+ * one guard fails unless the base is at most head + 1 and nothing conflicts,
+ * and the rows' seqNos are that variable plus their place in the history. A
+ * guard that fails leaves the transaction without a row written, for a
+ * rollback. Few statements, since the lock is held while the server runs
+ * them: on MariaDB each took 0.05 to 0.1 ms.
  */
 export interface HeadlessAppend {
   /** Keeps the head (`head`, one row of one column, null when empty) for the statements after it. */
   keepHead(head: Statement): Statement;
-  /** Fails with {@link failure} when `base` is past the kept head + 1. */
-  failIfPastHead(base: number): Statement;
-  /** Fails with {@link failure} when `query` returns any row. */
-  failIfAny(query: Statement): Statement;
+  /**
+   * Fails with {@link failure} when `base` is past the kept head + 1 or
+   * `conflicts` returns a row; else answers one row `{ head }`, the kept head.
+   */
+  guard(base: number, conflicts: Statement | undefined): Statement;
   /** The SQL expression of the kept head: the inserts number their rows as it + their place (a parameter). */
   readonly keptHeadSql: string;
-  /** The kept head, as one row `{ head }`. */
-  readonly keptHead: Statement;
   /** The `dbCode` of a guard's failure. */
   readonly failure: string;
 }

@@ -382,7 +382,8 @@ export class SqlBackend implements Backend {
     if (
       this.#queuesNothing ||
       aggregates.length > 500 ||
-      firstConflictsParameters(aggregates.length, resolved.length) > this.dialect.maxParameters ||
+      // The guard binds the base too.
+      firstConflictsParameters(aggregates.length, resolved.length) + 1 > this.dialect.maxParameters ||
       distinctHashRounds(aggregates).length > 1
     ) {
       return undefined;
@@ -397,11 +398,11 @@ export class SqlBackend implements Backend {
             head = Number((r[0] as { head: unknown } | undefined)?.head);
           };
           if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
-          s.defer(headless.failIfPastHead(base));
-          if (aggregates.length > 0)
-            s.defer(headless.failIfAny(firstConflictsQuery(this.db, base, aggregates, resolved)));
+          const conflicts =
+            aggregates.length > 0 ? firstConflictsQuery(this.db, base, aggregates, resolved) : undefined;
+          s.deferRows(headless.guard(base, conflicts), take);
           await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
-          return s.deferRows(headless.keptHead, take);
+          return true;
         },
         (queued) => queued,
       );
@@ -417,7 +418,7 @@ export class SqlBackend implements Backend {
     if (head === undefined || !Number.isSafeInteger(head)) {
       throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
         cause: undefined,
-        query: headless.keptHead.sql,
+        query: headless.guard(base, undefined).sql,
       });
     }
     return head + 1;

@@ -87,22 +87,21 @@ export interface BinaryColumn {
 const HEAD = "@coherence_head";
 
 /**
- * A statement that fails when `condition` (SQL that may read the kept head) holds: a
- * subquery in a select list that then returns two rows
- * (`ER_SUBQUERY_NO_1_ROW`, errno 1242), which no other statement of a
- * rebase can raise.
+ * {@link HeadlessAppend} on MySQL/MariaDB. The guard fails with a subquery in
+ * its select list that returns two rows when the condition holds
+ * (`ER_SUBQUERY_NO_1_ROW`, errno 1242), which no other statement of a rebase
+ * can raise.
  */
-function failWhen(condition: string, parameters: readonly unknown[]): Statement {
-  return { sql: `select (select 1 from dual where ${condition} union all select 1) as guard`, parameters };
-}
-
-/** {@link HeadlessAppend} on MySQL/MariaDB. */
 const HEADLESS: HeadlessAppend = {
   keepHead: (head) => ({ sql: `select coalesce((${head.sql}), 0) into ${HEAD}`, parameters: head.parameters }),
-  failIfPastHead: (base) => failWhen(`? > ${HEAD} + 1`, [base]),
-  failIfAny: (query) => failWhen(`exists (${query.sql})`, query.parameters),
+  guard: (base, conflicts) => {
+    const condition = conflicts ? `? > ${HEAD} + 1 or exists (${conflicts.sql})` : `? > ${HEAD} + 1`;
+    return {
+      sql: `select ${HEAD} as head, (select 1 from dual where ${condition} union all select 1) as guard`,
+      parameters: [base, ...(conflicts?.parameters ?? [])],
+    };
+  },
   keptHeadSql: HEAD,
-  keptHead: { sql: `select ${HEAD} as head`, parameters: [] },
   failure: "ER_SUBQUERY_NO_1_ROW",
 };
 

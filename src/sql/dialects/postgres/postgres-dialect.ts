@@ -12,25 +12,27 @@ import { foreignKeysIn } from "../../queries/create-schema.js";
 const HEAD = "current_setting('coherence.head')::bigint";
 
 /**
- * A statement that fails when `condition` (SQL that may read the kept head) holds:
- * a scalar subquery that then returns two rows (SQLSTATE 21000,
- * cardinality_violation), which no other statement of a rebase can raise.
- * CASE evaluates the subquery only when the condition holds.
+ * {@link HeadlessAppend} on PostgreSQL: the statements travel in the write
+ * transaction's pipeline. The guard fails with a scalar subquery that returns
+ * two rows when the condition holds (SQLSTATE 21000, cardinality_violation),
+ * which no other statement of a rebase can raise; CASE evaluates it only then.
+ * The base is the last parameter, after the conflict query's.
  */
-function failWhen(condition: string, parameters: readonly unknown[]): Statement {
-  return { sql: `select case when ${condition} then (select 1 union all select 1) end as guard`, parameters };
-}
-
-/** {@link HeadlessAppend} on PostgreSQL: the statements travel in the write transaction's pipeline. */
 const HEADLESS: HeadlessAppend = {
   keepHead: (head) => ({
     sql: `select set_config('coherence.head', coalesce((${head.sql}), 0)::text, true)`,
     parameters: head.parameters,
   }),
-  failIfPastHead: (base) => failWhen(`$1::bigint > ${HEAD} + 1`, [base]),
-  failIfAny: (query) => failWhen(`exists (${query.sql})`, query.parameters),
+  guard: (base, conflicts) => {
+    const parameters = [...(conflicts?.parameters ?? []), base];
+    const past = `$${parameters.length}::bigint > ${HEAD} + 1`;
+    const condition = conflicts ? `${past} or exists (${conflicts.sql})` : past;
+    return {
+      sql: `select ${HEAD} as head, case when ${condition} then (select 1 union all select 1) end as guard`,
+      parameters,
+    };
+  },
   keptHeadSql: HEAD,
-  keptHead: { sql: `select ${HEAD} as head`, parameters: [] },
   failure: "21000",
 };
 
