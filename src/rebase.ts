@@ -86,7 +86,7 @@ export async function rebase(
 
   // A writer on the base after the head it last saw appends there at once (one round trip on the
   // server stores): a gap is impossible (the head never falls below what was seen), and if anyone
-  // committed since, the seqNo `base` is taken and the append fails; then the rules below run.
+  // committed since, the seqNo `base` is taken and the append fails; then the paths below run.
   const seen = headSeen.get(backend);
   if (
     backend.refusesTakenSeqNos &&
@@ -107,10 +107,14 @@ export async function rebase(
       return { result: "ok", events: numberedFrom(history, base, history.length) };
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;
+      // Someone committed since: the writer is behind the head now.
+      behind.add(backend);
     }
-  } else if (backend.appendOnHead && encoded.length > 0 && !dry && id === undefined && alongside === undefined) {
-    // A writer whose base may be behind: where the backend can, the head and the checks travel
-    // with the rows in one round trip, and the full rules below run only when a check fails.
+  }
+  if (backend.appendOnHead && encoded.length > 0 && !dry && id === undefined && alongside === undefined) {
+    // A writer whose base may be behind (or whose append on the head it saw was refused): where
+    // the backend can, the head and the checks travel with the rows in one round trip, and the
+    // full rules below run only when a check fails.
     try {
       const next = await backend.appendOnHead(base, encoded, targets, resolved);
       if (next !== undefined) {

@@ -45,6 +45,18 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
         // A base past the head + 1 as well.
         expect(await store.rebase(9, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 5 });
         expect(await store.currentSeqNo()).toBe(4);
+
+        // A writer going on from its own last write appends on the head it saw (one query); when
+        // another writer committed since, that append is refused (its query, then a ROLLBACK) and
+        // the one-query rebase follows.
+        expect((await store.rebase(5, [act(["order", 5])])).result).toBe("ok");
+        let at = sent();
+        expect(await store.rebase(6, [act(["order", 6])])).toMatchObject({ result: "ok", events: [{ seqNo: 6 }] });
+        expect(sent() - at).toBe(1);
+        expect((await other.rebase(7, [act(["order", 7])])).result).toBe("ok");
+        at = sent();
+        expect(await store.rebase(7, [act(["order", 8])])).toMatchObject({ result: "ok", events: [{ seqNo: 8 }] });
+        expect(sent() - at).toBe(3);
       } finally {
         await store.close();
         await new Promise<void>((resolve) => pool.end(() => resolve()));

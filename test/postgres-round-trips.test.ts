@@ -77,6 +77,18 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
           [7, ["order", 8], undefined],
         ]);
         expect(await store.currentSeqNo()).toBe(7);
+
+        // A writer going on from its own last write appends on the head it saw (one round trip);
+        // when another writer committed since, that append is refused (its round trip, then a
+        // ROLLBACK) and the one-round-trip rebase follows.
+        expect((await store.rebase(8, [act(["order", 9])])).result).toBe("ok");
+        calls();
+        expect(await store.rebase(9, [act(["order", 9])])).toMatchObject({ result: "ok", events: [{ seqNo: 9 }] });
+        expect(new Set(calls()).size).toBe(1);
+        expect((await other.rebase(10, [act(["order", 10])])).result).toBe("ok");
+        calls();
+        expect(await store.rebase(10, [act(["order", 11])])).toMatchObject({ result: "ok", events: [{ seqNo: 11 }] });
+        expect(new Set(calls()).size).toBe(3);
       } finally {
         await store.close();
         await pool.end();
