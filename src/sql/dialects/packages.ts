@@ -5,7 +5,8 @@ import type Pg from "pg";
 
 const require = createRequire(import.meta.url);
 
-function once<T>(load: () => T): () => T {
+/** `load`, run on the first call only; later calls return what it returned. */
+export function once<T>(load: () => T): () => T {
   let loaded: T | undefined;
   return () => {
     loaded ??= load();

@@ -2,7 +2,7 @@ import type { CompiledQuery } from "kysely";
 import type mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
-import { packages } from "../packages.js";
+import { once, packages } from "../packages.js";
 import { type ServerTarget, serverTarget } from "../server-target.js";
 import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
@@ -56,30 +56,25 @@ const BINARY_CHARSET = 63;
  * Buffers in the binary character set (the rest are numbers, dates): read off
  * mysql2 once it is loaded.
  */
-const charsets = (() => {
-  let known: { utf8mb4: Set<number>; byteTypes: Set<number> } | undefined;
-  return () => {
-    if (known) return known;
-    const { Charsets, Types } = packages.mysql2();
-    known = {
-      utf8mb4: new Set(
-        Object.entries(Charsets)
-          .filter(([name]) => name.startsWith("UTF8MB4"))
-          .map(([, collation]) => collation),
-      ),
-      byteTypes: new Set([
-        Types.VARCHAR,
-        Types.TINY_BLOB,
-        Types.MEDIUM_BLOB,
-        Types.LONG_BLOB,
-        Types.BLOB,
-        Types.VAR_STRING,
-        Types.STRING,
-      ]),
-    };
-    return known;
+const charsets = once(() => {
+  const { Charsets, Types } = packages.mysql2();
+  return {
+    utf8mb4: new Set(
+      Object.entries(Charsets)
+        .filter(([name]) => name.startsWith("UTF8MB4"))
+        .map(([, collation]) => collation),
+    ),
+    byteTypes: new Set<number>([
+      Types.VARCHAR,
+      Types.TINY_BLOB,
+      Types.MEDIUM_BLOB,
+      Types.LONG_BLOB,
+      Types.BLOB,
+      Types.VAR_STRING,
+      Types.STRING,
+    ]),
   };
-})();
+});
 
 /**
  * Statements a connection keeps prepared for reads at most: MySQL caps them

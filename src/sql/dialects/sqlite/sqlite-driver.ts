@@ -109,8 +109,9 @@ function connect(path: string, options: SqliteOptions): Db {
 }
 
 /**
- * SQLite through better-sqlite3: WAL, `synchronous=FULL`, a busy timeout. Writes run in `BEGIN IMMEDIATE` (the file's write lock, shared with
- * other processes) on a writer connection serialized in-process; reads run on
+ * SQLite through better-sqlite3: WAL, `synchronous=FULL`, a busy timeout.
+ * Writes run in `BEGIN IMMEDIATE` (the file's write lock, shared with other
+ * processes) on a writer connection serialized in-process; reads run on
  * a second connection that sees committed data only. An in-memory database has
  * one connection, shared under the same lock.
  */
