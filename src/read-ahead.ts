@@ -8,9 +8,16 @@ export interface KeysetPage {
 const noop = () => {};
 
 /**
+ * Settles on the event loop's next turn, after every `nextTick` and microtask
+ * queued before it: what a driver defers that way has run by then.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * The pages `read` returns from `after` on, each asked for before the one
- * before it is yielded: the database reads the next page while the caller
- * works through this one, and at most two pages are held at a time.
+ * before it is yielded, and sent before it is (see {@link nextTurn}): the
+ * database reads the next page while the caller works through this one, and
+ * at most two pages are held at a time.
  * With `ahead` false, each page is asked for once the one before it is done.
  * `checkOpen` runs before each read and again when its page arrives, so a
  * store closed meanwhile rejects at the next page. A read the caller no longer waits for
@@ -49,6 +56,11 @@ export async function* readAhead<P extends KeysetPage>(
     next = read(page.last);
     // Awaited above on the next turn; this only keeps an abandoned read's failure from being unhandled.
     next.catch(noop);
+    // A pool hands out its connection on a later tick (mysql2's through `process.nextTick`), and a
+    // caller working through the page in microtasks (`for await` over settled promises) would hold
+    // that tick back until the page was done: the read would only then go out, and nothing would
+    // overlap. One turn of the event loop sends it first (MariaDB, 30,000 actions: 80 -> 58 ms).
+    await nextTurn();
     yield page;
   }
 }

@@ -23,6 +23,25 @@ describe("readAhead: the next page is read while the caller works through this o
     expect(log).toEqual(["read 0", "read 10", "yield 0", "read 20", "yield 10", "yield 20"]);
   });
 
+  it("sends the next page's read before the caller works through this one, where the read starts on a later tick", async () => {
+    // As a pool does that hands out its connection through `process.nextTick` (mysql2's):
+    // only then does the request go out.
+    const log: string[] = [];
+    const read = (after: number) =>
+      new Promise<Page>((resolve) => {
+        process.nextTick(() => {
+          log.push(`sent ${after}`);
+          setTimeout(() => resolve({ n: after, last: after + 10, done: after + 10 >= 30 }), 1);
+        });
+      });
+    for await (const page of readAhead(read, 0, () => {})) {
+      // The caller works through its page in microtasks only, as `for await` over settled actions does.
+      for (let i = 0; i < 100; i++) await Promise.resolve();
+      log.push(`done ${page.n}`);
+    }
+    expect(log).toEqual(["sent 0", "sent 10", "done 0", "sent 20", "done 10", "done 20"]);
+  });
+
   it("with ahead false, asks for each page once the one before it is done", async () => {
     const log: string[] = [];
     for await (const page of readAhead(pages(30, log), 0, () => {}, false)) log.push(`yield ${page.n}`);
