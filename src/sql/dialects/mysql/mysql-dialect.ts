@@ -7,13 +7,7 @@ import {
   type RawBuilder,
   sql,
 } from "kysely";
-import {
-  BaseSqlDialect,
-  type ColumnTypes,
-  type ForeignKey,
-  type HeadlessAppend,
-  type Statement,
-} from "../../dialect.js";
+import { BaseSqlDialect, type ColumnTypes, type ForeignKey, type HeadlessAppend } from "../../dialect.js";
 import { foreignKeysIn } from "../../queries/create-schema.js";
 
 /**
