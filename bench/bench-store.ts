@@ -1,6 +1,5 @@
 import { openStore, ValidationError } from "../src/index.js";
 import type { Sizes } from "./config.js";
-import { median } from "./stats.js";
 import { createTarget, rawClient } from "./targets.js";
 import {
   aggregateWorkload,
@@ -12,7 +11,9 @@ import {
   latencyWorkload,
   medianPair,
   type Pair,
+  reopenW1,
   streamWorkload,
+  W1_FIRST,
   writeWorkload,
 } from "./workloads.js";
 
@@ -71,14 +72,12 @@ export async function benchStore(name: string, sizes: Sizes, log: (line: string)
     const w2: Pair[] = [];
     const streams: Pair[] = [];
     const aggregates: Pair[] = [];
-    const small: { storeMs: number; rawMs: number }[] = [];
     for (let run = 0; run < sizes.runs; run++) {
-      const one = await writeWorkload(ctx, `w1r${run}`, 1, run % 2 === 0);
+      const one = await writeWorkload(ctx, run === 0 ? W1_FIRST : `w1r${run}`, 1, run % 2 === 0);
       w1.push(one.events);
       log(`${name} W1 run ${run + 1}: ${f(one.events)}`);
       streams.push(await streamWorkload(one));
       log(`${name} W3 stream ${sizes.actions}: ${f(streams[streams.length - 1] as Pair)}`);
-      small.push(await latencyWorkload(ctx, one.store, one.raw));
       await one.store.close();
       const two = await writeWorkload(ctx, `w2r${run}`, sizes.batch, run % 2 === 1);
       w2.push(two.events);
@@ -91,7 +90,11 @@ export async function benchStore(name: string, sizes: Sizes, log: (line: string)
     log(`${name} built ${sizes.big}: ${f(big.events)}`);
     // The bulk load's dirty pages are flushed first: else both the store's and the baseline's commits wait behind that flush.
     await ctx.raw.settle?.();
-    const bigLatency = await latencyWorkload(ctx, big.store, big.raw);
+    // Timed in turns with the store of W1's first run (its 10,000 actions), as the machine is now.
+    const small = reopenW1(ctx);
+    const timed = await latencyWorkload(ctx, small, big);
+    const latency = { ...timed, growth: timed.bigMs / timed.smallMs };
+    await small.store.close();
     await big.store.close();
     const bigStreams = [];
     for (let run = 0; run < sizes.bigRuns; run++) {
@@ -99,13 +102,6 @@ export async function benchStore(name: string, sizes: Sizes, log: (line: string)
       bigStreams.push(s);
       log(`${name} W3 stream ${sizes.big}: ${f(s.events)}, peak RSS ${Math.round(s.storeMaxRssMB)} MB`);
     }
-    const latency = {
-      smallMs: median(small.map((s) => s.storeMs)),
-      bigMs: bigLatency.storeMs,
-      growth: bigLatency.storeMs / median(small.map((s) => s.storeMs)),
-      rawSmallMs: median(small.map((s) => s.rawMs)),
-      rawBigMs: bigLatency.rawMs,
-    };
     log(
       `${name} one-action rebase: ${latency.smallMs.toFixed(3)} ms at ${sizes.actions}, ${latency.bigMs.toFixed(3)} ms at ${sizes.big}`,
     );

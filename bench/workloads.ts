@@ -153,27 +153,58 @@ export async function aggregateWorkload(ctx: BenchContext, written: Written): Pr
   return pair((PASSES * n) / storeSeconds, (PASSES * n) / rawSeconds);
 }
 
-/** Milliseconds of one-action rebases (median of `samples`) beside single-row raw transactions, on what is stored. */
-export async function latencyWorkload(
-  ctx: BenchContext,
-  store: Store,
-  raw: RawDb,
-): Promise<{ storeMs: number; rawMs: number }> {
-  const storeMs: number[] = [];
-  const rawMs: number[] = [];
-  let base = (await store.currentSeqNo()) + 1;
+/** A store and its baseline table, each with what is stored in it, for {@link latencyWorkload}. */
+export interface Stored {
+  readonly store: Store;
+  readonly raw: RawDb;
+}
+
+/** The medians of {@link latencyWorkload}: milliseconds of a one-action rebase, and of a single-row raw transaction. */
+export interface Latency {
+  readonly smallMs: number;
+  readonly bigMs: number;
+  readonly rawSmallMs: number;
+  readonly rawBigMs: number;
+}
+
+/**
+ * Milliseconds of one-action rebases on a small and on a big store (median of
+ * `latencySamples` each), beside single-row raw transactions on the baseline
+ * tables of each. The four take turns, one sample each, so the growth from
+ * small to big is measured under the same load of the machine (timed minutes
+ * apart, a shared machine's drift alone moved it by half).
+ */
+export async function latencyWorkload(ctx: BenchContext, small: Stored, big: Stored): Promise<Latency> {
+  const sides = [small, big].map((s) => ({ ...s, storeMs: [] as number[], rawMs: [] as number[], base: 0 }));
+  for (const side of sides) side.base = (await side.store.currentSeqNo()) + 1;
   for (let i = 0; i < ctx.sizes.latencySamples; i++) {
     const action = benchAction(i, ctx.sizes.aggregates, `latency-${i % ctx.sizes.aggregates}`);
-    const start = performance.now();
-    const r = await store.rebase(base, [action]);
-    storeMs.push(performance.now() - start);
-    if (r.result !== "ok") throw new Error(`bench rebase failed: ${r.result}`);
-    base = (r.events[0]?.seqNo ?? 0) + 1;
     const row = rawRow(action);
-    rawMs.push((await seconds(() => raw.insert([row]))) * 1000);
+    for (const side of sides) {
+      const start = performance.now();
+      const r = await side.store.rebase(side.base, [action]);
+      side.storeMs.push(performance.now() - start);
+      if (r.result !== "ok") throw new Error(`bench rebase failed: ${r.result}`);
+      side.base = (r.events[0]?.seqNo ?? 0) + 1;
+      side.rawMs.push((await seconds(() => side.raw.insert([row]))) * 1000);
+    }
   }
-  return { storeMs: median(storeMs), rawMs: median(rawMs) };
+  const [s, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  return {
+    smallMs: median(s.storeMs),
+    bigMs: median(b.storeMs),
+    rawSmallMs: median(s.rawMs),
+    rawBigMs: median(b.rawMs),
+  };
 }
+
+/** The store and baseline table W1's first run wrote (`actions` events), opened again for {@link latencyWorkload}. */
+export function reopenW1(ctx: BenchContext): Stored {
+  return { store: openStore(ctx.url, { tables: tablesFor(W1_FIRST) }), raw: new RawDb(ctx.raw, `${W1_FIRST}_raw`) };
+}
+
+/** The tag of W1's first run, whose store {@link reopenW1} opens again. */
+export const W1_FIRST = "w1r0";
 
 /** The big store (`big` actions) and its baseline, written in large batches; returns their build rates too. */
 export async function buildBig(ctx: BenchContext): Promise<Written> {

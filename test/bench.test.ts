@@ -15,6 +15,8 @@ describe("bench", () => {
     }
     expect(result.bigStream.storeMaxRssMB).toBeGreaterThan(0);
     expect(result.latency.smallMs).toBeGreaterThan(0);
+    expect(result.latency.bigMs).toBeGreaterThan(0);
+    expect(result.latency.growth).toBeCloseTo(result.latency.bigMs / result.latency.smallMs);
     expect(result.w4.committed).toBeGreaterThan(0);
     expect(markdownTable([result], sizes)).toContain("| W1: 200 one-action rebases, events/s |");
   });
