@@ -220,16 +220,21 @@ export class EventStore implements Store {
     const aggregate = encodeIdentity(identity);
     let state: { [key: string]: Json } = {};
     let seqNo = 0;
-    // The head read first bounds the fold: one consistent snapshot of an append-only log.
-    const head = await this.backend.head();
+    // The first page is read without a bound: one statement, one consistent snapshot, and for
+    // an aggregate of fewer than a page of actions the only round trip. A longer one is bounded
+    // by the head read after that page: seqNos are gapless and in commit order, so the first
+    // page holds every action of the aggregate up to its last, and the pages up to the head
+    // complete the snapshot as of the head.
+    let until = Number.MAX_SAFE_INTEGER;
     for (let after = 0, done = false; !done; ) {
       this.#open();
-      const page = await this.backend.patchPage(aggregate, after, head, PAGE_SIZE);
+      const page = await this.backend.patchPage(aggregate, after, until, PAGE_SIZE);
       for (const [s, patch] of page.patches) {
         state = applyPatchUnchecked(state, JSON.parse(patch) as Patch);
         seqNo = s;
       }
       ({ last: after, done } = page);
+      if (!done && until === Number.MAX_SAFE_INTEGER) until = await this.backend.head();
     }
     return seqNo === 0 ? undefined : { state, seqNo };
   }

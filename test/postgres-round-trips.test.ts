@@ -56,7 +56,9 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
         // Every query went out before the first answer came back.
         expect(new Set(sent).size).toBe(1);
         expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
+        // The state of an aggregate of less than a page of actions: one query, no head read before it.
         expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
+        expect(calls().length).toBe(1);
 
         // A conflict still gets the full rules: the rows stay out, theirs is reported.
         const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);

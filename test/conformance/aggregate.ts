@@ -67,6 +67,22 @@ export function testAggregate(factory: StoreFactory): void {
       expect(await store.aggregate(X)).toStrictEqual({ state: expected, seqNo: history.length });
     });
 
+    it("an aggregate of several pages read while others append to it is the state as of one seqNo", async () => {
+      const store = await factory.create();
+      const history = Array.from({ length: 4500 }, (_, i) => act(X, { assoc: { n: i, [`k${i % 5}`]: i } }));
+      await write(store, history);
+      const reading = store.aggregate(X);
+      // Appended while the pages are read: each of its own, on the head.
+      for (let i = 4500; i < 4520; i++) await write(store, [act(X, { assoc: { n: i, [`k${i % 5}`]: i } })]);
+      const read = await reading;
+      expect(read).toBeDefined();
+      const seqNo = read?.seqNo ?? 0;
+      expect(seqNo).toBeGreaterThanOrEqual(4500);
+      let expected: { [key: string]: Json } = {};
+      for (let i = 0; i < seqNo; i++) expected = applyPatch(expected, { assoc: { n: i, [`k${i % 5}`]: i } });
+      expect(read?.state).toStrictEqual(expected);
+    });
+
     it("an aggregate replayed by an effect keeps its state", async () => {
       const store = await factory.create();
       await write(store, [act(X, { assoc: { a: 1 } }, { triggers: [["key", 1]] }), eff(["key", 1])]);
