@@ -24,8 +24,12 @@ export interface Pair {
 /** Turns store and baseline take in a write workload. */
 const SLICES = 10;
 
-/** Alternating passes of a read workload. */
-const PASSES = 5;
+/**
+ * Alternating passes of a read workload; each side's figure is its median
+ * pass. A pass takes milliseconds, so on a shared machine one slow pass
+ * moved a total of 5 by a third.
+ */
+const PASSES = 15;
 
 /** Rows per page of the baseline's keyset stream: the store's own page size. */
 export const RAW_PAGE = 2000;
@@ -112,21 +116,23 @@ export async function writeWorkload(
 
 /** W3: every action streamed through `stream()`, beside the baseline's keyset pages; actions per second. */
 export async function streamWorkload(written: Written): Promise<Pair> {
-  let count = 0;
-  let rawCount = 0;
-  let storeSeconds = 0;
-  let rawSeconds = 0;
+  const store: number[] = [];
+  const raw: number[] = [];
   // Alternating passes, so a load that comes and goes on the machine hits both alike.
   for (let pass = 0; pass < PASSES; pass++) {
-    storeSeconds += await seconds(async () => {
+    let count = 0;
+    const storeSeconds = await seconds(async () => {
       for await (const _ of written.store.stream()) count++;
     });
-    rawSeconds += await seconds(async () => {
-      rawCount += await written.raw.stream(RAW_PAGE);
+    let rawCount = 0;
+    const rawSeconds = await seconds(async () => {
+      rawCount = await written.raw.stream(RAW_PAGE);
     });
+    if (count !== rawCount) throw new Error(`streamed ${count} actions, the baseline ${rawCount}`);
+    store.push(count / storeSeconds);
+    raw.push(rawCount / rawSeconds);
   }
-  if (count !== rawCount) throw new Error(`streamed ${count} actions, the baseline ${rawCount}`);
-  return pair(count / storeSeconds, rawCount / rawSeconds);
+  return pair(median(store), median(raw));
 }
 
 /** W3: the state of one aggregate with `aggregateActions` actions, beside a raw SELECT of its patches folded alike; actions per second. */
@@ -136,21 +142,23 @@ export async function aggregateWorkload(ctx: BenchContext, written: Written): Pr
   const histories = chunked(hot, ctx.sizes.batch);
   await rebaseAll(written.store, histories);
   await insertAll(written.raw, histories);
-  let storeSeconds = 0;
-  let rawSeconds = 0;
+  const store: number[] = [];
+  const raw: number[] = [];
   for (let pass = 0; pass < PASSES; pass++) {
-    storeSeconds += await seconds(async () => {
+    const storeSeconds = await seconds(async () => {
       const state = await written.store.aggregate(["account", "hot"]);
       if (state === undefined) throw new Error("the hot aggregate has no state");
     });
-    rawSeconds += await seconds(async () => {
+    const rawSeconds = await seconds(async () => {
       let state: { [key: string]: Json } = {};
       const patches = await written.raw.patches("account", JSON.stringify("hot"));
       for (const p of patches) state = applyPatch(state, p as never);
       if (patches.length !== n) throw new Error(`the baseline folded ${patches.length} patches`);
     });
+    store.push(n / storeSeconds);
+    raw.push(n / rawSeconds);
   }
-  return pair((PASSES * n) / storeSeconds, (PASSES * n) / rawSeconds);
+  return pair(median(store), median(raw));
 }
 
 /** A store and its baseline table, each with what is stored in it, for {@link latencyWorkload}. */
