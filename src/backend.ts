@@ -106,6 +106,11 @@ export interface Backend {
    */
   readonly readsAhead?: boolean;
   /**
+   * Where the backend reads ahead: rows per page, when not the stream's own
+   * page size (two pages are held while one is read ahead).
+   */
+  readonly aheadPageSize?: number;
+  /**
    * Optional: the rebase of `events` (numbered from 1) on `base` when it
    * passes, in one round trip: appends them after the head and commits,
    * unless `base` is past the head + 1 or a stored event conflicts with one of

@@ -20,7 +20,7 @@ import type {
   StreamOptions,
 } from "./model/types.js";
 import { checkIdentity, checkPositive, checkRebaseArgs, checkStreamOptions } from "./model/validate.js";
-import { readAhead } from "./read-ahead.js";
+import { pageLimit, readAhead } from "./read-ahead.js";
 import { rebase } from "./rebase.js";
 import type { Store } from "./store.js";
 
@@ -193,12 +193,13 @@ export class EventStore implements Store {
     // The head read first bounds both halves: one consistent snapshot of an append-only log.
     const head = await this.backend.head();
     const open = () => this.#open();
+    const limit = pageLimit(this.backend, PAGE_SIZE);
     if (offset > 1 && (await this.backend.hasEffects(offset, head))) {
-      const read = (after: number) => this.backend.replayPage({ ...filter, offset, head, after, limit: PAGE_SIZE });
+      const read = (after: number) => this.backend.replayPage({ ...filter, offset, head, after, limit });
       for await (const page of readAhead(read, 0, open, this.backend.readsAhead === true)) yield page.actions;
     }
     if (offset - 1 >= head) return;
-    const read = (after: number) => this.backend.actionPage({ ...filter, after, until: head, limit: PAGE_SIZE });
+    const read = (after: number) => this.backend.actionPage({ ...filter, after, until: head, limit });
     for await (const page of readAhead(read, offset - 1, open, this.backend.readsAhead === true)) yield page.actions;
   }
 

@@ -1,3 +1,5 @@
+import type { Backend } from "./backend.js";
+
 /** A page of a keyset read: where the next one starts, and whether there is one. */
 export interface KeysetPage {
   /** The highest key the page looked at; the next page reads after it. */
@@ -63,4 +65,9 @@ export async function* readAhead<P extends KeysetPage>(
     await nextTurn();
     yield page;
   }
+}
+
+/** Rows a page of `backend` reads: `pageSize`, or its `aheadPageSize` where it reads ahead and has one. */
+export function pageLimit(backend: Pick<Backend, "readsAhead" | "aheadPageSize">, pageSize: number): number {
+  return backend.readsAhead === true ? (backend.aheadPageSize ?? pageSize) : pageSize;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type KeysetPage, readAhead } from "../src/read-ahead.js";
+import { type KeysetPage, pageLimit, readAhead } from "../src/read-ahead.js";
 
 interface Page extends KeysetPage {
   readonly n: number;
@@ -74,5 +74,14 @@ describe("readAhead: the next page is read while the caller works through this o
     } finally {
       process.off("unhandledRejection", listener);
     }
+  });
+});
+
+describe("pageLimit: rows per page of a stream", () => {
+  it("is the stream's page size, or the backend's own where it reads ahead and has one", () => {
+    expect(pageLimit({}, 2000)).toBe(2000);
+    expect(pageLimit({ readsAhead: false, aheadPageSize: 1000 }, 2000)).toBe(2000);
+    expect(pageLimit({ readsAhead: true }, 2000)).toBe(2000);
+    expect(pageLimit({ readsAhead: true, aheadPageSize: 1000 }, 2000)).toBe(1000);
   });
 });

@@ -1,6 +1,6 @@
 import type { ActionFilter, Backend } from "../backend.js";
 import type { StoredAction } from "../model/types.js";
-import { readAhead } from "../read-ahead.js";
+import { pageLimit, readAhead } from "../read-ahead.js";
 
 /** An action as a follower delivers it: new, or replayed because an effect since the last batch named its aggregate. */
 export interface RangeItem {
@@ -21,14 +21,15 @@ export async function* readRange(
   pageSize: number,
   checkOpen: () => void,
 ): AsyncGenerator<RangeItem> {
+  const limit = pageLimit(backend, pageSize);
   if (offset > 1 && (await backend.hasEffects(offset, head))) {
-    const read = (after: number) => backend.replayPage({ ...filter, offset, head, after, limit: pageSize });
+    const read = (after: number) => backend.replayPage({ ...filter, offset, head, after, limit });
     for await (const page of readAhead(read, 0, checkOpen, backend.readsAhead === true)) {
       for (const event of page.actions) yield { event, replay: true };
     }
   }
   if (offset - 1 >= head) return;
-  const read = (after: number) => backend.actionPage({ ...filter, after, until: head, limit: pageSize });
+  const read = (after: number) => backend.actionPage({ ...filter, after, until: head, limit });
   for await (const page of readAhead(read, offset - 1, checkOpen, backend.readsAhead === true)) {
     for (const event of page.actions) yield { event, replay: false };
   }

@@ -163,12 +163,17 @@ export interface SqlDialect {
   readonly identityIndex: boolean;
   /**
    * True where a stream reads its next page ahead (`Backend.readsAhead`):
-   * MySQL/MariaDB, whose server spends more on a page than the client does.
-   * On PostgreSQL it gained about 6% on a stream of 1,000,000 actions and
-   * held a page more in memory (+8 MB peak RSS, which put it at the 150 MB
-   * the benchmark allows); SQLite reads in the caller's thread.
+   * the server works on a page while the caller works through the one before
+   * (MySQL/MariaDB, PostgreSQL). SQLite reads in the caller's thread.
    */
   readonly readsAhead: boolean;
+  /**
+   * Rows per page where it reads ahead, if not the stream's 2,000
+   * (`Backend.aheadPageSize`): PostgreSQL's pages of 2,000 ahead held 5-8 MB
+   * more at the peak of a stream of 1,000,000 actions (143-147 MB of the 150
+   * the benchmark allows); pages of 1,000 hold what one page of 2,000 did.
+   */
+  readonly aheadPageSize?: number;
   /**
    * Optional: how a rebase runs in one round trip without knowing the head
    * (see {@link HeadlessAppend}), where the session can queue every statement.

@@ -172,6 +172,9 @@ export class SqlBackend implements Backend {
   get readsAhead(): boolean {
     return this.dialect.readsAhead;
   }
+  get aheadPageSize(): number | undefined {
+    return this.dialect.aheadPageSize;
+  }
   /** A Kysely that only compiles: the drivers execute, with their own prepared statements. */
   readonly db: Kysely<Schema>;
   readonly #inserts = new Map<string, CompiledQuery>();

