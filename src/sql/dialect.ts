@@ -169,8 +169,8 @@ export interface SqlDialect {
   readonly readsAhead: boolean;
   /**
    * Rows per page where it reads ahead, if not the stream's 2,000
-   * (`Backend.aheadPageSize`): PostgreSQL's pages of 2,000 ahead held 5-8 MB
-   * more at the peak of a stream of 1,000,000 actions (143-147 MB of the 150
+   * (`Backend.aheadPageSize`): PostgreSQL's pages of 2,000 ahead held up to 8 MB
+   * more at the peak of a stream of 1,000,000 actions (138-147 MB of the 150
    * the benchmark allows); pages of 1,000 hold what one page of 2,000 did.
    */
   readonly aheadPageSize?: number;
