@@ -4,18 +4,24 @@ import { openStore } from "../src/index.js";
 import { storeFactories } from "./stores.js";
 import { act } from "./support/events.js";
 
-/** A pool of the store's database whose connections count the queries they send. */
-function countingPool(url: string): { pool: mysql.Pool; sent: () => number } {
+/** A pool of the store's database whose connections count the queries they send, and the prepared ones apart. */
+function countingPool(url: string): { pool: mysql.Pool; sent: () => number; prepared: () => number } {
   const pool = mysql.createPool({ uri: url, multipleStatements: true });
   let sent = 0;
+  let prepared = 0;
   pool.on("connection", (connection) => {
     const query = connection.query.bind(connection);
     (connection as unknown as { query: unknown }).query = (...args: unknown[]) => {
       sent++;
       return (query as (...a: unknown[]) => unknown)(...args);
     };
+    const execute = connection.execute.bind(connection);
+    (connection as unknown as { execute: unknown }).execute = (...args: unknown[]) => {
+      prepared++;
+      return (execute as (...a: unknown[]) => unknown)(...args);
+    };
   });
-  return { pool, sent: () => sent };
+  return { pool, sent: () => sent, prepared: () => prepared };
 }
 
 for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
@@ -57,6 +63,37 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
         at = sent();
         expect(await store.rebase(7, [act(["order", 8])])).toMatchObject({ result: "ok", events: [{ seqNo: 8 }] });
         expect(sent() - at).toBe(3);
+      } finally {
+        await store.close();
+        await new Promise<void>((resolve) => pool.end(() => resolve()));
+      }
+    });
+
+    it("a large rebase inserts its full chunks of 1,000 rows as prepared statements, its remainder as text", async () => {
+      const other = await factory.create();
+      const { pool, prepared } = countingPool(factory.lastUrl as string);
+      const store = openStore("mysql://", { pool });
+      try {
+        const big = (from: number, n: number) =>
+          Array.from({ length: n }, (_, i) => act(["order", (from + i) % 7], { assoc: { n: from + i, s: `é ${i}` } }));
+        expect((await store.rebase(1, [act(["order", 0])])).result).toBe("ok");
+        // On the head it saw: 2,500 events and 2,500 actions, two full chunks of each prepared.
+        let at = prepared();
+        expect(await store.rebase(2, big(2, 2500))).toMatchObject({ result: "ok", events: { length: 2500 } });
+        expect(prepared() - at).toBe(4);
+        // Someone committed since: the append on the head it saw is refused at its first
+        // prepared chunk, and the rebase goes on behind the head, numbered after it.
+        expect((await other.rebase(2502, [act(["order", 100])])).result).toBe("ok");
+        at = prepared();
+        const r = await store.rebase(2502, big(2502, 1200));
+        expect(r).toMatchObject({ result: "ok", events: { length: 1200 } });
+        expect(r.result === "ok" && r.events[0]?.seqNo).toBe(2503);
+        expect(prepared() - at).toBe(3);
+        const read: [number, unknown][] = [];
+        for await (const a of store.stream()) read.push([a.seqNo, a.action.patch]);
+        expect(read.map(([seqNo]) => seqNo)).toEqual(Array.from({ length: 3702 }, (_, i) => i + 1));
+        expect(read[1]).toEqual([2, { assoc: { n: 2, s: "é 0" } }]);
+        expect(read[3701]).toEqual([3702, { assoc: { n: 3701, s: "é 1199" } }]);
       } finally {
         await store.close();
         await new Promise<void>((resolve) => pool.end(() => resolve()));

@@ -39,6 +39,14 @@ export interface SqlSession {
   values?(statement: Statement | CompiledQuery): Promise<unknown[][]>;
   /** Optional: {@link values} of several statements, in one round trip where the connection can. */
   valuesTogether?(statements: readonly (Statement | CompiledQuery)[]): Promise<unknown[][][]>;
+  /**
+   * Optional: {@link run} as a prepared statement, its values sent apart from
+   * its text, after what the session has queued (MySQL/MariaDB: the binary
+   * protocol, where the text protocol escapes every value into the statement
+   * and the server parses it back). The store uses it for the full-size
+   * chunks of large inserts only, so that a connection prepares few statements.
+   */
+  runPrepared?(statement: Statement): Promise<void>;
 }
 
 /** The connections of one SQL store: how reads, writes and schema changes run. */

@@ -298,6 +298,20 @@ class Session implements SqlSession {
     await this.all(q);
   }
 
+  async runPrepared(statement: Statement): Promise<void> {
+    const execute = this.connection.execute?.bind(this.connection);
+    if (execute === undefined) return this.run(statement);
+    // What is queued goes first, in one round trip; a check of its rows that fails fails here.
+    if (this.#outbox.length > 0) await this.all({ sql: "do 0", parameters: [] });
+    const first = this.#sent++ === 0;
+    await new Promise<void>((resolve, reject) => {
+      execute({ sql: statement.sql, values: [...statement.parameters] }, (error) => {
+        if (error) reject(this.#failure(error, statement.sql, first));
+        else resolve();
+      });
+    });
+  }
+
   exec(sql: string, parameters: unknown[] = []): Promise<unknown[]> {
     return this.all({ sql, parameters });
   }
