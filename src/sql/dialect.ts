@@ -224,7 +224,8 @@ export interface HeadlessAppend {
   keepHead(head: Statement): Statement;
   /**
    * Fails with {@link failure} when `base` is past the kept head + 1 or
-   * `conflicts` returns a row; else answers one row `{ head }`, the kept head.
+   * `conflicts` (one row, one boolean column: `anyConflictQuery`) holds; else
+   * answers one row `{ head }`, the kept head.
    */
   guard(base: number, conflicts: Statement | undefined): Statement;
   /** The SQL expression of the kept head: the inserts number their rows as it + their place (a parameter). */

@@ -27,6 +27,7 @@ import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } fro
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
 import {
+  anyConflictQuery,
   distinctHashRounds,
   type FirstConflictRow,
   firstConflictsParameters,
@@ -388,13 +389,12 @@ export class SqlBackend implements Backend {
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
   ): Promise<number | undefined> {
-    // The conflict guard is one statement: its aggregates must fit in one, with distinct hashes.
+    // The conflict guard is one statement: its aggregates must fit in one.
     if (
       this.#queuesNothing ||
       aggregates.length > 500 ||
       // The guard binds the base too.
-      firstConflictsParameters(aggregates.length, resolved.length) + 1 > this.dialect.maxParameters ||
-      distinctHashRounds(aggregates).length > 1
+      firstConflictsParameters(aggregates.length, resolved.length) + 1 > this.dialect.maxParameters
     ) {
       return undefined;
     }
@@ -408,8 +408,7 @@ export class SqlBackend implements Backend {
             head = Number((r[0] as { head: unknown } | undefined)?.head);
           };
           if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
-          const conflicts =
-            aggregates.length > 0 ? firstConflictsQuery(this.db, base, aggregates, resolved) : undefined;
+          const conflicts = aggregates.length > 0 ? anyConflictQuery(this.db, base, aggregates, resolved) : undefined;
           s.deferRows(headless.guard(base, conflicts), take);
           await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
           return true;

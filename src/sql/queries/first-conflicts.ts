@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely } from "kysely";
+import { type CompiledQuery, type Kysely, sql } from "kysely";
 import type { EncodedIdentity } from "../../model/codec.js";
 import type { Schema } from "../schema.js";
 import { compiledOnce } from "./compiled-once.js";
@@ -41,41 +41,90 @@ export function firstConflictsQuery(
   });
 }
 
+/** The actions and the trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected. */
+function conflictSources(
+  db: Kysely<Schema>,
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+) {
+  const hashes = aggregates.map((a) => a.hash);
+  const actions = db
+    .selectFrom("actions")
+    .where("aggregate_hash", "in", hashes)
+    .where((eb) =>
+      eb.or(aggregates.map((a) => eb.and([eb("aggregate_kind", "=", a.kind), eb("aggregate_id", "=", a.id)]))),
+    )
+    .where("seq_no", ">=", base)
+    .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved));
+  const effects = triggersWithEffects(db)
+    .where("t.aggregate_hash", "in", hashes)
+    .where((eb) =>
+      eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
+    )
+    .where("f.seq_no", ">=", base)
+    .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved));
+  return { actions, effects };
+}
+
 function buildFirstConflicts(
   db: Kysely<Schema>,
   base: number,
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
 ): CompiledQuery<FirstConflictRow> {
-  const hashes = aggregates.map((a) => a.hash);
-  const actions = db
-    .selectFrom("actions")
+  const sources = conflictSources(db, base, aggregates, resolved);
+  const actions = sources.actions
     .select((eb) => [
       eb.fn.min("aggregate_kind").as("kind"),
       eb.fn.min("aggregate_id").as("id"),
       eb.fn.min("seq_no").as("seq_no"),
     ])
-    .where("aggregate_hash", "in", hashes)
-    .where((eb) =>
-      eb.or(aggregates.map((a) => eb.and([eb("aggregate_kind", "=", a.kind), eb("aggregate_id", "=", a.id)]))),
-    )
-    .where("seq_no", ">=", base)
-    .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved))
     .groupBy("aggregate_hash");
-  const effects = triggersWithEffects(db)
+  const effects = sources.effects
     .select((eb) => [
       eb.fn.min("t.aggregate_kind").as("kind"),
       eb.fn.min("t.aggregate_id").as("id"),
       eb.fn.min("f.seq_no").as("seq_no"),
     ])
-    .where("t.aggregate_hash", "in", hashes)
-    .where((eb) =>
-      eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
-    )
-    .where("f.seq_no", ">=", base)
-    .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved))
     .groupBy("t.aggregate_hash");
   return actions.unionAll(effects).compile() as CompiledQuery<FirstConflictRow>;
+}
+
+/**
+ * Whether any of `aggregates` has a conflict (SPEC section 2, rule 3): one row,
+ * one boolean column, `select (exists (…actions…) or exists (…effects…))`, for
+ * a guard to use as a scalar subquery. No grouping and no union, so the server
+ * needs no temporary table: MariaDB 10.11 evaluates such a subquery while it
+ * optimizes the statement around it, and a grouped union there crashed the
+ * server (signal 11 in `ha_maria::drop_table`, freeing the temporary table of
+ * the grouping, under concurrent rebases). Any aggregates: nothing is grouped
+ * by hash. Binds {@link firstConflictsParameters} values.
+ */
+export function anyConflictQuery(
+  db: Kysely<Schema>,
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+): CompiledQuery<{ conflict: unknown }> {
+  const values: unknown[] = [base, ...resolved];
+  for (const a of aggregates) values.push(a.hash, a.kind, a.id);
+  return compiledOnce(db, `any-conflict:${aggregates.length}:${resolved.length}`, values, (slots) => {
+    const at = 1 + resolved.length;
+    const shaped = aggregates.map((_, i) => ({
+      hash: slots[at + 3 * i],
+      kind: slots[at + 3 * i + 1],
+      id: slots[at + 3 * i + 2],
+    }));
+    const { actions, effects } = conflictSources(db, slots[0]!, shaped as never, slots.slice(1, at));
+    return db
+      .selectNoFrom((eb) =>
+        eb
+          .or([eb.exists(actions.select(sql.lit(1).as("one"))), eb.exists(effects.select(sql.lit(1).as("one")))])
+          .as("conflict"),
+      )
+      .compile();
+  });
 }
 
 /** The parameters {@link firstConflictsQuery} binds for `n` aggregates. */

@@ -89,7 +89,7 @@ const HEAD = "@coherence_head";
 const HEADLESS: HeadlessAppend = {
   keepHead: (head) => ({ sql: `select coalesce((${head.sql}), 0) into ${HEAD}`, parameters: head.parameters }),
   guard: (base, conflicts) => {
-    const condition = conflicts ? `? > ${HEAD} + 1 or exists (${conflicts.sql})` : `? > ${HEAD} + 1`;
+    const condition = conflicts ? `? > ${HEAD} + 1 or (${conflicts.sql})` : `? > ${HEAD} + 1`;
     return {
       sql: `select ${HEAD} as head, (select 1 from dual where ${condition} union all select 1) as guard`,
       parameters: [base, ...(conflicts?.parameters ?? [])],

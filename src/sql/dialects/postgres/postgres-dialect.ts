@@ -26,7 +26,7 @@ const HEADLESS: HeadlessAppend = {
   guard: (base, conflicts) => {
     const parameters = [...(conflicts?.parameters ?? []), base];
     const past = `$${parameters.length}::bigint > ${HEAD} + 1`;
-    const condition = conflicts ? `${past} or exists (${conflicts.sql})` : past;
+    const condition = conflicts ? `${past} or (${conflicts.sql})` : past;
     return {
       sql: `select ${HEAD} as head, case when ${condition} then (select 1 union all select 1) end as guard`,
       parameters,
