@@ -115,15 +115,27 @@ export interface Backend {
    * passes, in one round trip: appends them after the head and commits,
    * unless `base` is past the head + 1 or a stored event conflicts with one of
    * `aggregates` (rule 3, with `resolved`). Returns the first seqNo it
-   * appended at; undefined when it wrote nothing (the base, a conflict, or a
-   * history it cannot send that way): then the full rules run.
+   * appended at; `"refused"` when it wrote nothing because the base is past
+   * the head or something conflicts; undefined when it cannot send the
+   * history that way. When it wrote nothing, the full rules run.
    */
   appendOnHead?(
     base: number,
     events: readonly EncodedEvent[],
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
-  ): Promise<number | undefined>;
+  ): Promise<number | "refused" | undefined>;
+  /**
+   * Optional, with {@link appendOnHead}: {@link WriteTx.firstConflicts}
+   * outside the write lock, and then the head + 1 as `next` (read after them,
+   * so every conflict found is below it). Committed events never change, so a
+   * conflict found this way is one the write transaction would find too.
+   */
+  firstConflictsUnlocked?(
+    base: number,
+    aggregates: readonly EncodedIdentity[],
+    resolved: readonly number[],
+  ): Promise<{ conflicts: Map<string, number>; next: number }>;
   /**
    * `[seqNo, patch JSON text]` of the actions on `aggregate` with
    * `after < seqNo <= until`, ascending: what `aggregate()` folds, a page of

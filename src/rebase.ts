@@ -117,11 +117,21 @@ export async function rebase(
     // full rules below run only when a check fails.
     try {
       const next = await backend.appendOnHead(base, encoded, targets, resolved);
-      if (next !== undefined) {
+      if (typeof next === "number") {
         if (base < next) behind.add(backend);
         else behind.delete(backend);
         see(backend, next + encoded.length - 1);
         return { result: "ok", events: numberedFrom(history, next, history.length) };
+      }
+      if (next === "refused" && targets.length > 0 && backend.firstConflictsUnlocked) {
+        // Refused, most likely for a conflict: found without taking the write lock again, so
+        // that other writers commit meanwhile. Without one (the base was past the head), the
+        // full rules below decide.
+        const { conflicts, next: after } = await backend.firstConflictsUnlocked(base, targets, resolved);
+        see(backend, after - 1);
+        if (base < after) behind.add(backend);
+        const found = firstConflict(encoded, conflicts);
+        if (found !== undefined) return conflictResult(backend, history, { ...found, next: after });
       }
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;
@@ -154,12 +164,9 @@ export async function rebase(
           // A conflict is a stored event with seqNo >= base: with base = next there is none to look for.
           const conflicts =
             targets.length > 0 && base < next ? await (early ?? tx.firstConflicts(base, targets, resolved)) : new Map();
-          for (let i = 0; i < numbered.length; i++) {
-            const ours = numbered[i] as EncodedEvent;
-            const theirs = ours.action && conflicts.get(ours.action.aggregate.key);
-            // Theirs is read after the rollback, without holding the write lock: stored events never change.
-            if (theirs !== undefined) return { result: "conflict-at", index: i, next, theirs };
-          }
+          // Theirs is read after the rollback, without holding the write lock: stored events never change.
+          const found = firstConflict(encoded, conflicts);
+          if (found !== undefined) return { result: "conflict-at", ...found, next };
           if (!dry) {
             const record: RebaseRecord | undefined =
               id === undefined ? undefined : { id, digest, firstSeqNo: next, count: numbered.length };
@@ -181,15 +188,37 @@ export async function rebase(
     // Seen once committed: a head recorded before a failed commit would let the fast path leave a gap.
     if (appended && outcome.result === "ok") see(backend, outcome.events[outcome.events.length - 1]?.seqNo ?? 0);
     if (outcome.result !== "conflict-at") return outcome;
-    const { index, next, theirs } = outcome;
-    const [stored] = await backend.readEvents([theirs]);
-    if (stored === undefined) throw new Error(`the conflicting event ${theirs} is not in the store`);
-    return {
-      result: "conflict",
-      events: numberedFrom(history, next, index),
-      conflict: { ours: storedEvent(history[index] as NewEvent, next + index), theirs: decodeEvent(stored) },
-    };
+    return conflictResult(backend, history, outcome);
   }
+}
+
+/** The first event of the history that meets a stored event in `conflicts` (keyed by aggregate): its index and theirs. */
+function firstConflict(
+  encoded: readonly EncodedEvent[],
+  conflicts: ReadonlyMap<string, number>,
+): { index: number; theirs: number } | undefined {
+  if (conflicts.size === 0) return undefined;
+  for (let index = 0; index < encoded.length; index++) {
+    const action = (encoded[index] as EncodedEvent).action;
+    const theirs = action && conflicts.get(action.aggregate.key);
+    if (theirs !== undefined) return { index, theirs };
+  }
+  return undefined;
+}
+
+/** The conflict result of {@link ConflictAt}: the history numbered from `next` up to ours, and theirs as stored. */
+async function conflictResult(
+  backend: Backend,
+  history: readonly NewEvent[],
+  { index, next, theirs }: Omit<ConflictAt, "result">,
+): Promise<RebaseResult> {
+  const [stored] = await backend.readEvents([theirs]);
+  if (stored === undefined) throw new Error(`the conflicting event ${theirs} is not in the store`);
+  return {
+    result: "conflict",
+    events: numberedFrom(history, next, index),
+    conflict: { ours: storedEvent(history[index] as NewEvent, next + index), theirs: decodeEvent(stored) },
+  };
 }
 
 /** A conflict found in the write transaction: the history's `index`-th event meets stored event `theirs`. */

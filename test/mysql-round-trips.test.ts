@@ -4,15 +4,26 @@ import { openStore } from "../src/index.js";
 import { storeFactories } from "./stores.js";
 import { act } from "./support/events.js";
 
-/** A pool of the store's database whose connections count the queries they send, and the prepared ones apart. */
-function countingPool(url: string): { pool: mysql.Pool; sent: () => number; prepared: () => number } {
+/**
+ * A pool of the store's database whose connections count the queries they send, the prepared
+ * ones apart, and the queries that take the write lock (`select … for update`).
+ */
+function countingPool(url: string): {
+  pool: mysql.Pool;
+  sent: () => number;
+  prepared: () => number;
+  locks: () => number;
+} {
   const pool = mysql.createPool({ uri: url, multipleStatements: true });
   let sent = 0;
   let prepared = 0;
+  let locks = 0;
   pool.on("connection", (connection) => {
     const query = connection.query.bind(connection);
     (connection as unknown as { query: unknown }).query = (...args: unknown[]) => {
       sent++;
+      const text = typeof args[0] === "string" ? args[0] : (args[0] as { sql?: string }).sql;
+      if (text?.includes(" for update")) locks++;
       return (query as (...a: unknown[]) => unknown)(...args);
     };
     const execute = connection.execute.bind(connection);
@@ -21,7 +32,7 @@ function countingPool(url: string): { pool: mysql.Pool; sent: () => number; prep
       return (execute as (...a: unknown[]) => unknown)(...args);
     };
   });
-  return { pool, sent: () => sent, prepared: () => prepared };
+  return { pool, sent: () => sent, prepared: () => prepared, locks: () => locks };
 }
 
 for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
@@ -31,7 +42,7 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
     it("a writer behind the head: one query for the lock, the head, the checks, the rows and COMMIT", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
-      const { pool, sent } = countingPool(url);
+      const { pool, sent, locks } = countingPool(url);
       const store = openStore("mysql://", { pool });
       try {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
@@ -45,9 +56,16 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
         expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
         expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
 
-        // A conflict still gets the full rules: the rows stay out, theirs is reported.
+        // A conflict: the rows stay out, theirs is reported. Once the guard refused the rebase,
+        // the conflict is read without taking the write lock again.
+        const locked = locks();
         const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);
-        expect(c).toMatchObject({ result: "conflict", conflict: { theirs: { seqNo: 3 } } });
+        expect(c).toMatchObject({
+          result: "conflict",
+          events: [],
+          conflict: { ours: { seqNo: 5 }, theirs: { seqNo: 3 } },
+        });
+        expect(locks() - locked).toBe(1);
         // A base past the head + 1 as well.
         expect(await store.rebase(9, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 5 });
         expect(await store.currentSeqNo()).toBe(4);

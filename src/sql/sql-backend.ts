@@ -175,6 +175,7 @@ export interface SqlWriteTx extends WriteTx {
 export class SqlBackend implements Backend {
   readonly refusesTakenSeqNos = true;
   readonly appendOnHead?: Backend["appendOnHead"];
+  readonly firstConflictsUnlocked?: Backend["firstConflictsUnlocked"];
   /** The driver's sessions cannot queue statements: {@link #appendOnHead} cannot take one round trip. */
   #queuesNothing = false;
   get readsAhead(): boolean {
@@ -208,6 +209,11 @@ export class SqlBackend implements Backend {
     if (headless) {
       this.appendOnHead = (base, events, aggregates, resolved) =>
         this.#appendOnHead(headless, base, events, aggregates, resolved);
+      this.firstConflictsUnlocked = (base, aggregates, resolved) =>
+        this.driver.read(async (s) => {
+          const conflicts = await this.#firstConflicts(s, base, aggregates, resolved);
+          return { conflicts, next: (await this.#head(s)) + 1 };
+        });
     }
   }
 
@@ -388,7 +394,7 @@ export class SqlBackend implements Backend {
     events: readonly EncodedEvent[],
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
-  ): Promise<number | undefined> {
+  ): Promise<number | "refused" | undefined> {
     // The conflict guard is one statement: its aggregates must fit in one.
     if (
       this.#queuesNothing ||
@@ -420,7 +426,7 @@ export class SqlBackend implements Backend {
         return undefined;
       }
     } catch (error) {
-      if (error instanceof DatabaseError && error.dbCode === headless.failure) return undefined;
+      if (error instanceof DatabaseError && error.dbCode === headless.failure) return "refused";
       throw error;
     }
     // Committed: running the full rules now would write the history twice.
