@@ -73,9 +73,9 @@ function serverRestarts(name: string, create: () => Promise<PrivateServer>, opti
           () => undefined,
           (e: unknown) => e,
         );
-        // Cut it off 5 ms after the call returned (validated and encoded by then; the server takes
-        // tens of ms to insert 10,000 rows), then later and later, up to its commit. On a machine
-        // that wrote the batch in about 60 ms, cuts from 30 ms on all landed after the commit.
+        // Cut it off 5 ms after the call returned (validated and encoded by then; PostgreSQL then
+        // took about 65 ms to insert and commit the 10,000 rows), then later and later, up to its
+        // commit. Under the load of the full suite, cuts from 30 ms on once all came too late.
         await new Promise((r) => setTimeout(r, 5 + attempt * 25));
         server?.stop();
         const outcome = await pending;
