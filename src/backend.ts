@@ -127,15 +127,17 @@ export interface Backend {
   ): Promise<number | "refused" | undefined>;
   /**
    * Optional, with {@link appendOnHead}: {@link WriteTx.firstConflicts}
-   * outside the write lock, and then the head + 1 as `next` (read after them,
-   * so every conflict found is below it). Committed events never change, so a
-   * conflict found this way is one the write transaction would find too.
+   * outside the write lock, as the store stood at its head when read (`next`
+   * is that head + 1). seqNos are gapless and in commit order and committed
+   * events never change, so this is what the write transaction would have
+   * found with that head. Undefined when the check cannot be bound that way
+   * (a very long `resolved`).
    */
   firstConflictsUnlocked?(
     base: number,
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
-  ): Promise<{ conflicts: Map<string, number>; next: number }>;
+  ): Promise<{ conflicts: Map<string, number>; next: number } | undefined>;
   /**
    * `[seqNo, patch JSON text]` of the actions on `aggregate` with
    * `after < seqNo <= until`, ascending: what `aggregate()` folds, a page of

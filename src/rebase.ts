@@ -127,11 +127,13 @@ export async function rebase(
         // Refused, most likely for a conflict: found without taking the write lock again, so
         // that other writers commit meanwhile. Without one (the base was past the head), the
         // full rules below decide.
-        const { conflicts, next: after } = await backend.firstConflictsUnlocked(base, targets, resolved);
-        see(backend, after - 1);
-        if (base < after) behind.add(backend);
-        const found = firstConflict(encoded, conflicts);
-        if (found !== undefined) return conflictResult(backend, history, { ...found, next: after });
+        const read = await backend.firstConflictsUnlocked(base, targets, resolved);
+        if (read !== undefined) {
+          see(backend, read.next - 1);
+          if (base < read.next) behind.add(backend);
+          const found = firstConflict(encoded, read.conflicts);
+          if (found !== undefined) return conflictResult(backend, history, { ...found, next: read.next });
+        }
       }
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;

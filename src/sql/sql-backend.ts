@@ -209,11 +209,14 @@ export class SqlBackend implements Backend {
     if (headless) {
       this.appendOnHead = (base, events, aggregates, resolved) =>
         this.#appendOnHead(headless, base, events, aggregates, resolved);
-      this.firstConflictsUnlocked = (base, aggregates, resolved) =>
-        this.driver.read(async (s) => {
-          const conflicts = await this.#firstConflicts(s, base, aggregates, resolved);
-          return { conflicts, next: (await this.#head(s)) + 1 };
+      this.firstConflictsUnlocked = async (base, aggregates, resolved) => {
+        // Bound by the head, every statement reads the store as it stood at that head.
+        if (firstConflictsParameters(1, resolved.length) + 3 > this.dialect.maxParameters) return undefined;
+        return this.driver.read(async (s) => {
+          const head = await this.#head(s);
+          return { conflicts: await this.#firstConflicts(s, base, aggregates, resolved, head), next: head + 1 };
         });
+      };
     }
   }
 
@@ -280,17 +283,20 @@ export class SqlBackend implements Backend {
     base: number,
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
+    until?: number,
   ): Promise<Map<string, number>> {
     const wanted = new Set(aggregates.map((a) => a.key));
-    if (firstConflictsParameters(1, resolved.length) > this.dialect.maxParameters) {
+    const bound = until === undefined ? 0 : 3;
+    if (firstConflictsParameters(1, resolved.length) + bound > this.dialect.maxParameters) {
+      if (until !== undefined) throw new Error("a bounded conflict check needs room for its bounds");
       return this.#firstConflictsUnbound(s, base, aggregates, new Set(resolved));
     }
-    const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length);
+    const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length) - bound;
     // At most 500 aggregates a statement: SQLite nests the OR of their identities 500 deep (its limit is 1000).
     const size = Math.max(1, Math.min(500, Math.floor(room / 6)));
     const out = new Map<string, number>();
     for (const chunk of distinctHashRounds(aggregates).flatMap((round) => chunks(round, size))) {
-      const rows = await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved));
+      const rows = await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved, until));
       for (const row of rows) {
         const key = `${row.kind}\u0000${row.id}`;
         const seqNo = Number(row.seq_no);

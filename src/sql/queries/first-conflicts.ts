@@ -26,27 +26,36 @@ export function firstConflictsQuery(
   base: number,
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
+  until?: number,
 ): CompiledQuery<FirstConflictRow> {
-  // Compiled once per shape (the rebase hot path); the slots stand for base, resolved, then hash, kind, id of each.
+  // Compiled once per shape (the rebase hot path); the slots stand for base, resolved, then hash, kind, id of
+  // each, then `until` where given.
   const values: unknown[] = [base, ...resolved];
   for (const a of aggregates) values.push(a.hash, a.kind, a.id);
-  return compiledOnce(db, `first-conflicts:${aggregates.length}:${resolved.length}`, values, (slots) => {
+  if (until !== undefined) values.push(until);
+  const shape = `first-conflicts:${aggregates.length}:${resolved.length}${until === undefined ? "" : ":until"}`;
+  return compiledOnce(db, shape, values, (slots) => {
     const at = 1 + resolved.length;
     const shaped = aggregates.map((_, i) => ({
       hash: slots[at + 3 * i],
       kind: slots[at + 3 * i + 1],
       id: slots[at + 3 * i + 2],
     }));
-    return buildFirstConflicts(db, slots[0]!, shaped as never, slots.slice(1, at));
+    const bound = until === undefined ? undefined : slots[at + 3 * aggregates.length];
+    return buildFirstConflicts(db, slots[0]!, shaped as never, slots.slice(1, at), bound);
   });
 }
 
-/** The actions and the trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected. */
+/**
+ * The actions and the trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected;
+ * with `until`, as the store stood when its head was `until` (seqNos are gapless and in commit order).
+ */
 function conflictSources(
   db: Kysely<Schema>,
   base: number,
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
+  until?: number,
 ) {
   const hashes = aggregates.map((a) => a.hash);
   const actions = db
@@ -56,6 +65,7 @@ function conflictSources(
       eb.or(aggregates.map((a) => eb.and([eb("aggregate_kind", "=", a.kind), eb("aggregate_id", "=", a.id)]))),
     )
     .where("seq_no", ">=", base)
+    .$if(until !== undefined, (q) => q.where("seq_no", "<=", until as number))
     .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved));
   const effects = triggersWithEffects(db)
     .where("t.aggregate_hash", "in", hashes)
@@ -63,6 +73,9 @@ function conflictSources(
       eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
     )
     .where("f.seq_no", ">=", base)
+    .$if(until !== undefined, (q) =>
+      q.where("f.seq_no", "<=", until as number).where("t.seq_no", "<=", until as number),
+    )
     .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved));
   return { actions, effects };
 }
@@ -72,8 +85,9 @@ function buildFirstConflicts(
   base: number,
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
+  until?: number,
 ): CompiledQuery<FirstConflictRow> {
-  const sources = conflictSources(db, base, aggregates, resolved);
+  const sources = conflictSources(db, base, aggregates, resolved, until);
   const actions = sources.actions
     .select((eb) => [
       eb.fn.min("aggregate_kind").as("kind"),
@@ -127,7 +141,7 @@ export function anyConflictQuery(
   });
 }
 
-/** The parameters {@link firstConflictsQuery} binds for `n` aggregates. */
+/** The parameters {@link firstConflictsQuery} binds for `n` aggregates (3 more with `until`). */
 export function firstConflictsParameters(n: number, resolved: number): number {
   return 6 * n + 2 + 2 * resolved;
 }
