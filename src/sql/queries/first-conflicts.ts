@@ -28,12 +28,34 @@ export function firstConflictsQuery(
   resolved: readonly number[],
   until?: number,
 ): CompiledQuery<FirstConflictRow> {
-  // Compiled once per shape (the rebase hot path); the slots stand for base, resolved, then hash, kind, id of
-  // each, then `until` where given.
+  return compiledCheck(db, "first-conflicts", { base, aggregates, resolved, until }, (check) =>
+    buildFirstConflicts(db, check),
+  );
+}
+
+/** The values of a conflict check: with `until`, the store as it stood when its head was `until`. */
+interface ConflictCheck {
+  readonly base: number;
+  readonly aggregates: readonly EncodedIdentity[];
+  readonly resolved: readonly number[];
+  readonly until?: number | undefined;
+}
+
+/**
+ * A conflict check compiled once per shape (the rebase hot path): `build` gets the check with
+ * stand-ins for its values, bound in this order: base, resolved, then hash, kind and id of
+ * each aggregate, then `until` where given.
+ */
+function compiledCheck<R>(
+  db: Kysely<Schema>,
+  name: string,
+  { base, aggregates, resolved, until }: ConflictCheck,
+  build: (check: ConflictCheck) => CompiledQuery<R>,
+): CompiledQuery<R> {
   const values: unknown[] = [base, ...resolved];
   for (const a of aggregates) values.push(a.hash, a.kind, a.id);
   if (until !== undefined) values.push(until);
-  const shape = `first-conflicts:${aggregates.length}:${resolved.length}${until === undefined ? "" : ":until"}`;
+  const shape = `${name}:${aggregates.length}:${resolved.length}${until === undefined ? "" : ":until"}`;
   return compiledOnce(db, shape, values, (slots) => {
     const at = 1 + resolved.length;
     const shaped = aggregates.map((_, i) => ({
@@ -41,8 +63,12 @@ export function firstConflictsQuery(
       kind: slots[at + 3 * i + 1],
       id: slots[at + 3 * i + 2],
     }));
-    const bound = until === undefined ? undefined : slots[at + 3 * aggregates.length];
-    return buildFirstConflicts(db, slots[0]!, shaped as never, slots.slice(1, at), bound);
+    return build({
+      base: slots[0]!,
+      resolved: slots.slice(1, at),
+      aggregates: shaped as never,
+      until: until === undefined ? undefined : slots[at + 3 * aggregates.length],
+    });
   });
 }
 
@@ -50,13 +76,7 @@ export function firstConflictsQuery(
  * The actions and the trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected;
  * with `until`, as the store stood when its head was `until` (seqNos are gapless and in commit order).
  */
-function conflictSources(
-  db: Kysely<Schema>,
-  base: number,
-  aggregates: readonly EncodedIdentity[],
-  resolved: readonly number[],
-  until?: number,
-) {
+function conflictSources(db: Kysely<Schema>, { base, aggregates, resolved, until }: ConflictCheck) {
   const hashes = aggregates.map((a) => a.hash);
   const actions = db
     .selectFrom("actions")
@@ -80,14 +100,8 @@ function conflictSources(
   return { actions, effects };
 }
 
-function buildFirstConflicts(
-  db: Kysely<Schema>,
-  base: number,
-  aggregates: readonly EncodedIdentity[],
-  resolved: readonly number[],
-  until?: number,
-): CompiledQuery<FirstConflictRow> {
-  const sources = conflictSources(db, base, aggregates, resolved, until);
+function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): CompiledQuery<FirstConflictRow> {
+  const sources = conflictSources(db, check);
   const actions = sources.actions
     .select((eb) => [
       eb.fn.min("aggregate_kind").as("kind"),
@@ -121,16 +135,8 @@ export function anyConflictQuery(
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
 ): CompiledQuery<{ conflict: unknown }> {
-  const values: unknown[] = [base, ...resolved];
-  for (const a of aggregates) values.push(a.hash, a.kind, a.id);
-  return compiledOnce(db, `any-conflict:${aggregates.length}:${resolved.length}`, values, (slots) => {
-    const at = 1 + resolved.length;
-    const shaped = aggregates.map((_, i) => ({
-      hash: slots[at + 3 * i],
-      kind: slots[at + 3 * i + 1],
-      id: slots[at + 3 * i + 2],
-    }));
-    const { actions, effects } = conflictSources(db, slots[0]!, shaped as never, slots.slice(1, at));
+  return compiledCheck(db, "any-conflict", { base, aggregates, resolved }, (check) => {
+    const { actions, effects } = conflictSources(db, check);
     return db
       .selectNoFrom((eb) =>
         eb
