@@ -1,3 +1,6 @@
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionError, type OpenStoreOptions, openStore, type Store } from "../src/index.js";
 import { collect } from "./support/events.js";
@@ -109,6 +112,23 @@ function serverRestarts(name: string, create: () => Promise<PrivateServer>, opti
     }, 120_000);
   });
 }
+
+describe("a private MariaDB server", () => {
+  it("leaves the temporary tables of the machine's servers alone when it starts", async () => {
+    // A server deletes every #sql* file of its tmpdir at start: in /tmp, those of the shared server.
+    const shared = join(tmpdir(), `#sql-coherence-probe-${process.pid}.MAI`);
+    writeFileSync(shared, "");
+    const server = await PrivateMariadb.create();
+    try {
+      server.stop();
+      server.start();
+      expect(existsSync(shared)).toBe(true);
+    } finally {
+      server.dispose();
+      rmSync(shared, { force: true });
+    }
+  }, 60_000);
+});
 
 serverRestarts("PostgreSQL", PrivatePostgres.create, { postgres: { max: 4 } });
 serverRestarts("MariaDB", PrivateMariadb.create, { mysql: { connectionLimit: 4 } });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
@@ -18,6 +18,22 @@ export class PrivateMariadb {
 
   private constructor(readonly port: number) {
     this.#dir = mkdtempSync(join(tmpdir(), "coherence-mariadb-"));
+    mkdirSync(this.#tmp);
+  }
+
+  /**
+   * Its own temporary directory. A MariaDB server deletes every `#sql*` file of its tmpdir
+   * when it starts, and /tmp holds the internal temporary tables of the machine's shared
+   * server: each start of a private server there pulled them from under its running
+   * queries (signal 11 in `ha_maria::drop_table`; "Error on delete of '/tmp/#sql-temptable-…'").
+   */
+  get #tmp(): string {
+    return join(this.#dir, "tmp");
+  }
+
+  /** The environment of its processes: TMPDIR for the bootstrap of `mariadb-install-db` too. */
+  get #env(): NodeJS.ProcessEnv {
+    return { ...process.env, TMPDIR: this.#tmp };
   }
 
   /** The URL of its `coherence` database. */
@@ -32,7 +48,7 @@ export class PrivateMariadb {
       execFileSync(
         "mariadb-install-db",
         ["--no-defaults", `--datadir=${join(server.#dir, "data")}`, "--user=root", "--skip-test-db"],
-        { stdio: "pipe" },
+        { stdio: "pipe", env: server.#env },
       );
       server.start();
       const connection = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root" });
@@ -56,6 +72,7 @@ export class PrivateMariadb {
     const args = [
       "--no-defaults",
       `--datadir=${join(this.#dir, "data")}`,
+      `--tmpdir=${this.#tmp}`,
       `--socket=${join(this.#dir, "sock")}`,
       `--port=${this.port}`,
       "--bind-address=127.0.0.1",
@@ -67,7 +84,7 @@ export class PrivateMariadb {
     ];
     // A child of this process, which reaps it once killed; not waited for, so a worker can end.
     const log = openSync(join(this.#dir, "log"), "a");
-    const child = spawn("mariadbd", args, { stdio: ["ignore", log, log] });
+    const child = spawn("mariadbd", args, { stdio: ["ignore", log, log], env: this.#env });
     closeSync(log);
     child.unref();
     this.#pid = child.pid;
