@@ -117,7 +117,7 @@ function testPlans(factory: StoreFactory): void {
         expect(anyConflict).toContain(planner.aggregateIndex);
         if (factory.name === "mysql") {
           // No temporary table under the guard: MariaDB 10.11 runs its subquery while it
-          // optimizes the guard, and freeing a grouping's temporary table there crashed the server.
+          // optimizes the guard, under the write lock.
           const guard = (backend.dialect.headless as HeadlessAppend).guard(
             1,
             anyConflictQuery(backend.db, 1, [agg, encodeIdentity(["agg", 8])], [3, 5]),

@@ -124,10 +124,9 @@ function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): Compiled
  * one boolean column, `select (exists (…actions…) or exists (…effects…))`, for
  * a guard to use as a scalar subquery. No grouping and no union, so the server
  * needs no temporary table: MariaDB 10.11 evaluates such a subquery while it
- * optimizes the statement around it, and a grouped union there crashed the
- * server (signal 11 in `ha_maria::drop_table`, freeing the temporary table of
- * the grouping, under concurrent rebases). Any aggregates: nothing is grouped
- * by hash. Binds {@link firstConflictsParameters} values.
+ * optimizes the statement around it, under the write lock, where the grouped
+ * union of {@link firstConflictsQuery} made two. Any aggregates: nothing is
+ * grouped by hash. Binds {@link firstConflictsParameters} values.
  */
 export function anyConflictQuery(
   db: Kysely<Schema>,
