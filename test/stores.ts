@@ -54,15 +54,20 @@ export function memoryFactory(): StoreFactory {
 }
 
 export function sqliteFactory(): StoreFactory {
-  const dir = mkdtempSync(join(tmpdir(), "coherence-test-"));
+  // Made on first use: a test file that filters this factory out never disposes of it.
+  let dir: string | undefined;
   let n = 0;
   return tracked(
     "sqlite",
     async (options) => {
+      dir ??= mkdtempSync(join(tmpdir(), "coherence-test-"));
       const url = `sqlite:${join(dir, `store-${++n}.db`)}`;
       return { store: openStore(url, options), url };
     },
-    async () => rmSync(dir, { recursive: true, force: true }),
+    async () => {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    },
   );
 }
 
