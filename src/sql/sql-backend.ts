@@ -211,7 +211,7 @@ export class SqlBackend implements Backend {
         this.#appendOnHead(headless, base, events, aggregates, resolved);
       this.firstConflictsUnlocked = async (base, aggregates, resolved) => {
         // Bound by the head, every statement reads the store as it stood at that head.
-        if (firstConflictsParameters(1, resolved.length) + 3 > this.dialect.maxParameters) return undefined;
+        if (firstConflictsParameters(1, resolved.length, true) > this.dialect.maxParameters) return undefined;
         return this.driver.read(async (s) => {
           const head = await this.#head(s);
           return { conflicts: await this.#firstConflicts(s, base, aggregates, resolved, head), next: head + 1 };
@@ -286,12 +286,12 @@ export class SqlBackend implements Backend {
     until?: number,
   ): Promise<Map<string, number>> {
     const wanted = new Set(aggregates.map((a) => a.key));
-    const bound = until === undefined ? 0 : 3;
-    if (firstConflictsParameters(1, resolved.length) + bound > this.dialect.maxParameters) {
-      if (until !== undefined) throw new Error("a bounded conflict check needs room for its bounds");
+    const bounded = until !== undefined;
+    if (firstConflictsParameters(1, resolved.length, bounded) > this.dialect.maxParameters) {
+      if (bounded) throw new Error("a bounded conflict check needs room for its bounds");
       return this.#firstConflictsUnbound(s, base, aggregates, new Set(resolved));
     }
-    const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length) - bound;
+    const room = this.dialect.maxParameters - firstConflictsParameters(0, resolved.length, bounded);
     // At most 500 aggregates a statement: SQLite nests the OR of their identities 500 deep (its limit is 1000).
     const size = Math.max(1, Math.min(500, Math.floor(room / 6)));
     const out = new Map<string, number>();

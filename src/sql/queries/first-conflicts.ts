@@ -146,9 +146,9 @@ export function anyConflictQuery(
   });
 }
 
-/** The parameters {@link firstConflictsQuery} binds for `n` aggregates (3 more with `until`). */
-export function firstConflictsParameters(n: number, resolved: number): number {
-  return 6 * n + 2 + 2 * resolved;
+/** The parameters {@link firstConflictsQuery} binds for `n` aggregates, `bounded` by an `until` (bound 3 times). */
+export function firstConflictsParameters(n: number, resolved: number, bounded = false): number {
+  return 6 * n + 2 + 2 * resolved + (bounded ? 3 : 0);
 }
 
 /**
