@@ -1,4 +1,5 @@
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, RawBuilder } from "kysely";
+import type { TableNames } from "../model/types.js";
 
 /** A statement ready to run: SQL text and its parameters. */
 export interface Statement {
@@ -37,8 +38,6 @@ export interface SqlSession {
    * order. Streams read through it when the driver has it: no object per row.
    */
   values?(statement: Statement | CompiledQuery): Promise<unknown[][]>;
-  /** Optional: {@link values} of several statements, in one round trip where the connection can. */
-  valuesTogether?(statements: readonly (Statement | CompiledQuery)[]): Promise<unknown[][][]>;
   /**
    * Optional: {@link run} as a prepared statement, its values sent apart from
    * its text, after what the session has queued (MySQL/MariaDB: the binary
@@ -154,12 +153,6 @@ export interface SqlDialect {
    */
   textOf?(ref: string): RawBuilder<string>;
   /**
-   * True where an unfiltered page reads its range of actions and its range of
-   * events as two scans instead of joining them (MySQL/MariaDB, whose join
-   * looks each action up by key: about a third more server time).
-   */
-  readonly rangeReadsApart: boolean;
-  /**
    * True where the aggregate index holds the identity itself,
    * `actions(aggregate_id, aggregate_kind, seq_no)`, instead of its hash
    * (SQLite, which bounds no index entry; PostgreSQL's B-tree entries and
@@ -195,6 +188,14 @@ export interface SqlDialect {
   legacyColumnsQuery?(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery;
   /** The statements that convert the columns {@link legacyColumnsQuery} found (its rows); run by `initSchema`. */
   upgradeStatements?(rows: readonly unknown[]): string[];
+  /** The columns of `relation` in the store's schema or database; none where the relation does not exist. */
+  columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column>;
+  /**
+   * What gives an action relation of schema version 1 the columns of version 2 (its event's
+   * timestamp and source, NOT NULL, copied from the event relation), given its `columns`:
+   * `before` runs ahead of `initSchema`'s CREATE statements, `after` once they ran.
+   */
+  eventColumnsUpgrade(tables: TableNames, columns: readonly Column[]): { before: string[]; after: string[] };
   /**
    * Optional: finds which of the foreign keys `[relation, constraint]` exist
    * in the store's schema or database (rows `{ table_name, constraint_name }`);
@@ -234,6 +235,16 @@ export interface HeadlessAppend {
   readonly failure: string;
 }
 
+/** A column as {@link SqlDialect.columnsQuery} finds it. */
+export interface Column {
+  name: string;
+  /** `"YES"` or `"NO"`, as `information_schema.columns.is_nullable`. */
+  nullable: string;
+}
+
+/** The columns schema version 2 added to the action relation (copies of the event relation's). */
+export const EVENT_COLUMNS = ["timestamp", "source"] as const;
+
 /** A foreign key as {@link SqlDialect.foreignKeysQuery} finds it. */
 export interface ForeignKey {
   table_name: string;
@@ -250,10 +261,37 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly supportsCreateIndexIfNotExists: boolean = true;
   readonly maxStatementBytes: number = Number.POSITIVE_INFINITY;
   readonly secureDeleteStatements: readonly string[] = [];
-  readonly rangeReadsApart: boolean = false;
   readonly identityIndex: boolean = false;
   readonly readsAhead: boolean = false;
+  abstract columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column>;
+  abstract eventColumnsUpgrade(tables: TableNames, columns: readonly Column[]): { before: string[]; after: string[] };
   abstract createAdapter(): DialectAdapter;
   abstract createQueryCompiler(): QueryCompiler;
   abstract createIntrospector(db: Kysely<unknown>): DatabaseIntrospector;
+}
+
+/**
+ * {@link SqlDialect.eventColumnsUpgrade} where `ALTER TABLE` adds a column and
+ * sets NOT NULL (PostgreSQL, MySQL/MariaDB): the missing columns are added,
+ * the rows without them are filled in from the event relation, then NOT NULL
+ * is set. Each step is idempotent, so a migration cut short is finished by the
+ * next `initSchema`.
+ */
+export function alterEventColumns(
+  columns: readonly Column[],
+  statements: {
+    add(column: (typeof EVENT_COLUMNS)[number]): string;
+    fill: string;
+    notNull(column: (typeof EVENT_COLUMNS)[number]): string;
+    alter: string;
+  },
+): string[] {
+  const found = new Map(columns.map((c) => [c.name, c.nullable]));
+  if (EVENT_COLUMNS.every((c) => found.get(c) === "NO")) return [];
+  const missing = EVENT_COLUMNS.filter((c) => !found.has(c));
+  const out: string[] = [];
+  if (missing.length > 0) out.push(`${statements.alter} ${missing.map((c) => statements.add(c)).join(", ")}`);
+  out.push(statements.fill);
+  out.push(`${statements.alter} ${EVENT_COLUMNS.map((c) => statements.notNull(c)).join(", ")}`);
+  return out;
 }

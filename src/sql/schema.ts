@@ -11,6 +11,9 @@ export interface Schema extends ExtraSchema {
     aggregate_hash: number;
     patch: string;
     triggers: string | null;
+    /** The event's timestamp and source, kept beside the action too (schema version 2): an action is read without the event relation. */
+    timestamp: number;
+    source: string;
   };
   effects: { seq_no: number; reason: string; trigger_kind: string; trigger_id: string; trigger_hash: number };
   triggers: {

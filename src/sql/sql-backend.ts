@@ -14,6 +14,7 @@ import { DatabaseError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
 import {
+  type Column,
   type ForeignKey,
   type HeadlessAppend,
   type SqlDialect,
@@ -22,7 +23,7 @@ import {
   type Statement,
   valueBytes,
 } from "./dialect.js";
-import { actionPageQuery, actionRangeQuery, eventRangeQuery, type TextOf } from "./queries/action-page.js";
+import { actionPageQuery, type TextOf } from "./queries/action-page.js";
 import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
@@ -34,18 +35,12 @@ import {
   firstConflictsQuery,
 } from "./queries/first-conflicts.js";
 import { hasEffectsQuery, headQuery } from "./queries/head.js";
-import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION } from "./queries/meta.js";
+import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION, updateMetaQuery } from "./queries/meta.js";
 import { patchPageQuery } from "./queries/patch-page.js";
 import { readEventsQuery } from "./queries/read-events.js";
 import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
-import {
-  type ActionRow,
-  type EventRow,
-  eventFromRow,
-  storedActionFromRange,
-  storedActionFromValues,
-} from "./queries/rows.js";
+import { type ActionRow, type EventRow, eventFromRow, storedActionFromValues } from "./queries/rows.js";
 import type { Schema } from "./schema.js";
 import { derivedName, relationNames, renameTables } from "./tables.js";
 
@@ -136,33 +131,6 @@ class DecodedRows implements Iterable<StoredAction>, Iterator<StoredAction> {
   }
 }
 
-/** The actions of a range read in two halves (see `#range`), each decoded when the iteration reaches it. */
-class RangeRows implements Iterable<StoredAction>, Iterator<StoredAction> {
-  #at = 0;
-
-  constructor(
-    readonly actions: readonly unknown[][],
-    readonly events: readonly unknown[][],
-    readonly after: number,
-  ) {}
-
-  [Symbol.iterator](): Iterator<StoredAction> {
-    return this;
-  }
-
-  next(): IteratorResult<StoredAction> {
-    const a = this.actions[this.#at++];
-    if (a === undefined) return { value: undefined, done: true };
-    const seqNo = Number(a[0]);
-    let e = this.events[seqNo - this.after - 1];
-    if (e === undefined || Number(e[0]) !== seqNo) {
-      e = this.events.find((row) => Number(row[0]) === seqNo);
-      if (e === undefined) throw new Error(`action ${seqNo} has no event row`);
-    }
-    return { value: storedActionFromRange(a, e), done: false };
-  }
-}
-
 /** The write transaction of a SQL store: its session runs the statements of relations beyond the events (the keystore). */
 export interface SqlWriteTx extends WriteTx {
   readonly session: SqlSession;
@@ -223,7 +191,13 @@ export class SqlBackend implements Backend {
   async initSchema(): Promise<void> {
     const statements = createSchemaQueries(this.db, this.dialect, this.tables);
     await this.driver.migrate(async (s) => {
+      // An action relation of schema version 1 gets its events' timestamps and sources.
+      const columns = await s.all<Column>(this.dialect.columnsQuery(this.db as Kysely<unknown>, this.tables.action));
+      const upgrade =
+        columns.length > 0 ? this.dialect.eventColumnsUpgrade(this.tables, columns) : { before: [], after: [] };
+      for (const sql of upgrade.before) await s.run({ sql, parameters: [] });
       for (const statement of statements) await s.run(statement);
+      for (const sql of upgrade.after) await s.run({ sql, parameters: [] });
       const legacy = this.dialect.legacyColumnsQuery?.(this.db as Kysely<unknown>, relationNames(this.tables));
       if (legacy !== undefined) {
         const rows = await s.all(legacy);
@@ -248,6 +222,7 @@ export class SqlBackend implements Backend {
         );
       }
       if (version === undefined) await s.run(insertMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
+      else if (version < SCHEMA_VERSION) await s.run(updateMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
       if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
     });
   }
@@ -506,35 +481,12 @@ export class SqlBackend implements Backend {
     };
   }
 
-  /**
-   * The actions with `after < seqNo <= until`, read as two range scans (actions, events) instead of
-   * a join: seqNos are gapless, so the event of seqNo `n` is the `n - after`th row of the second.
-   * Undefined where the session cannot read rows as arrays.
-   */
-  async #range(s: SqlSession, after: number, until: number): Promise<Iterable<StoredAction> | undefined> {
-    if (!s.values) return undefined;
-    const statements = [
-      actionRangeQuery(this.db, after, until, this.#textOf),
-      eventRangeQuery(this.db, after, until, this.#textOf),
-    ];
-    const values = s.values.bind(s);
-    const [actions = [], events = []] = s.valuesTogether
-      ? await s.valuesTogether(statements)
-      : await Promise.all(statements.map(values));
-    return new RangeRows(actions, events, after);
-  }
-
   async actionPage(query: ActionPageQuery): Promise<ActionPage> {
     if (query.aggregates === undefined && query.kinds === undefined) {
       // Unfiltered pages read a range of seqNos, not a count of rows: seqNos are gapless, so
-      // (after, after + limit] holds at most `limit` rows, and the range bounds both sides of the
-      // join however stale the planner's statistics (after a bulk load PostgreSQL hashed the whole
-      // events relation for every page).
+      // (after, after + limit] holds at most `limit` rows, and the range bounds the scan however
+      // stale the planner's statistics.
       const until = Math.min(query.until, query.after + query.limit);
-      if (this.dialect.rangeReadsApart) {
-        const actions = await this.driver.read((s) => this.#range(s, query.after, until));
-        if (actions) return { actions, last: until, done: until >= query.until };
-      }
       const statement = actionPageQuery(
         this.db,
         query,

@@ -9,14 +9,14 @@ import type { ActionRow } from "./rows.js";
 /** Filters longer than this are applied in JS only, keeping statements small. */
 export const MAX_PUSHED_FILTER = 500;
 
-type Actions = Schema & { a: Schema["actions"]; e: Schema["events"] };
+type Actions = Schema & { a: Schema["actions"] };
 
 /** A dialect's {@link SqlDialect.textOf}: a string column (`"a.patch"`) selected as text. */
 export type TextOf = (ref: string) => RawBuilder<string>;
 
 /** The string columns of an {@link ActionRow}, as `selectActions` reads them. */
 const TEXT_COLUMNS = [
-  "e.source",
+  "a.source",
   "a.reason",
   "a.actor_kind",
   "a.actor_id",
@@ -46,7 +46,8 @@ function pushed(
 }
 
 /**
- * `actions as a` joined with `events as e`, selecting an {@link ActionRow}, filtered as far as SQL can;
+ * `actions as a`, selecting an {@link ActionRow}, filtered as far as SQL can (the action relation
+ * holds its event's timestamp and source: no join);
  * its column order is the one `actionFromValues` reads. With `textOf`, the string columns are selected
  * through it, under their own names. With `identityIndex` ({@link SqlDialect.identityIndex}), the
  * aggregates of the filter are also compared by kind and id, so their rows are found through that index.
@@ -56,7 +57,7 @@ export function selectActions(
   filter: ActionFilter,
   textOf?: TextOf,
   identityIndex = false,
-): SelectQueryBuilder<Actions, "a" | "e", ActionRow> {
+): SelectQueryBuilder<Actions, "a", ActionRow> {
   const { hashes, identities, kinds } = pushed(filter, identityIndex);
   const pairs = identities?.map((a): [unknown, unknown] => [a.id, a.kind]);
   return selectPushed(db, { hashes, pairs, kinds }, textOf);
@@ -74,15 +75,14 @@ function selectPushed(
   db: Kysely<Schema>,
   { hashes, pairs, kinds }: Pushed,
   textOf: TextOf | undefined,
-): SelectQueryBuilder<Actions, "a" | "e", ActionRow> {
+): SelectQueryBuilder<Actions, "a", ActionRow> {
   const text: readonly (string | AliasedRawBuilder<string, string>)[] = textOf
     ? TEXT_COLUMNS.map((ref) => textOf(ref).as(ref.slice(2)))
     : TEXT_COLUMNS;
-  const columns = ["a.seq_no", "e.timestamp", ...text] as unknown as ["a.seq_no"];
+  const columns = ["a.seq_no", "a.timestamp", ...text] as unknown as ["a.seq_no"];
   const selected = (db as unknown as Kysely<Actions>)
     .selectFrom("actions as a")
-    .innerJoin("events as e", "e.seq_no", "a.seq_no")
-    .select(columns) as unknown as SelectQueryBuilder<Actions, "a" | "e", ActionRow>;
+    .select(columns) as unknown as SelectQueryBuilder<Actions, "a", ActionRow>;
   return selected
     .$if(hashes !== undefined, (q) => q.where("a.aggregate_hash", "in", hashes as number[]))
     .$if(pairs !== undefined, (q) =>
@@ -122,56 +122,19 @@ export function actionPageQuery(
       slots[atPairs + 2 * i],
       slots[atPairs + 2 * i + 1],
     ]);
-    return (
-      selectPushed(
-        db,
-        {
-          hashes: h < 0 ? undefined : slots.slice(0, h),
-          pairs: p < 0 ? undefined : pairs,
-          kinds: k < 0 ? undefined : slots.slice(atKinds, at),
-        },
-        textOf,
-      )
-        .where("a.seq_no", ">", slots[at] as never)
-        .where("a.seq_no", "<=", slots[at + 1] as never)
-        // The same range on the joined side lets the planner bound both index scans.
-        .where("e.seq_no", ">", slots[at] as never)
-        .where("e.seq_no", "<=", slots[at + 1] as never)
-        .orderBy("a.seq_no")
-        .limit(slots[at + 2] as never)
-        .compile()
-    );
-  });
-}
-
-/**
- * The action columns of the actions with `after < seqNo <= until`, ascending, in the
- * order `storedActionFromRange` reads; {@link eventRangeQuery} reads their event columns.
- */
-export function actionRangeQuery(db: Kysely<Schema>, after: number, until: number, textOf?: TextOf): CompiledQuery {
-  return compiledOnce(db, `action-range:${textOf ? "text" : "bytes"}`, [after, until], (slots) => {
-    const text = (ref: string) => (textOf ? textOf(ref).as(ref.slice(2)) : ref);
-    const columns = ["a.seq_no", ...TEXT_COLUMNS.slice(1).map(text)] as unknown as ["a.seq_no"];
-    return (db as unknown as Kysely<Actions>)
-      .selectFrom("actions as a")
-      .select(columns)
-      .where("a.seq_no", ">", slots[0] as never)
-      .where("a.seq_no", "<=", slots[1] as never)
+    return selectPushed(
+      db,
+      {
+        hashes: h < 0 ? undefined : slots.slice(0, h),
+        pairs: p < 0 ? undefined : pairs,
+        kinds: k < 0 ? undefined : slots.slice(atKinds, at),
+      },
+      textOf,
+    )
+      .where("a.seq_no", ">", slots[at] as never)
+      .where("a.seq_no", "<=", slots[at + 1] as never)
       .orderBy("a.seq_no")
-      .compile();
-  });
-}
-
-/** The event columns (seqNo, timestamp, source) of the events with `after < seqNo <= until`, ascending. */
-export function eventRangeQuery(db: Kysely<Schema>, after: number, until: number, textOf?: TextOf): CompiledQuery {
-  return compiledOnce(db, `event-range:${textOf ? "text" : "bytes"}`, [after, until], (slots) => {
-    const source = textOf ? textOf("e.source").as("source") : "e.source";
-    return (db as unknown as Kysely<Actions>)
-      .selectFrom("events as e")
-      .select(["e.seq_no", "e.timestamp", source] as unknown as ["e.seq_no"])
-      .where("e.seq_no", ">", slots[0] as never)
-      .where("e.seq_no", "<=", slots[1] as never)
-      .orderBy("e.seq_no")
+      .limit(slots[at + 2] as never)
       .compile();
   });
 }

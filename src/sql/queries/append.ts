@@ -18,6 +18,8 @@ const COLUMNS: { [T in TableName]: readonly (keyof Schema[T] & string)[] } = {
     "aggregate_hash",
     "patch",
     "triggers",
+    "timestamp",
+    "source",
   ],
   effects: ["seq_no", "reason", "trigger_kind", "trigger_id", "trigger_hash"],
   triggers: [
@@ -49,6 +51,8 @@ export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]:
         aggregate.hash,
         patch,
         triggersText(triggers),
+        e.timestamp,
+        e.source,
       ]);
       triggers.forEach((t, position) => {
         rows.triggers.push([e.seqNo, position, t.kind, t.id, t.hash, aggregate.kind, aggregate.id, aggregate.hash]);
@@ -97,6 +101,11 @@ export function combinedInsertQuery(
 
 /** The tables of an append, in the order their parameters are bound. */
 export const TABLES: readonly TableName[] = ["events", "actions", "effects", "triggers"];
+
+/** The columns of a table, in the order its rows' parameters are bound. */
+export function columnsOf(table: TableName): readonly string[] {
+  return COLUMNS[table];
+}
 
 /** The number of columns of a table's rows. */
 export function columnCount(table: TableName): number {

@@ -3,9 +3,10 @@ import type { Schema } from "../schema.js";
 
 /**
  * The version of the relations `initSchema` creates, recorded in the meta
- * relation so that a later release knows what it migrates from.
+ * relation so that a later release knows what it migrates from. Version 2
+ * keeps each event's timestamp and source in the action relation too.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Names of the rows of the meta relation. */
 export const META = {
@@ -23,4 +24,9 @@ export function metaRowsQuery(db: Kysely<Schema>): CompiledQuery<{ name: string;
 /** Adds one row to the meta relation. */
 export function insertMetaQuery(db: Kysely<Schema>, name: string, value: number): CompiledQuery {
   return db.insertInto("meta").values({ name, value }).compile();
+}
+
+/** Sets the value of one row of the meta relation. */
+export function updateMetaQuery(db: Kysely<Schema>, name: string, value: number): CompiledQuery {
+  return db.updateTable("meta").set({ value }).where("name", "=", name).compile();
 }

@@ -1,4 +1,5 @@
 import { type EncodedEvent, EncodedIdentity } from "../../model/codec.js";
+import { DatabaseError } from "../../model/errors.js";
 import { decodeId, encodeId } from "../../model/identity.js";
 import type { Identity, Patch, StoredAction } from "../../model/types.js";
 
@@ -38,6 +39,17 @@ function triggersOf(text: string | null): EncodedIdentity[] {
   return (JSON.parse(text) as Identity[]).map(([kind, id]) => new EncodedIdentity(kind, encodeId(id)));
 }
 
+/**
+ * An action row without its event's timestamp or source: an action relation
+ * of schema version 1 whose upgrade has not finished (see `eventColumnsUpgrade`).
+ */
+function unmigrated(seqNo: unknown): DatabaseError {
+  return new DatabaseError(
+    `action ${seqNo} has no timestamp or source in the action relation: its upgrade to schema version 2 has not finished; run initSchema()`,
+    { cause: undefined, code: "schema-version" },
+  );
+}
+
 /** The row form of an action read back. */
 export function actionFromRow(r: ActionRow): EncodedEvent {
   return {
@@ -56,6 +68,7 @@ export function actionFromRow(r: ActionRow): EncodedEvent {
 
 /** {@link actionFromRow} of a row read as an array, its columns in {@link ActionRow}'s order (see `selectActions`). */
 export function actionFromValues(v: readonly unknown[]): EncodedEvent {
+  if (v[1] === null || v[2] === null) throw unmigrated(v[0]);
   return {
     seqNo: Number(v[0]),
     timestamp: Number(v[1]),
@@ -115,6 +128,7 @@ function storedAction(
   patch: unknown,
   triggers: unknown,
 ): StoredAction {
+  if (timestamp === null || source === null) throw unmigrated(seqNo);
   const action: StoredAction = {
     seqNo: Number(seqNo),
     timestamp: new Date(Number(timestamp)),
@@ -135,14 +149,6 @@ function storedAction(
 /** {@link storedAction} of a row read as an array, its columns in {@link ActionRow}'s order (see `selectActions`). */
 export function storedActionFromValues(v: readonly unknown[]): StoredAction {
   return storedAction(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
-}
-
-/**
- * {@link storedAction} of the two halves of a range read: `a` the action
- * columns of `actionRangeQuery`, `e` the event columns of `eventRangeQuery`.
- */
-export function storedActionFromRange(a: readonly unknown[], e: readonly unknown[]): StoredAction {
-  return storedAction(a[0], e[1], e[2], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
 /** The row form of any event read back. */

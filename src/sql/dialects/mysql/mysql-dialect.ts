@@ -7,7 +7,15 @@ import {
   type RawBuilder,
   sql,
 } from "kysely";
-import { BaseSqlDialect, type ColumnTypes, type ForeignKey, type HeadlessAppend } from "../../dialect.js";
+import type { TableNames } from "../../../model/types.js";
+import {
+  alterEventColumns,
+  BaseSqlDialect,
+  type Column,
+  type ColumnTypes,
+  type ForeignKey,
+  type HeadlessAppend,
+} from "../../dialect.js";
 import { foreignKeysIn } from "../../queries/create-schema.js";
 
 /**
@@ -119,7 +127,6 @@ export class MysqlDialect extends BaseSqlDialect {
   // MySQL 8 has none (MariaDB has); the driver's migration accepts an index that already exists.
   override readonly supportsCreateIndexIfNotExists = false;
   readonly textOf = textOf;
-  override readonly rangeReadsApart = true;
   override readonly readsAhead = true;
   readonly headless = HEADLESS;
   /** The string columns of `relations` an earlier release made binary. */
@@ -146,6 +153,23 @@ export class MysqlDialect extends BaseSqlDialect {
   }
   dropForeignKey(key: ForeignKey): string {
     return `alter table ${quoted(key.table_name)} drop foreign key ${quoted(key.constraint_name)}`;
+  }
+  columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column> {
+    return sql<Column>`select cast(column_name as char) as name, cast(is_nullable as char) as nullable from information_schema.columns where table_schema = database() and table_name = ${relation}`.compile(
+      db,
+    );
+  }
+  /** MySQL 8 has no `add column if not exists`: only the missing columns are added. */
+  eventColumnsUpgrade(tables: TableNames, columns: readonly Column[]): { before: string[]; after: string[] } {
+    const [a, e] = [quoted(tables.action), quoted(tables.event)];
+    const type = (c: string) => (c === "timestamp" ? this.types.bigint : this.types.kind);
+    const after = alterEventColumns(columns, {
+      alter: `alter table ${a}`,
+      add: (c) => `add column ${quoted(c)} ${type(c)}`,
+      fill: `update ${a} as a join ${e} as e on e.\`seq_no\` = a.\`seq_no\` set a.\`timestamp\` = e.\`timestamp\`, a.\`source\` = e.\`source\` where a.\`timestamp\` is null or a.\`source\` is null`,
+      notNull: (c) => `modify ${quoted(c)} ${type(c)} not null`,
+    });
+    return { before: [], after };
   }
   createAdapter() {
     return new MysqlAdapter();

@@ -259,36 +259,6 @@ class Session implements SqlSession {
     });
   }
 
-  /**
-   * {@link values} of several statements: in one round trip, as one query of
-   * their text (not prepared), where the connection takes several statements
-   * a query and answers in utf8mb4; else one after the other.
-   */
-  valuesTogether(qs: readonly (Statement | CompiledQuery)[]): Promise<unknown[][][]> {
-    if (!this.textReads || !this.multipleStatements || this.#outbox.length > 0 || qs.length < 2) {
-      return Promise.all(qs.map((q) => this.values(q)));
-    }
-    const first = this.#sent++ === 0;
-    const sql = qs.map((q) => q.sql).join(";\n");
-    const values = qs.flatMap((q) => q.parameters);
-    return new Promise((resolve, reject) => {
-      this.connection.query({ sql, values, rowsAsArray: true }, (error, results, fields) => {
-        if (error) {
-          reject(this.#failure(error, sql, first));
-          return;
-        }
-        const sets = qs.map((_, i) =>
-          textRows(
-            asRows((results as unknown[])[i]) as unknown[][],
-            (fields as mysql.FieldPacket[][] | undefined)?.[i],
-          ),
-        );
-        if (sets.some((rows) => rows === undefined)) Promise.all(qs.map((q) => this.#bytes(q))).then(resolve, reject);
-        else resolve(sets as unknown[][][]);
-      });
-    });
-  }
-
   /** {@link values} of the bytes of the string columns, decoded by the `typeCast` of {@link all}. */
   #bytes(q: Statement | CompiledQuery): Promise<unknown[][]> {
     return this.all<unknown[]>({ sql: asBytes(q.sql), parameters: q.parameters }, true);

@@ -1,12 +1,27 @@
-import { type CompiledQuery, type Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
 import {
+  type CompiledQuery,
+  type Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+} from "kysely";
+import type { TableNames } from "../../../model/types.js";
+import {
+  alterEventColumns,
   BaseSqlDialect,
+  type Column,
   type ColumnTypes,
   type ForeignKey,
   type HeadlessAppend,
   type Statement,
 } from "../../dialect.js";
 import { foreignKeysIn } from "../../queries/create-schema.js";
+
+/** A relation's or column's name, quoted. */
+function quoted(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
 
 /** The transaction's setting that keeps the head for a {@link HeadlessAppend} (reset at its end). */
 const HEAD = "current_setting('coherence.head')::bigint";
@@ -63,8 +78,22 @@ export class PostgresDialect extends BaseSqlDialect {
     return foreignKeysIn(db, "current_schema()", "text", keys);
   }
   dropForeignKey(key: ForeignKey): string {
-    const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
     return `alter table ${quoted(key.table_name)} drop constraint if exists ${quoted(key.constraint_name)}`;
+  }
+  columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column> {
+    return sql<Column>`select column_name::text as name, is_nullable::text as nullable from information_schema.columns where table_schema = current_schema() and table_name = ${relation}`.compile(
+      db,
+    );
+  }
+  eventColumnsUpgrade(tables: TableNames, columns: readonly Column[]): { before: string[]; after: string[] } {
+    const [a, e] = [quoted(tables.action), quoted(tables.event)];
+    const after = alterEventColumns(columns, {
+      alter: `alter table ${a}`,
+      add: (c) => `add column if not exists ${quoted(c)} ${c === "timestamp" ? this.types.bigint : this.types.kind}`,
+      fill: `update ${a} as a set "timestamp" = e."timestamp", "source" = e."source" from ${e} as e where e."seq_no" = a."seq_no" and (a."timestamp" is null or a."source" is null)`,
+      notNull: (c) => `alter column ${quoted(c)} set not null`,
+    });
+    return { before: [], after };
   }
   createAdapter() {
     return new PostgresAdapter();
