@@ -4,6 +4,7 @@ import { Mutex } from "../../../mutex.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
 import { mapSqliteError } from "./sqlite-errors.js";
+import { watchWal } from "./wal-watch.js";
 
 /** Options of the SQLite store. */
 export interface SqliteOptions {
@@ -167,6 +168,14 @@ export class SqliteDriver implements SqlDriver {
       });
       return row?.busy === 0;
     });
+  }
+
+  /**
+   * Wakes followers when any process writes the database's WAL file (see
+   * {@link watchWal}); an in-memory database has no other process to hear.
+   */
+  subscribe(_channel: string, onNotify: () => void): () => void {
+    return this.database === undefined ? () => {} : watchWal(this.database, onNotify);
   }
 
   async close(): Promise<void> {
