@@ -1,12 +1,11 @@
 import Database from "better-sqlite3";
-import mysql from "mysql2/promise";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
 import { legacyForeignKeys } from "../src/sql/queries/create-schema.js";
 import { resolveTables } from "../src/sql/tables.js";
 import { sqliteFactory, storeFactories } from "./stores.js";
 import { act, collect } from "./support/events.js";
+import { onDatabase } from "./support/raw-sql.js";
 
 /** The foreign keys an earlier release made: `[relation, constraint, column, referenced relation]`. */
 const tables = resolveTables(undefined);
@@ -16,28 +15,6 @@ const LEGACY: [string, string, string, string][] = legacyForeignKeys(tables).map
   table === tables.trigger ? tables.action : tables.event,
   table.endsWith("_rebases") ? "first_seq_no" : "seq_no",
 ]);
-
-/** Runs statements on the store's database; the last one's rows. */
-async function onServer(name: string, url: string, statements: string[]): Promise<Record<string, unknown>[]> {
-  let rows: Record<string, unknown>[] = [];
-  if (name === "postgres") {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      for (const s of statements) rows = (await client.query(s)).rows;
-    } finally {
-      await client.end();
-    }
-  } else {
-    const connection = await mysql.createConnection({ uri: url });
-    try {
-      for (const s of statements) rows = (await connection.query(s))[0] as Record<string, unknown>[];
-    } finally {
-      await connection.end();
-    }
-  }
-  return rows;
-}
 
 const FOREIGN_KEYS = (schema: string) =>
   `select table_name as t, constraint_name as c from information_schema.table_constraints where constraint_type = 'FOREIGN KEY' and table_schema = ${schema} order by 1`;
@@ -55,18 +32,18 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres" || f.
       expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 1 } }, { triggers: [["key", 1]] })])).result).toBe(
         "ok",
       );
-      expect(await onServer(factory.name, url, [FOREIGN_KEYS(schema)])).toEqual([]);
+      expect(await onDatabase(url, [FOREIGN_KEYS(schema)])).toEqual([]);
 
       // The schema as an earlier release left it.
       const legacy = LEGACY.map(
         ([table, name, parent, column]) =>
           `alter table ${q(table)} add constraint ${q(name)} foreign key (${column}) references ${q(parent)} (seq_no)`,
       );
-      const made = await onServer(factory.name, url, [...legacy, FOREIGN_KEYS(schema)]);
+      const made = await onDatabase(url, [...legacy, FOREIGN_KEYS(schema)]);
       expect(made).toHaveLength(4);
 
       await store.initSchema();
-      expect(await onServer(factory.name, url, [FOREIGN_KEYS(schema)])).toEqual([]);
+      expect(await onDatabase(url, [FOREIGN_KEYS(schema)])).toEqual([]);
       // Idempotent.
       await store.initSchema();
       expect((await store.rebase(2, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("ok");
