@@ -52,7 +52,7 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
       .addColumn("aggregate_hash", type(t.bigint), (c) => c.notNull())
       .addColumn("patch", type(t.json), (c) => c.notNull())
       .addColumn("triggers", type(t.json))
-      // Copies of the event's: reads of actions need no join (see `actionsTimeColumns` for older stores).
+      // Copies of the event's: reads of actions need no join (`SqlDialect.eventColumnsUpgrade` adds them to older stores).
       .addColumn("timestamp", type(t.bigint), (c) => c.notNull())
       .addColumn("source", type(t.kind), (c) => c.notNull())
       .compile(),
