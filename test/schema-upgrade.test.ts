@@ -88,6 +88,22 @@ for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
       expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 3 }, seqNo: 6 });
     });
 
+    it("refuses a schema newer than this release before changing anything", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      await write(store);
+      // Version 3 without the columns: this release's upgrade would add them back.
+      await onDatabase(url, [
+        ...downgrade(factory.name),
+        "update events_meta set value = 3 where name = 'schema-version'",
+      ]);
+      const failure = await store.initSchema().catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(DatabaseError);
+      expect(failure).toMatchObject({ code: "schema-version" });
+      expect(String((failure as Error).message)).toContain("version 3");
+      expect(await onDatabase(url, [eventColumns(factory.name)])).toEqual([]);
+    });
+
     if (factory.name === "sqlite") {
       it("makes the action relation anew: its indexes are there, the old one is gone", async () => {
         const store = await factory.create();

@@ -191,6 +191,18 @@ export class SqlBackend implements Backend {
   async initSchema(): Promise<void> {
     const statements = createSchemaQueries(this.db, this.dialect, this.tables);
     await this.driver.migrate(async (s) => {
+      // The schema of a newer release is left as it is: its version is read before anything changes.
+      const metaRelation = derivedName(this.tables, "meta");
+      const hasMeta = (await s.all(this.dialect.columnsQuery(this.db as Kysely<unknown>, metaRelation))).length > 0;
+      // The driver's migration lock makes this read-then-insert safe between processes.
+      const meta = hasMeta ? await this.#metaRows(s) : new Map<string, number>();
+      const version = meta.get(META.schemaVersion);
+      if (version !== undefined && version > SCHEMA_VERSION) {
+        throw new DatabaseError(
+          `the schema has version ${version}, newer than this release of coherence-store knows (${SCHEMA_VERSION})`,
+          { cause: undefined, code: "schema-version" },
+        );
+      }
       // An action relation of schema version 1 gets its events' timestamps and sources.
       const columns = await s.all<Column>(this.dialect.columnsQuery(this.db as Kysely<unknown>, this.tables.action));
       const upgrade =
@@ -211,20 +223,16 @@ export class SqlBackend implements Backend {
           if (sql !== undefined) await s.run({ sql, parameters: [] });
         }
       }
-      // The driver's migration lock makes this read-then-insert safe between processes.
-      const rows = await s.all<{ name: string; value: number }>(metaRowsQuery(this.db));
-      const meta = new Map(rows.map((r) => [r.name, Number(r.value)]));
-      const version = meta.get(META.schemaVersion);
-      if (version !== undefined && version > SCHEMA_VERSION) {
-        throw new DatabaseError(
-          `the schema has version ${version}, newer than this release of coherence-store knows (${SCHEMA_VERSION})`,
-          { cause: undefined, code: "schema-version" },
-        );
-      }
       if (version === undefined) await s.run(insertMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
       else if (version < SCHEMA_VERSION) await s.run(updateMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
       if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
     });
+  }
+
+  /** The rows of the meta relation, by name. */
+  async #metaRows(s: SqlSession): Promise<Map<string, number>> {
+    const rows = await s.all<{ name: string; value: number }>(metaRowsQuery(this.db));
+    return new Map(rows.map((r) => [r.name, Number(r.value)]));
   }
 
   async write<T>(fn: (tx: WriteTx) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
