@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { SqliteDriver } from "../src/sql/dialects/sqlite/sqlite-driver.js";
 import { TRAILING_WAKEUPS_MS, watchWal } from "../src/sql/dialects/sqlite/wal-watch.js";
 
 const dir = mkdtempSync(join(tmpdir(), "coherence-wal-watch-"));
@@ -94,5 +95,63 @@ describe("sqlite: the WAL watcher", () => {
   it("a directory that cannot be watched leaves polling alone, without an error", () => {
     const stop = watchWal(join(dir, "missing", "d.db"), () => {});
     expect(() => stop()).not.toThrow();
+  });
+
+  it("calls no listener another one unsubscribed meanwhile; one that throws gets its error, the others are called", async () => {
+    const db = database("e.db");
+    const calls: string[] = [];
+    const errors: unknown[] = [];
+    let stopSecond = () => {};
+    const stopFirst = watchWal(
+      db.path,
+      () => {
+        calls.push("first");
+        stopSecond();
+        throw new Error("first failed");
+      },
+      (error) => errors.push(error),
+    );
+    const stopThird = watchWal(db.path, () => calls.push("third"));
+    stopSecond = watchWal(db.path, () => calls.push("second"));
+    try {
+      await settle();
+      calls.length = 0;
+      errors.length = 0;
+      db.write();
+      await vi.waitFor(() => expect(calls).toContain("third"), { timeout: 2000 });
+      await settle();
+      expect(calls).not.toContain("second");
+      expect(calls.filter((c) => c === "first").length).toBe(calls.filter((c) => c === "third").length);
+      expect(errors.length).toBe(calls.filter((c) => c === "first").length);
+      expect(errors[0]).toMatchObject({ message: "first failed" });
+    } finally {
+      stopFirst();
+      stopSecond();
+      stopThird();
+      db.close();
+    }
+  });
+
+  it("a database opened through a symbolic link is its target's: the WAL file watched is the one written", async () => {
+    const db = database("f.db");
+    const links = join(dir, "links");
+    mkdirSync(links);
+    symlinkSync(db.path, join(links, "f.db"));
+    const driver = new SqliteDriver(join(links, "f.db"));
+    try {
+      expect(driver.database).toBe(realpathSync(db.path));
+      let calls = 0;
+      const stop = driver.subscribe(
+        "",
+        () => calls++,
+        () => {},
+      );
+      db.write();
+      await vi.waitFor(() => expect(calls).toBeGreaterThan(0), { timeout: 2000 });
+      stop();
+    } finally {
+      await driver.close();
+      db.close();
+    }
   });
 });

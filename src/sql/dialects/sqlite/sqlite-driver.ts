@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { Mutex } from "../../../mutex.js";
@@ -93,6 +94,15 @@ function lockOf(file: string): Mutex {
   return lock;
 }
 
+/** The resolved path of a database file, its symbolic links followed where they can be. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(resolve(path));
+  } catch {
+    return resolve(path);
+  }
+}
+
 function connect(path: string, options: SqliteOptions): Db {
   let db: Db | undefined;
   try {
@@ -125,9 +135,11 @@ export class SqliteDriver implements SqlDriver {
 
   constructor(path: string, options: SqliteOptions = {}) {
     this.#shared = path === ":memory:" || path === "";
-    this.database = this.#shared ? undefined : resolve(path);
-    this.#lock = this.#shared ? new Mutex() : lockOf(this.database as string);
     this.#writer = new Connection(connect(path, options));
+    // The file exists now: its real path, so that a link and its target are one database here
+    // (one write lock; the WAL file next to the target is the one watched).
+    this.database = this.#shared ? undefined : realPath(path);
+    this.#lock = this.#shared ? new Mutex() : lockOf(this.database as string);
     try {
       this.#reader = this.#shared ? this.#writer : new Connection(connect(path, options));
     } catch (error) {
@@ -174,8 +186,8 @@ export class SqliteDriver implements SqlDriver {
    * Wakes followers when any process writes the database's WAL file (see
    * {@link watchWal}); an in-memory database has no other process to hear.
    */
-  subscribe(_channel: string, onNotify: () => void): () => void {
-    return this.database === undefined ? () => {} : watchWal(this.database, onNotify);
+  subscribe(_channel: string, onNotify: () => void, onError: (error: unknown) => void): () => void {
+    return this.database === undefined ? () => {} : watchWal(this.database, onNotify, onError);
   }
 
   async close(): Promise<void> {

@@ -10,27 +10,44 @@ import { basename, dirname } from "node:path";
  */
 export const TRAILING_WAKEUPS_MS: readonly number[] = [1, 2, 4, 8, 16];
 
+/** A subscription: what it is called with, and where what it throws goes. */
+interface Listener {
+  readonly onWrite: () => void;
+  readonly onError: (error: unknown) => void;
+}
+
 /** One watcher of a database's directory, shared by its listeners in this process. */
 interface Watch {
   readonly watcher: FSWatcher;
-  readonly listeners: Set<() => void>;
+  readonly listeners: Set<Listener>;
   timer: NodeJS.Timeout | undefined;
+  closed: boolean;
 }
 
 const watches = new Map<string, Watch>();
 
 function close(database: string, w: Watch): void {
   if (watches.get(database) === w) watches.delete(database);
+  w.closed = true;
   clearTimeout(w.timer);
   w.watcher.close();
 }
 
+/** Calls each listener still subscribed; one that throws gets its error back, and the others are still called. */
 function notify(w: Watch): void {
-  for (const listener of [...w.listeners]) listener();
+  for (const listener of [...w.listeners]) {
+    if (!w.listeners.has(listener)) continue;
+    try {
+      listener.onWrite();
+    } catch (error) {
+      listener.onError(error);
+    }
+  }
 }
 
 /** Wakes the listeners now and at each of {@link TRAILING_WAKEUPS_MS}; a later write starts over. */
 function written(w: Watch): void {
+  if (w.closed) return;
   notify(w);
   clearTimeout(w.timer);
   let step = 0;
@@ -39,7 +56,7 @@ function written(w: Watch): void {
     w.timer = setTimeout(() => {
       notify(w);
       step++;
-      if (step < TRAILING_WAKEUPS_MS.length) next();
+      if (step < TRAILING_WAKEUPS_MS.length && !w.closed) next();
       else w.timer = undefined;
     }, delay);
     w.timer.unref();
@@ -54,9 +71,14 @@ function written(w: Watch): void {
  * directory is watched (the WAL file comes and goes with the connections), one
  * watcher per database however many listen. Where the platform cannot watch,
  * or the watcher fails later, nothing is called and polling alone remains:
- * this only makes followers faster. Returns the unsubscribe function.
+ * this only makes followers faster. What `onWrite` throws goes to `onError`.
+ * Returns the unsubscribe function.
  */
-export function watchWal(database: string, onWrite: () => void): () => void {
+export function watchWal(
+  database: string,
+  onWrite: () => void,
+  onError: (error: unknown) => void = () => {},
+): () => void {
   let w = watches.get(database);
   if (w === undefined) {
     const wal = `${basename(database)}-wal`;
@@ -69,13 +91,13 @@ export function watchWal(database: string, onWrite: () => void): () => void {
     } catch {
       return () => {};
     }
-    created = { watcher, listeners: new Set(), timer: undefined };
+    created = { watcher, listeners: new Set(), timer: undefined, closed: false };
     const made = created;
     watcher.on("error", () => close(database, made));
     watches.set(database, made);
     w = made;
   }
-  const listener = () => onWrite();
+  const listener: Listener = { onWrite, onError };
   const mine = w;
   mine.listeners.add(listener);
   return () => {
