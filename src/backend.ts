@@ -111,6 +111,12 @@ export interface Backend {
    */
   readonly aheadPageSize?: number;
   /**
+   * The longest polling interval of an idle follower, in milliseconds, where
+   * it is not `MAX_POLL_MS`: shorter where the commits of other processes are
+   * found only by polling (MySQL/MariaDB have no notifications).
+   */
+  readonly pollCeilingMs?: number;
+  /**
    * Optional: the rebase of `events` (numbered from 1) on `base` when it
    * passes, in one round trip: appends them after the head and commits,
    * unless `base` is past the head + 1 or a stored event conflicts with one of

@@ -35,7 +35,12 @@ export async function* followSteps(
   if (signal?.aborted) return;
   const filter = { aggregates: options.aggregates?.map(encodeIdentity), kinds: options.kinds };
   // Subscribed before the first head is read, so no commit after it goes unnoticed.
-  const wakeup = new Wakeup({ key: channelOf(backend), watch: backend.watch?.bind(backend), signal });
+  const wakeup = new Wakeup({
+    key: channelOf(backend),
+    watch: backend.watch?.bind(backend),
+    signal,
+    maxIntervalMs: backend.pollCeilingMs,
+  });
   try {
     let delivered = Math.max(options.offset ?? 0, 1) - 1;
     let reported: number | undefined;

@@ -12,6 +12,8 @@ export interface WakeupSources {
   /** Notifications from other processes (PostgreSQL LISTEN), when the store has them. */
   readonly watch?: (onCommit: () => void, onError: (error: unknown) => void) => () => void;
   readonly signal?: AbortSignal | undefined;
+  /** The longest polling interval, where not {@link MAX_POLL_MS}. */
+  readonly maxIntervalMs?: number | undefined;
 }
 
 /**
@@ -26,9 +28,11 @@ export class Wakeup {
   #wake: (() => void) | undefined;
   #failure: { error: unknown } | undefined;
   #interval = MIN_POLL_MS;
+  readonly #maxInterval: number;
   readonly #release: (() => void)[] = [];
 
   constructor(sources: WakeupSources) {
+    this.#maxInterval = Math.max(MIN_POLL_MS, sources.maxIntervalMs ?? MAX_POLL_MS);
     const wake = () => {
       this.#woken = true;
       this.#wake?.();
@@ -74,7 +78,7 @@ export class Wakeup {
     });
     clearTimeout(timer);
     this.#wake = undefined;
-    this.#interval = Math.min(this.#interval * 2, MAX_POLL_MS);
+    this.#interval = Math.min(this.#interval * 2, this.#maxInterval);
   }
 
   /** Releases the listeners and subscriptions. */

@@ -175,6 +175,8 @@ export interface SqlDialect {
    * the benchmark allows); pages of 1,000 hold what one page of 2,000 did.
    */
   readonly aheadPageSize?: number;
+  /** `Backend.pollCeilingMs`: where other processes' commits are found only by polling. */
+  readonly pollCeilingMs?: number;
   /**
    * Optional: how a rebase runs in one round trip without knowing the head
    * (see {@link HeadlessAppend}), where the session can queue every statement.

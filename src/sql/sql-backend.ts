@@ -152,6 +152,9 @@ export class SqlBackend implements Backend {
   get aheadPageSize(): number | undefined {
     return this.dialect.aheadPageSize;
   }
+  get pollCeilingMs(): number | undefined {
+    return this.dialect.pollCeilingMs;
+  }
   /** A Kysely that only compiles: the drivers execute, with their own prepared statements. */
   readonly db: Kysely<Schema>;
   readonly #inserts = new Map<string, CompiledQuery>();
