@@ -102,6 +102,28 @@ export function combinedInsertQuery(
 /** The tables of an append, in the order their parameters are bound. */
 export const TABLES: readonly TableName[] = ["events", "actions", "effects", "triggers"];
 
+/** The tables of an append by table, in the order they are written: the actions' event rows are copied from theirs. */
+export const APPEND_ORDER: readonly TableName[] = ["actions", "events", "effects", "triggers"];
+
+/**
+ * The event rows of the actions with `first <= seqNo <= last` (its two parameters), copied
+ * from their action rows; with `keptHead`, both bounds are offsets from the kept head.
+ */
+export function eventsOfActionsQuery(db: Kysely<Schema>, keptHead?: string): CompiledQuery {
+  const bound = (n: null) => (keptHead === undefined ? sql<number>`${n}` : sql<number>`(${sql.raw(keptHead)} + ${n})`);
+  return db
+    .insertInto("events")
+    .columns(["seq_no", "timestamp", "source"])
+    .expression(
+      db
+        .selectFrom("actions")
+        .select(["seq_no", "timestamp", "source"])
+        .where("seq_no", ">=", bound(null))
+        .where("seq_no", "<=", bound(null)),
+    )
+    .compile();
+}
+
 /** The columns of a table, in the order its rows' parameters are bound. */
 export function columnsOf(table: TableName): readonly string[] {
   return COLUMNS[table];
