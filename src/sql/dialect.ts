@@ -176,9 +176,10 @@ export interface SqlDialect {
    */
   readonly aheadPageSize?: number;
   /**
-   * True where an append copies the event rows of its actions from their action rows (one
-   * INSERT … SELECT) instead of inserting them (SQLite, whose row-by-row inserts made a rebase
-   * of 100 actions take 1.88-2.03 ms against 1.56-1.85 ms so; on MariaDB it saved nothing).
+   * True where an append copies the event rows of its actions from their action rows instead of
+   * inserting them: one INSERT … SELECT of their range of seqNos, or in the combined INSERT of
+   * {@link insertsWithCtes} from what the actions' insert returns (SQLite, PostgreSQL; on MariaDB
+   * the copy saved nothing). Only the effects' event rows are then sent.
    */
   readonly eventsFromActions: boolean;
   /** `Backend.pollCeilingMs`: where other processes' commits are found only by polling. */

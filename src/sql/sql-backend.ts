@@ -353,9 +353,9 @@ export class SqlBackend implements Backend {
   }
 
   /** The {@link combinedInsertQuery} for these row counts. */
-  #combined(counts: { [T in (typeof TABLES)[number]]: number }, keptHead?: string): CompiledQuery {
-    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}${keptHead === undefined ? "" : ":headless"}`;
-    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts, keptHead));
+  #combined(counts: { [T in (typeof TABLES)[number]]: number }, keptHead?: string, copy = false): CompiledQuery {
+    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}${keptHead === undefined ? "" : ":headless"}${copy ? ":copy" : ""}`;
+    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts, keptHead, copy));
   }
 
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
@@ -369,11 +369,15 @@ export class SqlBackend implements Backend {
     record?: RebaseRecord,
     keptHead?: string,
   ): Promise<void> {
+    // Where the dialect copies the actions' event rows from their action rows, only the effects' are sent.
+    const copy = this.dialect.eventsFromActions && rows.actions.length > 0;
+    const actionSeqNos = new Set(copy ? rows.actions.map((r) => r[0]) : []);
+    const sent = copy ? { ...rows, events: rows.events.filter((r) => !actionSeqNos.has(r[0])) } : rows;
     const counts = {
-      events: rows.events.length,
-      actions: rows.actions.length,
-      effects: rows.effects.length,
-      triggers: rows.triggers.length,
+      events: sent.events.length,
+      actions: sent.actions.length,
+      effects: sent.effects.length,
+      triggers: sent.triggers.length,
     };
     const parameters = TABLES.reduce((n, t) => n + counts[t] * columnCount(t), 0);
     if (
@@ -382,8 +386,8 @@ export class SqlBackend implements Backend {
       TABLES.every((t) => counts[t] <= 1000)
     ) {
       // One statement for the whole batch, where it fits in one.
-      const sql = this.#combined(counts, keptHead).sql;
-      await this.#send(s, { sql, parameters: TABLES.flatMap((t) => rows[t].flat()) });
+      const sql = this.#combined(counts, keptHead, copy).sql;
+      await this.#send(s, { sql, parameters: (copy ? APPEND_ORDER : TABLES).flatMap((t) => sent[t].flat()) });
     } else await this.#appendByTable(s, rows, keptHead);
     if (record) await this.#send(s, insertRebaseQuery(this.db, record));
     if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));

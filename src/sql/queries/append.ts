@@ -79,12 +79,17 @@ function rowTemplate(table: TableName, keptHead: string | undefined): Record<str
  * One INSERT of `counts[table]` rows into each table with rows, the others
  * inserted by data-modifying `WITH` clauses; its parameters are the rows of
  * the tables in {@link TABLES} order. With `keptHead`, see {@link rowTemplate}.
+ * With `copyEvents` and actions, the actions' event rows are copied from what
+ * their insert returns, `counts.events` are the other events' (the effects'),
+ * and the parameters are in {@link APPEND_ORDER}.
  */
 export function combinedInsertQuery(
   db: Kysely<Schema>,
   counts: { readonly [T in TableName]: number },
   keptHead?: string,
+  copyEvents = false,
 ): CompiledQuery {
+  if (copyEvents && counts.actions > 0) return copyingInsertQuery(db, counts, keptHead);
   const tables = TABLES.filter((t) => counts[t] > 0);
   const last = tables.pop();
   if (last === undefined) throw new Error("an insert of no rows");
@@ -97,6 +102,41 @@ export function combinedInsertQuery(
   for (const [i, table] of tables.entries())
     query = query.with(`w${i}`, (q: Kysely<Schema>) => q.insertInto(table).values(rows(table) as never));
   return query.insertInto(last).values(rows(last)).compile();
+}
+
+/** {@link combinedInsertQuery} with `copyEvents`, where there are actions. */
+function copyingInsertQuery(
+  db: Kysely<Schema>,
+  counts: { readonly [T in TableName]: number },
+  keptHead: string | undefined,
+): CompiledQuery {
+  const rows = (table: TableName) => {
+    const template = rowTemplate(table, keptHead);
+    return Array.from({ length: counts[table] }, () => template);
+  };
+  const event = ["seq_no", "timestamp", "source"] as const;
+  // biome-ignore lint/suspicious/noExplicitAny: the WITH clauses' names are not relations of the schema
+  type Any = any;
+  const inserts: ((q: Kysely<Schema>) => Any)[] = [
+    (q) =>
+      q
+        .insertInto("events")
+        .columns(event)
+        // From plain `db`: a SELECT built from `q` would carry the WITH clauses into the subquery.
+        .expression((db as Any).selectFrom("copied").select(event)),
+    ...(["events", "effects", "triggers"] as const)
+      .filter((t) => counts[t] > 0)
+      .map((t) => (q: Kysely<Schema>) => q.insertInto(t).values(rows(t) as never)),
+  ];
+  let query: Any = db.with("copied", (q) =>
+    q
+      .insertInto("actions")
+      .values(rows("actions") as never)
+      .returning(event),
+  );
+  const last = inserts.pop() as (q: Kysely<Schema>) => Any;
+  for (const [i, insert] of inserts.entries()) query = query.with(`w${i}`, insert);
+  return last(query).compile();
 }
 
 /** The tables of an append, in the order their parameters are bound. */
