@@ -49,5 +49,14 @@ for (const factory of storeFactories()) {
       expect(await store.conflicts(1, ["order", "a"])).toEqual(stored(first, 1));
       expect(await store.conflicts(14, ["order", "b"])).toEqual(stored(second, 14));
     });
+
+    it("so does a rebase of more rows than one INSERT takes (1,200 actions, an effect among them)", async () => {
+      const store = await factory.create();
+      const big = history("c", 1200, 700, 0);
+      expect((await store.rebase(1, big)).result).toBe("ok");
+      expect(await store.currentSeqNo()).toBe(1201);
+      expect(await collect(store.stream())).toEqual(stored(big, 1).filter((e) => "action" in e));
+      expect(await store.conflicts(1, ["order", "c"])).toEqual(stored(big, 1));
+    });
   });
 }
