@@ -32,6 +32,7 @@ import {
   eventsOfActionsQuery,
   insertQuery,
   TABLES,
+  withoutActionEvents,
 } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
@@ -371,8 +372,7 @@ export class SqlBackend implements Backend {
   ): Promise<void> {
     // Where the dialect copies the actions' event rows from their action rows, only the effects' are sent.
     const copy = this.dialect.eventsFromActions && rows.actions.length > 0;
-    const actionSeqNos = new Set(copy ? rows.actions.map((r) => r[0]) : []);
-    const sent = copy ? { ...rows, events: rows.events.filter((r) => !actionSeqNos.has(r[0])) } : rows;
+    const sent = copy ? withoutActionEvents(rows) : rows;
     const counts = {
       events: sent.events.length,
       actions: sent.actions.length,
@@ -456,8 +456,7 @@ export class SqlBackend implements Backend {
    */
   async #appendByTable(s: SqlSession, rows: ReturnType<typeof appendRows>, keptHead?: string): Promise<void> {
     const copied = this.dialect.eventsFromActions && rows.actions.length >= COPIED_EVENTS_FROM;
-    const actionSeqNos = new Set(copied ? rows.actions.map((r) => r[0]) : []);
-    const byTable = copied ? { ...rows, events: rows.events.filter((r) => !actionSeqNos.has(r[0])) } : rows;
+    const byTable = copied ? withoutActionEvents(rows) : rows;
     for (const table of copied ? APPEND_ORDER : TABLES) {
       if (table === "events" && copied) {
         const first = rows.actions[0]?.[0] as number;

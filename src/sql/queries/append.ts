@@ -66,6 +66,15 @@ export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]:
 }
 
 /**
+ * {@link appendRows} without the event rows of the actions, for an append that copies those
+ * from the action rows (`SqlDialect.eventsFromActions`): the effects' event rows remain.
+ */
+export function withoutActionEvents(rows: { [T in TableName]: unknown[][] }): { [T in TableName]: unknown[][] } {
+  const actionSeqNos = new Set(rows.actions.map((r) => r[0]));
+  return { ...rows, events: rows.events.filter((r) => !actionSeqNos.has(r[0])) };
+}
+
+/**
  * A row's values for an INSERT, all parameters; with `keptHead` (the SQL of a
  * kept head, see `HeadlessAppend`) the seqNo is that + its parameter.
  */
@@ -73,6 +82,12 @@ function rowTemplate(table: TableName, keptHead: string | undefined): Record<str
   const template: Record<string, unknown> = Object.fromEntries(COLUMNS[table].map((c) => [c, null]));
   if (keptHead !== undefined) template.seq_no = sql`(${sql.raw(keptHead)} + ${null})`;
   return template;
+}
+
+/** `count` rows of {@link rowTemplate} for an INSERT's VALUES. */
+function templateRows(table: TableName, count: number, keptHead: string | undefined): Record<string, unknown>[] {
+  const template = rowTemplate(table, keptHead);
+  return Array.from({ length: count }, () => template);
 }
 
 /**
@@ -93,10 +108,7 @@ export function combinedInsertQuery(
   const tables = TABLES.filter((t) => counts[t] > 0);
   const last = tables.pop();
   if (last === undefined) throw new Error("an insert of no rows");
-  const rows = (table: TableName) => {
-    const template = rowTemplate(table, keptHead);
-    return Array.from({ length: counts[table] }, () => template);
-  };
+  const rows = (table: TableName) => templateRows(table, counts[table], keptHead);
   // biome-ignore lint/suspicious/noExplicitAny: the WITH clauses' names are not relations of the schema
   let query: any = db;
   for (const [i, table] of tables.entries())
@@ -110,11 +122,8 @@ function copyingInsertQuery(
   counts: { readonly [T in TableName]: number },
   keptHead: string | undefined,
 ): CompiledQuery {
-  const rows = (table: TableName) => {
-    const template = rowTemplate(table, keptHead);
-    return Array.from({ length: counts[table] }, () => template);
-  };
-  const event = ["seq_no", "timestamp", "source"] as const;
+  const rows = (table: TableName) => templateRows(table, counts[table], keptHead);
+  const event = COLUMNS.events;
   // biome-ignore lint/suspicious/noExplicitAny: the WITH clauses' names are not relations of the schema
   type Any = any;
   const inserts: ((q: Kysely<Schema>) => Any)[] = [
@@ -153,11 +162,11 @@ export function eventsOfActionsQuery(db: Kysely<Schema>, keptHead?: string): Com
   const bound = (n: null) => (keptHead === undefined ? sql<number>`${n}` : sql<number>`(${sql.raw(keptHead)} + ${n})`);
   return db
     .insertInto("events")
-    .columns(["seq_no", "timestamp", "source"])
+    .columns(COLUMNS.events)
     .expression(
       db
         .selectFrom("actions")
-        .select(["seq_no", "timestamp", "source"])
+        .select(COLUMNS.events)
         .where("seq_no", ">=", bound(null))
         .where("seq_no", "<=", bound(null)),
     )
@@ -176,8 +185,7 @@ export function columnCount(table: TableName): number {
 
 /** An INSERT of `count` rows into `table`; its parameters are the rows' values, row after row. With `keptHead`, see {@link rowTemplate}. */
 export function insertQuery(db: Kysely<Schema>, table: TableName, count: number, keptHead?: string): CompiledQuery {
-  const template = rowTemplate(table, keptHead);
-  const values = Array.from({ length: count }, () => template);
+  const values = templateRows(table, count, keptHead);
   return (
     db
       .insertInto(table)
