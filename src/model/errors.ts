@@ -31,6 +31,7 @@ export type ValidationCode =
   | "invalid-date"
   | "invalid-url"
   | "invalid-name"
+  | "reserved-name"
   | "forbidden-key"
   | "cycle"
   | "seq-no-given"

@@ -47,7 +47,22 @@ export function resolveTables(value: unknown): TableNames {
       );
     seen.set(name.toLowerCase(), key);
   }
-  return names as unknown as TableNames;
+  const resolved = names as unknown as TableNames;
+  // The store's own relations and indexes are named after the four, and SQLite keeps `sqlite_` to itself.
+  const own = new Set(ownNames(resolved).map((name) => name.toLowerCase()));
+  for (const key of order.reverse()) {
+    const name = names[key] as string;
+    if (own.has(name.toLowerCase()) || /^sqlite_/i.test(name)) {
+      throw new ValidationError(
+        "reserved-name",
+        `options.tables.${key}`,
+        /^sqlite_/i.test(name)
+          ? `SQLite keeps names beginning with sqlite_ for itself, got ${JSON.stringify(name)}`
+          : `${JSON.stringify(name)} is the name of one of the store's own relations or indexes (ignoring case)`,
+      );
+    }
+  }
+  return resolved;
 }
 
 class Renamer extends OperationNodeTransformer {
@@ -72,6 +87,41 @@ export function derivedName(tables: TableNames, suffix: string): string {
   if (name.length <= 63) return name;
   const digest = createHash("sha256").update(tables.event).digest("hex").slice(0, 8);
   return `${tables.event.slice(0, 50 - suffix.length)}_${digest}_${suffix}`;
+}
+
+/** An index name derived from its table's configured name, within the 63 characters every database takes. */
+export function indexName(table: string, suffix: string): string {
+  const name = `${table}_${suffix}`;
+  if (name.length <= 63) return name;
+  const digest = createHash("sha256").update(table).digest("hex").slice(0, 8);
+  return `${table.slice(0, 50 - suffix.length)}_${digest}_${suffix}`;
+}
+
+/**
+ * Every name the store gives, on any database, to a relation, index or
+ * constraint of its own beyond the four relations: the relations of
+ * {@link derivedName}, the indexes and primary key of `createSchemaQueries`,
+ * the foreign keys earlier releases made (`legacyForeignKeys`), and the
+ * `<relation>_pkey` PostgreSQL gives a primary key declared with its column.
+ * A relation of the four named like one of these would take its place.
+ */
+export function ownNames(tables: TableNames): string[] {
+  const extra = Object.values(EXTRA_TABLES).map((suffix) => derivedName(tables, suffix));
+  const rebases = derivedName(tables, "rebases");
+  const keys = derivedName(tables, "keys");
+  return [
+    ...extra,
+    indexName(tables.action, "identity"),
+    indexName(tables.action, "aggregate"),
+    indexName(tables.effect, "trigger"),
+    indexName(tables.trigger, "pk"),
+    indexName(tables.trigger, "aggregate"),
+    indexName(tables.trigger, "trigger"),
+    indexName(keys, "expires"),
+    ...[tables.action, tables.effect, tables.trigger, rebases].map((t) => indexName(t, "fk")),
+    // PostgreSQL cuts the relation's part of the name so that the whole fits in 63 characters.
+    ...[tables.event, tables.action, tables.effect, ...extra].map((r) => `${r.slice(0, 58)}_pkey`),
+  ];
 }
 
 /** Logical names of the relations beyond the four, with their suffixes. */

@@ -29,6 +29,14 @@ export function testTables(factory: StoreFactory): void {
       expect(await renamed.currentSeqNo()).toBe(3);
     });
 
+    it("names next to the store's own ones", async () => {
+      const store = await factory.create({ tables: { action: "events_metadata", effect: "actions_identities" } });
+      expect((await store.rebase(1, [act(["b", 1], undefined, { triggers: [["k", 1]] }), eff(["k", 1])])).result).toBe(
+        "ok",
+      );
+      expect(seqNos(await collect(store.stream({ offset: 2 })))).toEqual([1]);
+    });
+
     it("only some relations renamed", async () => {
       const store = await factory.create({ tables: { effect: "expiries" } });
       expect((await store.rebase(1, [act(["b", 1], undefined, { triggers: [["k", 1]] }), eff(["k", 1])])).result).toBe(
@@ -54,6 +62,19 @@ export function testTables(factory: StoreFactory): void {
       ["equal ignoring case", { event: "Log", trigger: "LOG" }, "not-distinct", "options.tables.trigger"],
       ["a default name taken ignoring case", { event: "Actions" }, "not-distinct", "options.tables.event"],
       ["a typo'd relation", { events: "e" }, "unknown-key", "options.tables.events"],
+      ["the store's meta relation", { action: "events_meta" }, "reserved-name", "options.tables.action"],
+      ["the keystore's relation, ignoring case", { trigger: "EVENTS_KEYS" }, "reserved-name", "options.tables.trigger"],
+      [
+        "the rebase records of a renamed log",
+        { event: "log", effect: "log_rebases" },
+        "reserved-name",
+        "options.tables.effect",
+      ],
+      ["the triggers' primary key", { event: "triggers_pk" }, "reserved-name", "options.tables.event"],
+      ["SQLite's index of the actions", { event: "actions_identity" }, "reserved-name", "options.tables.event"],
+      ["the servers' index of the actions", { event: "actions_aggregate" }, "reserved-name", "options.tables.event"],
+      ["PostgreSQL's name of a primary key", { trigger: "events_pkey" }, "reserved-name", "options.tables.trigger"],
+      ["a name SQLite keeps", { event: "sqlite_events" }, "reserved-name", "options.tables.event"],
     ];
     for (const [name, tables, code, path] of bad) {
       it(`${name}: ValidationError ${code} at ${path}`, async () => {

@@ -1,17 +1,8 @@
-import { createHash } from "node:crypto";
 import { type CompiledQuery, type Kysely, sql } from "kysely";
 import type { TableNames } from "../../model/types.js";
 import type { ForeignKey, SqlDialect } from "../dialect.js";
 import type { Schema } from "../schema.js";
-import { derivedName } from "../tables.js";
-
-/** An index name derived from its table's configured name, within the 63 characters every database takes. */
-export function indexName(table: string, suffix: string): string {
-  const name = `${table}_${suffix}`;
-  if (name.length <= 63) return name;
-  const digest = createHash("sha256").update(table).digest("hex").slice(0, 8);
-  return `${table.slice(0, 50 - suffix.length)}_${digest}_${suffix}`;
-}
+import { derivedName, indexName } from "../tables.js";
 
 /**
  * The DDL of the four relations and the indexes their queries use:

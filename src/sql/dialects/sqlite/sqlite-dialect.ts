@@ -2,7 +2,7 @@ import { type CompiledQuery, type Kysely, SqliteAdapter, SqliteIntrospector, Sql
 import type { TableNames } from "../../../model/types.js";
 import { BaseSqlDialect, type Column, type ColumnTypes, EVENT_COLUMNS } from "../../dialect.js";
 import { columnsOf } from "../../queries/append.js";
-import { indexName } from "../../queries/create-schema.js";
+import { indexName } from "../../tables.js";
 
 /** A relation's, column's or index's name, quoted. */
 function quoted(name: string): string {
