@@ -78,11 +78,21 @@ function walk(value: unknown, at: At, depth: number, maxDepth: number, ancestors
     if (Object.getPrototypeOf(value) !== Array.prototype) {
       throw new ValidationError("invalid-type", here(at), "expected a plain array");
     }
+    // A snapshot copy was checked for these already (see `snapshot`).
+    if (!at.copied) {
+      if (Object.getOwnPropertySymbols(value).length > 0) {
+        throw new ValidationError("invalid-type", here(at), "an object may not have symbol keys");
+      }
+    }
     for (let i = 0; i < value.length; i++) {
       keys.push(i);
       if (!(i in value)) throw new ValidationError("invalid-type", here(at), "expected a JSON value, got a hole");
       walk(value[i], at, depth + 1, maxDepth, ancestors);
       keys.pop();
+    }
+    // After the elements, so that a hole is reported as one.
+    if (!at.copied && Object.keys(value).length !== value.length) {
+      throw new ValidationError("invalid-type", here(at), "an array may hold its elements only, not other keys");
     }
   } else {
     if (!isPlainObject(value)) {

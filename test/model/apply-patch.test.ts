@@ -257,6 +257,30 @@ describe("applyPatch: bad input is a ValidationError", () => {
     ["a NaN value", {}, { assoc: { a: Number.NaN } }, "invalid-number", "patch.assoc.a"],
     ["a __proto__ path", {}, { assoc: [[["a", "__proto__"], 1]] }, "forbidden-key", "patch.assoc[0][0][1]"],
     ["a typo'd patch key", {}, { asoc: { a: 1 } }, "unknown-key", "patch.asoc"],
+    // As a rebase rejects them: JSON would drop the extra keys.
+    [
+      "an array value with a key",
+      {},
+      { assoc: { v: Object.assign([1, 2], { x: 1 }) } },
+      "invalid-type",
+      "patch.assoc.v",
+    ],
+    [
+      "an array in the state with a key",
+      { v: Object.assign([1], { x: 1 }) },
+      { assoc: { a: 1 } },
+      "invalid-type",
+      "state.v",
+    ],
+    [
+      "an array value with a symbol key",
+      {},
+      { assoc: { v: Object.assign([1], { [Symbol("s")]: 1 }) } },
+      "invalid-type",
+      "patch.assoc.v",
+    ],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    ["an array value with a hole", {}, { assoc: { v: [1, , 3] } }, "invalid-type", "patch.assoc.v[1]"],
   ];
   for (const [name, s, patch, code, path] of cases) {
     it(`${name}: ${code} at ${path}`, () => {
