@@ -6,6 +6,15 @@ export interface ServerTarget {
   readonly password?: string | undefined;
 }
 
+/**
+ * A pooled connection idle this long may have lost its server meanwhile (a
+ * restart the pool has not noticed yet): a write on it takes one round trip
+ * for its opening statements, without COMMIT, so that a dead connection is
+ * found while nothing can have been committed, and the write runs again on
+ * another one. Connections in steady use skip that round trip.
+ */
+export const PROBE_AFTER_IDLE_MS = 100;
+
 /** `host:port/database`, as a message names a server. */
 export function describeTarget(target: ServerTarget): string {
   return `${target.host}:${target.port}/${target.database}`;

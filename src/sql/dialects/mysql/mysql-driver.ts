@@ -3,7 +3,7 @@ import type mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
 import { once, packages } from "../packages.js";
-import { type ServerTarget, serverTarget } from "../server-target.js";
+import { PROBE_AFTER_IDLE_MS, type ServerTarget, serverTarget } from "../server-target.js";
 import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 
@@ -83,6 +83,9 @@ const charsets = once(() => {
  * the text protocol.
  */
 const MAX_PREPARED = 32;
+
+/** A statement, or a statement of a simple query of several, that commits. */
+const COMMIT = /(^|;)\s*commit\b/i;
 const prepared = new WeakMap<MysqlConnection, Set<string>>();
 
 /** True when `connection` runs `sql` as a prepared statement: it has one already, or room for one. */
@@ -132,6 +135,12 @@ class Session implements SqlSession {
    * nothing of the call ran, so it may run again on another connection.
    */
   deadOnArrival = false;
+  /**
+   * A COMMIT has been sent. From then on a lost connection says nothing of
+   * the outcome (the server may have committed before the answer was lost),
+   * so the call is never run again: the caller gets the ConnectionError.
+   */
+  #committing = false;
 
   /**
    * @param multipleStatements the connection takes several statements in one query
@@ -139,6 +148,8 @@ class Session implements SqlSession {
    *   asked for in the same tick, travel together in one round trip.
    * @param textReads the connection answers in utf8mb4 and casts no types of its own (no
    *   `typeCast` function), so {@link values} reads the text columns as they are.
+   * @param probe the connection was idle for {@link PROBE_AFTER_IDLE_MS} or more: a
+   *   write's opening statements take a round trip of their own.
    */
   constructor(
     readonly connection: MysqlConnection,
@@ -146,6 +157,7 @@ class Session implements SqlSession {
     readonly multipleStatements: boolean,
     readonly tolerate?: (error: { code?: string }, sql: string) => boolean,
     readonly textReads = false,
+    readonly probe = false,
   ) {}
 
   all<R>(q: Statement | CompiledQuery, rowsAsArray = false): Promise<R[]> {
@@ -194,7 +206,7 @@ class Session implements SqlSession {
 
   /** The error to report for a failed query; a dead connection found by the session's first one is noted. */
   #failure(error: Error & { code?: string }, sql: string, first: boolean): Error {
-    if (first && isMysqlConnectionError(error)) this.deadOnArrival = true;
+    if (first && !this.#committing && isMysqlConnectionError(error)) this.deadOnArrival = true;
     return mapMysqlError(error, this.target, sql);
   }
 
@@ -205,6 +217,7 @@ class Session implements SqlSession {
       group.length === 1 ? (group[0] as Outgoing).statement.sql : group.map((e) => e.statement.sql).join(";\n");
     const values = group.flatMap((e) => e.statement.parameters);
     const rowsAsArray = (group[0] as Outgoing).rowsAsArray;
+    if (group.some((e) => COMMIT.test(e.statement.sql))) this.#committing = true;
     return new Promise((resolve, reject) => {
       this.connection.query({ sql, values, typeCast, rowsAsArray }, (error, rows) => {
         if (error) {
@@ -360,8 +373,8 @@ export class MysqlDriver implements SqlDriver {
   /** The pool's connections take several statements in one query. */
   readonly #multipleStatements: boolean;
   #ended = false;
-  /** Connections that have served a call: only these can be stale when handed out again. */
-  readonly #used = new WeakSet<MysqlConnection>();
+  /** When each connection that has served a call went back to the pool: only these can be stale when handed out again. */
+  readonly #released = new WeakMap<MysqlConnection, number>();
   /** The URL of a pool this driver opened, so that stores of one process on it wake each other's followers. */
   readonly database: string | undefined;
   /** The pool's connections answer in utf8mb4 and have no `typeCast` function: see {@link Session.values}. */
@@ -439,9 +452,10 @@ export class MysqlDriver implements SqlDriver {
           error ? reject(mysqlConnectionError(error, this.#target)) : resolve(c),
         );
       });
-      const reused = this.#used.has(connection);
-      this.#used.add(connection);
-      const session = new Session(connection, this.#target, this.#multipleStatements, tolerate, this.#textReads);
+      const released = this.#released.get(connection);
+      const reused = released !== undefined;
+      const idle = reused && performance.now() - released >= PROBE_AFTER_IDLE_MS;
+      const session = new Session(connection, this.#target, this.#multipleStatements, tolerate, this.#textReads, idle);
       let broken = false;
       try {
         return await fn(session);
@@ -450,7 +464,10 @@ export class MysqlDriver implements SqlDriver {
         if (!(broken && reused && session.deadOnArrival)) throw error;
       } finally {
         if (broken) connection.destroy();
-        else connection.release();
+        else {
+          this.#released.set(connection, performance.now());
+          connection.release();
+        }
       }
     }
   }
@@ -467,20 +484,22 @@ export class MysqlDriver implements SqlDriver {
    */
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#withConnection(async (s) => {
-      const send = async (sql: string, parameters: unknown[] = [], check?: (rows: unknown[]) => void) => {
-        if (!s.queue({ sql, parameters }, check)) check?.(await s.exec(sql, parameters));
+      const send = async (sql: string, parameters: unknown[] = [], check?: (rows: unknown[]) => void, now = false) => {
+        if (now || !s.queue({ sql, parameters }, check)) check?.(await s.exec(sql, parameters));
       };
       await send("set transaction isolation level read committed");
       await send("start transaction");
       try {
-        await send(this.#writeLock, [this.#writeLockRow], (locked) => {
-          if (locked.length !== 1) {
+        const locked = (rows: unknown[]) => {
+          if (rows.length !== 1) {
             throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
               cause: undefined,
               query: this.#writeLock,
             });
           }
-        });
+        };
+        // On a connection idle for a while, the opening statements go in a round trip of their own (see `probe`).
+        await send(this.#writeLock, [this.#writeLockRow], locked, s.probe);
         const result = await fn(s);
         if (commit(result)) await s.exec("commit");
         else {

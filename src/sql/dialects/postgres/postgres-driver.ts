@@ -3,7 +3,7 @@ import type { CompiledQuery } from "kysely";
 import type pg from "pg";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
-import { type ServerTarget, serverTarget } from "../server-target.js";
+import { PROBE_AFTER_IDLE_MS, type ServerTarget, serverTarget } from "../server-target.js";
 import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
 import { PostgresListener } from "./postgres-listener.js";
 
@@ -83,6 +83,9 @@ function preparedName(client: PostgresClient, text: string, parameters: number):
 
 const noop = () => {};
 
+/** A statement, or a statement of a simple query of several, that commits. */
+const COMMIT = /(^|;)\s*commit\b/i;
+
 class Session implements SqlSession {
   #sent = 0;
   /** Queries sent in this session, in order, while the client pipelines them. */
@@ -97,20 +100,32 @@ class Session implements SqlSession {
    * of the call ran, so it may run again on another client.
    */
   deadOnArrival = false;
+  /**
+   * A COMMIT has been sent. From then on a lost connection says nothing of
+   * the outcome (the server may have committed before the answer was lost),
+   * so the call is never run again: the caller gets the ConnectionError.
+   */
+  #committing = false;
 
+  /**
+   * @param probe the client was idle for {@link PROBE_AFTER_IDLE_MS} or more: a
+   *   transaction's opening statements take a round trip of their own.
+   */
   constructor(
     readonly client: PostgresClient,
     readonly target: ServerTarget,
+    readonly probe = false,
   ) {}
 
   async #query(config: pg.QueryConfig): Promise<unknown[]> {
     const first = this.#sent++ === 0;
+    if (COMMIT.test(config.text)) this.#committing = true;
     try {
       const result = (await this.client.query(config)) as { rows: unknown[] } | { rows: unknown[] }[];
       // A simple query of several statements gives one result each: the last is the caller's.
       return Array.isArray(result) ? (result[result.length - 1]?.rows ?? []) : result.rows;
     } catch (error) {
-      if (first && isPostgresConnectionError(error)) this.deadOnArrival = true;
+      if (first && !this.#committing && isPostgresConnectionError(error)) this.deadOnArrival = true;
       throw mapPostgresError(error, this.target, config.text);
     }
   }
@@ -211,7 +226,7 @@ class Session implements SqlSession {
   async begin(lock: Statement): Promise<void> {
     const begin = { sql: "begin isolation level read committed", parameters: [] };
     if (!this.defer(begin)) await this.run(begin);
-    if (!this.defer(lock)) await this.run(lock);
+    if (this.probe || !this.defer(lock)) await this.run(lock);
   }
 
   /** Ends the write transaction: COMMIT (after what is in flight, in its round trip) or ROLLBACK. */
@@ -238,8 +253,8 @@ export class PostgresDriver implements SqlDriver {
   readonly #target: ServerTarget;
   readonly #lock: Statement;
   #ended = false;
-  /** Clients that have served a call: only these can be stale when handed out again. */
-  readonly #used = new WeakSet<PostgresClient>();
+  /** When each client that has served a call went back to the pool: only these can be stale when handed out again. */
+  readonly #released = new WeakMap<PostgresClient, number>();
   /** The URL of a pool this driver opened: the same database, schema and user for every store opened with it. */
   readonly database: string | undefined;
   readonly #listener = new PostgresListener(
@@ -297,11 +312,12 @@ export class PostgresDriver implements SqlDriver {
       } catch (error) {
         throw postgresConnectionError(error, this.#target);
       }
-      const reused = this.#used.has(client);
-      this.#used.add(client);
+      const released = this.#released.get(client);
+      const reused = released !== undefined;
       // A checked-out client's socket error arrives as an event; its query fails too, which is what we report.
       client.on("error", noop);
-      const session = new Session(client, this.#target);
+      const idle = reused && performance.now() - released >= PROBE_AFTER_IDLE_MS;
+      const session = new Session(client, this.#target, idle);
       let broken = false;
       try {
         return await fn(session);
@@ -310,6 +326,7 @@ export class PostgresDriver implements SqlDriver {
         if (!(broken && reused && session.deadOnArrival)) throw error;
       } finally {
         client.off("error", noop);
+        if (!broken) this.#released.set(client, performance.now());
         client.release(broken);
       }
     }

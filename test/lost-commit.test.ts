@@ -1,0 +1,127 @@
+import net from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConnectionError, openStore, type Store } from "../src/index.js";
+import { storeFactories } from "./stores.js";
+import { act, collect, eff } from "./support/events.js";
+
+/**
+ * A TCP proxy in front of a server that, once armed, passes on the first
+ * client packet holding a COMMIT (or, armed for "any", the next packet),
+ * swallows every answer after it, and cuts both sockets once the server has
+ * had time to run it: the client never learns whether its transaction
+ * committed.
+ */
+class CommitCutter {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  armed: "commit" | "any" | false = false;
+  cuts = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.#server = net.createServer((client) => {
+      const server = net.connect(target.port, target.host);
+      let swallowing = false;
+      for (const socket of [client, server]) {
+        this.#sockets.add(socket);
+        socket.on("error", () => {});
+        socket.on("close", () => {
+          this.#sockets.delete(socket);
+          client.destroy();
+          server.destroy();
+        });
+      }
+      client.on("data", (chunk) => {
+        server.write(chunk);
+        // A word: "read committed" opens every transaction.
+        if (this.armed === "any" || (this.armed === "commit" && /\bcommit\b/i.test(chunk.toString("latin1")))) {
+          this.armed = false;
+          swallowing = true;
+          this.cuts++;
+          setTimeout(() => client.destroy(), 300);
+        }
+      });
+      server.on("data", (chunk) => {
+        if (!swallowing) client.write(chunk);
+      });
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve) =>
+      this.#server.listen(0, "127.0.0.1", () => resolve((this.#server.address() as net.AddressInfo).port)),
+    );
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
+ * A connection lost after the server received a rebase's COMMIT, before its
+ * answer came back: the outcome is unknown to the store, so it must not run
+ * the rebase again on another connection (it would be written twice). The
+ * caller gets a ConnectionError and retries with the rebase's id.
+ */
+for (const factory of storeFactories().filter((f) => f.name === "postgres" || f.name === "mysql")) {
+  describe(`${factory.name}: a COMMIT whose answer is lost`, () => {
+    const opened: Store[] = [];
+    let cutter: CommitCutter | undefined;
+    afterAll(async () => {
+      await Promise.all(opened.map((s) => s.close()));
+      await cutter?.close();
+      await factory.dispose();
+    });
+
+    it("rejects with a ConnectionError, the events are stored once, and a retry with the id writes nothing more", async () => {
+      const direct = await factory.create();
+      const url = new URL(factory.lastUrl as string);
+      cutter = new CommitCutter({ host: url.hostname, port: Number(url.port) });
+      url.host = `127.0.0.1:${await cutter.listen()}`;
+      const store = openStore(url.toString());
+      opened.push(store);
+
+      expect((await store.rebase(1, [act(["book", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+
+      // An action with an id, on the head: the fast path, COMMIT in the first round trip.
+      cutter.armed = "commit";
+      const history = [act(["book", 2], { assoc: { n: 2 } })];
+      await expect(store.rebase(2, history, { id: "lost-1" })).rejects.toBeInstanceOf(ConnectionError);
+      expect(await direct.currentSeqNo()).toBe(2);
+      const retried = await store.rebase(2, history, { id: "lost-1" });
+      expect(retried.result === "ok" && retried.events.map((e) => e.seqNo)).toEqual([2]);
+
+      // An effect behind the head: no conflict check could catch a second copy.
+      cutter.armed = "commit";
+      await expect(store.rebase(1, [eff(["key", 1])])).rejects.toBeInstanceOf(ConnectionError);
+      expect(await direct.currentSeqNo()).toBe(3);
+      expect(cutter.cuts).toBe(2);
+
+      // The store goes on, on a new connection.
+      expect((await store.rebase(4, [act(["book", 1], { assoc: { n: 3 } })])).result).toBe("ok");
+      expect((await collect(direct.stream())).map((a) => a.seqNo)).toEqual([1, 2, 4]);
+      expect(await direct.currentSeqNo()).toBe(4);
+    });
+
+    it("a connection lost before COMMIT was sent: the rebase runs again on another connection and is written once", async () => {
+      const direct = await factory.create();
+      const url = new URL(factory.lastUrl as string);
+      const cutter = new CommitCutter({ host: url.hostname, port: Number(url.port) });
+      url.host = `127.0.0.1:${await cutter.listen()}`;
+      const store = openStore(url.toString());
+      try {
+        expect((await store.rebase(1, [act(["book", 1])])).result).toBe("ok");
+        // With an id, the first round trip reads the rebase records: no COMMIT in it.
+        cutter.armed = "any";
+        const r = await store.rebase(2, [act(["book", 2])], { id: "cut-early" });
+        expect(cutter.cuts).toBe(1);
+        expect(r.result === "ok" && r.events.map((e) => e.seqNo)).toEqual([2]);
+        expect(await direct.currentSeqNo()).toBe(2);
+      } finally {
+        await store.close();
+        await cutter.close();
+      }
+    });
+  });
+}
