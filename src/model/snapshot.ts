@@ -12,9 +12,16 @@ import { isPlainObject, pathOf } from "./validate-json.js";
  * `-0` is copied as `0`, the value it reads back as.
  *
  * @param maxDepth containers deeper than this are rejected (`too-deep`) before the stack could overflow.
+ * @param maxLength an array `value` longer than this is rejected (`too-many`) before any element is
+ *   copied: a history of a million events costs nothing to refuse. `limitName` names the limit.
  */
-export function snapshot(value: unknown, path: string, maxDepth: number): unknown {
-  return copy(value, { root: path, keys: [] }, 0, maxDepth, []);
+export function snapshot(
+  value: unknown,
+  path: string,
+  maxDepth: number,
+  maxLength?: { readonly max: number; readonly limitName: string },
+): unknown {
+  return copy(value, { root: path, keys: [], maxLength }, 0, maxDepth, []);
 }
 
 /**
@@ -25,6 +32,8 @@ interface At {
   readonly root: string;
   /** Pushed before a child is copied and popped after; left as it was when a child throws. */
   readonly keys: (string | number)[];
+  /** The longest the root array may be. */
+  readonly maxLength?: { readonly max: number; readonly limitName: string } | undefined;
 }
 
 function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors: object[]): unknown {
@@ -43,6 +52,10 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
       }
       checkNoSymbols(value, at);
       const length = value.length;
+      if (depth === 0 && at.maxLength !== undefined && length > at.maxLength.max) {
+        const { max, limitName } = at.maxLength;
+        throw new ValidationError("too-many", here(at), `at most ${max} entries (limits.${limitName}), got ${length}`);
+      }
       for (let i = 0; i < length; i++) {
         if (!(i in value)) {
           keys.push(i);

@@ -273,7 +273,10 @@ export function checkRebaseArgs(
   limits: Limits,
 ): CheckedRebaseArgs {
   checkPositive(base, "base");
-  const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN);
+  const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN, {
+    max: limits.historyLength,
+    limitName: "historyLength",
+  });
   const options = snapshot(givenOptions, "options", limits.depth + SNAPSHOT_DEPTH_MARGIN);
   checkList(history, "history", limits.historyLength, "historyLength");
   const patches = new Array<string | undefined>(history.length);

@@ -1097,6 +1097,21 @@ const LIMITED: [string, (store: Store) => Promise<unknown>, string, string][] = 
   ],
   ["a history over limits.historyLength 3", (s) => s.rebase(1, [GOOD, GOOD, GOOD, GOOD]), "too-many", "history"],
   [
+    "a history of a million events: refused before any is read",
+    (s) =>
+      s.rebase(
+        1,
+        new Proxy(new Array(1_000_000).fill(GOOD), {
+          get: (target, key, receiver) => {
+            if (typeof key === "string" && /^\d+$/.test(key)) throw new Error(`element ${key} was read`);
+            return Reflect.get(target, key, receiver);
+          },
+        }),
+      ),
+    "too-many",
+    "history",
+  ],
+  [
     "resolved over limits.resolvedLength 2",
     (s) => s.rebase(1, [GOOD], { resolved: [1, 2, 3] }),
     "too-many",
