@@ -1,6 +1,9 @@
+import { EventEmitter } from "node:events";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
+import type { PostgresClient } from "../src/sql/dialects/postgres/postgres-driver.js";
+import { PostgresListener } from "../src/sql/dialects/postgres/postgres-listener.js";
 import { storeFactories } from "./stores.js";
 
 for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
@@ -37,3 +40,60 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
     });
   });
 }
+
+/** A client of the listener's own: records its queries, answers the schema query, emits what a test tells it. */
+class FakeClient extends EventEmitter {
+  readonly queries: string[] = [];
+  released = false;
+  async query({ text }: { text: string }): Promise<{ rows: unknown[] }> {
+    this.queries.push(text);
+    return { rows: text.includes("current_schema") ? [{ schema: "s" }] : [] };
+  }
+  release(): void {
+    this.released = true;
+  }
+}
+
+describe("PostgresListener: a follower that fails with the connection leaves later ones alone", () => {
+  it("the unsubscribe of a follower told of the failure neither UNLISTENs nor drops the next follower's connection", async () => {
+    const clients: FakeClient[] = [];
+    const listener = new PostgresListener(
+      async () => {
+        const client = new FakeClient();
+        clients.push(client);
+        return client as unknown as PostgresClient;
+      },
+      (error) => error,
+    );
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+    const failed: unknown[] = [];
+    const unsubscribeA = listener.subscribe(
+      "c",
+      () => {},
+      (error) => failed.push(error),
+    );
+    await settle();
+    clients[0]?.emit("error", new Error("terminating connection"));
+    expect(failed).toHaveLength(1);
+
+    let notified = 0;
+    const unsubscribeB = listener.subscribe(
+      "c",
+      () => notified++,
+      () => {},
+    );
+    await settle();
+    unsubscribeA();
+    await settle();
+    expect(clients).toHaveLength(2);
+    expect(clients[1]?.queries.some((q) => /unlisten/i.test(q))).toBe(false);
+    expect(clients[1]?.released).toBe(false);
+    clients[1]?.emit("notification", { channel: "c", payload: "s" });
+    expect(notified).toBe(1);
+
+    unsubscribeB();
+    await settle();
+    expect(clients[1]?.queries.some((q) => /unlisten/i.test(q))).toBe(true);
+    await listener.close();
+  });
+});

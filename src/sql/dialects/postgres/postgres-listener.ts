@@ -54,7 +54,8 @@ export class PostgresListener {
     set.add(subscriber);
     if (first) this.#enqueue(async (client) => void (await client.query({ text: `listen "${quote(channel)}"` })));
     return () => {
-      if (!set.delete(subscriber) || set.size > 0) return;
+      // After a failure cleared the map, `set` may no longer be the channel's: a later subscriber's is left alone.
+      if (!set.delete(subscriber) || set.size > 0 || this.#subscribers.get(channel) !== set) return;
       this.#subscribers.delete(channel);
       this.#enqueue(async (client) => {
         if (!this.#subscribers.has(channel)) await client.query({ text: `unlisten "${quote(channel)}"` });
