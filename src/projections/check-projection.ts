@@ -11,6 +11,8 @@ export function backendOf(store: Store): Backend {
   if (!(store instanceof EventStore)) {
     throw new ValidationError("invalid-type", "store", `expected a store made by openStore, got ${describe(store)}`);
   }
+  // Every projection call on a closed store rejects as the store's own calls do.
+  store.assertOpen();
   return store.backend;
 }
 

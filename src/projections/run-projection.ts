@@ -1,4 +1,4 @@
-import { PAGE_SIZE } from "../event-store.js";
+import { type EventStore, PAGE_SIZE } from "../event-store.js";
 import { followSteps } from "../follow/follow-steps.js";
 import { encodeIdentity } from "../model/codec.js";
 import type { StoredAction } from "../model/types.js";
@@ -74,8 +74,8 @@ export async function runProjection(
   const { signal, onCaughtUp, batchSize = 100 } = checkRunOptions(options);
   const backend = backendOf(store);
   const checkpoints = checkpointsOf(backend);
-  // Stopping is the signal's job; a closed store fails the runner's next query.
-  const checkOpen = () => {};
+  // A store closed under a running projection ends it with StoreClosedError, as it ends a follow.
+  const checkOpen = () => (store as EventStore).assertOpen();
   for (;;) {
     if (signal?.aborted) return;
     // A new projection's row exists from its first run, so listings show it at 0.

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { type Store, StoreClosedError } from "../../src/index.js";
+import {
+  deleteProjection,
+  listProjections,
+  type Projection,
+  rebuildProjection,
+  runProjection,
+  type Store,
+  StoreClosedError,
+} from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { act, collect } from "../support/events.js";
+
+const PROJECTION: Projection = { name: "closed", apply: () => {} };
 
 /** SPEC section 4: `store.close()`. */
 export function testClosed(factory: StoreFactory): void {
@@ -15,6 +25,11 @@ export function testClosed(factory: StoreFactory): void {
       ["currentSeqNo", (s) => s.currentSeqNo()],
       ["conflicts", (s) => s.conflicts(1, ["b", 1])],
       ["aggregate", (s) => s.aggregate(["b", 1])],
+      ["follow, on its first iteration", (s) => collect(s.follow())],
+      ["runProjection", (s) => runProjection(s, PROJECTION)],
+      ["rebuildProjection", (s) => rebuildProjection(s, PROJECTION)],
+      ["listProjections", (s) => listProjections(s)],
+      ["deleteProjection", (s) => deleteProjection(s, "closed")],
     ];
     for (const [name, call] of calls) {
       it(`${name} after close`, async () => {
@@ -30,6 +45,23 @@ export function testClosed(factory: StoreFactory): void {
         expect(error).toMatchObject({ name: "StoreClosedError", code: "store-closed" });
       });
     }
+
+    it("a projection running when its store closes ends with StoreClosedError", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["b", 1])])).result).toBe("ok");
+      let caughtUp = () => {};
+      const upToDate = new Promise<void>((resolve) => {
+        caughtUp = resolve;
+      });
+      const running = runProjection(store, PROJECTION, { onCaughtUp: () => caughtUp() });
+      const ended = running.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await upToDate;
+      await store.close();
+      expect(await ended).toBeInstanceOf(StoreClosedError);
+    });
 
     it("closing twice at once is harmless", async () => {
       const store = await factory.create();
