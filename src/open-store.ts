@@ -37,6 +37,15 @@ export interface OpenStoreOptions extends StoreOptions {
 const OPTION_KEYS = ["tables", "limits", "sqlite", "postgres", "mysql", "pool"];
 const SERVER_URL = /^(postgres|postgresql|mysql|mariadb):\/\/(.*)$/s;
 
+/** Throws unless every %-escape of a server URL decodes (the drivers would throw a bare URIError). */
+function checkEscapes(rest: string): void {
+  try {
+    decodeURIComponent(rest);
+  } catch {
+    throw new ValidationError("invalid-url", "url", "a malformed %-escape (write a % itself as %25)");
+  }
+}
+
 /** A server URL's source of connections: the URL itself, or the application's pool behind a bare scheme. */
 function serverSource<O, P>(
   url: string,
@@ -52,6 +61,7 @@ function serverSource<O, P>(
   if (pool === undefined) {
     if (rest === "")
       throw new ValidationError("invalid-url", "url", "expected a server after the scheme, or options.pool");
+    checkEscapes(rest);
     return options === undefined ? { url } : { url, options };
   }
   if (typeof pool !== "object" || pool === null || !isPool(pool)) {

@@ -1079,6 +1079,8 @@ const OPEN_URL: [string, unknown, string][] = [
   ["an unknown scheme", "nope://x", "invalid-url"],
   ["sqlite: without a path", "sqlite:", "invalid-url"],
   ["an empty string", "", "invalid-url"],
+  ["a malformed %-escape in a PostgreSQL password", "postgres://u:%zz@127.0.0.1:1/db", "invalid-url"],
+  ["a malformed %-escape in a MySQL database", "mysql://u@127.0.0.1:1/d%", "invalid-url"],
 ];
 
 /** Bad input under changed limits: `openStore(url, { limits })`. */
