@@ -5,6 +5,7 @@ import { openStore } from "../src/index.js";
 import type { PostgresClient } from "../src/sql/dialects/postgres/postgres-driver.js";
 import { PostgresListener } from "../src/sql/dialects/postgres/postgres-listener.js";
 import { storeFactories } from "./stores.js";
+import { act } from "./support/events.js";
 
 for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
   describe("PostgreSQL: the LISTEN connection goes back to the pool as it came", () => {
@@ -97,3 +98,39 @@ describe("PostgresListener: a follower that fails with the connection leaves lat
     await listener.close();
   });
 });
+
+for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+  describe("PostgreSQL: followers take no connection from the store's pool", () => {
+    afterAll(() => factory.dispose());
+
+    it("with a pool of one connection, a follower hears a commit and the store's other calls go on", async () => {
+      await factory.create();
+      const store = openStore(factory.lastUrl as string, { postgres: { max: 1 } });
+      const controller = new AbortController();
+      const seen: number[] = [];
+      const deadline = setTimeout(() => controller.abort(), 10_000);
+      try {
+        let caughtUp = () => {};
+        const upToDate = new Promise<void>((resolve) => {
+          caughtUp = resolve;
+        });
+        const following = (async () => {
+          for await (const e of store.follow({ signal: controller.signal, onCaughtUp: () => caughtUp() })) {
+            seen.push(e.seqNo);
+            if (seen.length === 2) controller.abort();
+          }
+        })();
+        await upToDate;
+        expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        expect(await store.currentSeqNo()).toBe(1);
+        expect((await store.rebase(2, [act(["order", 2])])).result).toBe("ok");
+        await following;
+        expect(seen).toEqual([1, 2]);
+      } finally {
+        clearTimeout(deadline);
+        controller.abort();
+        await store.close();
+      }
+    });
+  });
+}

@@ -258,9 +258,25 @@ export class PostgresDriver implements SqlDriver {
   /** The URL of a pool this driver opened: the same database, schema and user for every store opened with it. */
   readonly database: string | undefined;
   readonly #listener = new PostgresListener(
-    () => this.#pool.connect(),
+    () => this.#listeningClient(),
     (error) => mapPostgresError(error, this.#target),
   );
+
+  /**
+   * The LISTEN connection: a client of its own, made with the pool's settings
+   * (and its client class), so that followers take no connection from the
+   * pool: with `max: 1` they held its only one, and every call of the store,
+   * their own reads included, waited for it forever. A pool that shows no
+   * settings lends one of its clients instead.
+   */
+  async #listeningClient(): Promise<PostgresClient> {
+    const pool = this.#pool as { options?: pg.ClientConfig; Client?: typeof pg.Client };
+    if (typeof pool.options !== "object" || pool.options === null) return this.#pool.connect();
+    const Client = pool.Client ?? packages.pg().Client;
+    const client = new Client(pool.options);
+    await client.connect();
+    return Object.assign(client, { release: () => void client.end().catch(noop) }) as unknown as PostgresClient;
+  }
 
   /**
    * @param source a URL to open a pool on (ended by `close()`), or the application's pool (left open).
