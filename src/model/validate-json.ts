@@ -34,8 +34,8 @@ export function checkKey(key: string, path: string): void {
  * `copied`: `value` is a {@link snapshot} copy, whose objects have no symbol
  * keys (the copy rejected them), so they are not looked for again.
  */
-export function checkJson(value: unknown, path: string, maxDepth: number, copied = false): void {
-  walk(value, { root: path, keys: [], copied }, 0, maxDepth, []);
+export function checkJson(value: unknown, path: string, maxDepth: number, copied = false, levelsAbove = 0): void {
+  walk(value, { root: path, keys: [], copied, levelsAbove }, 0, maxDepth, []);
 }
 
 /** Where the walk is; the path text is only made for an error. */
@@ -44,6 +44,8 @@ interface At {
   /** Pushed before a child is walked, popped after. */
   readonly keys: (string | number)[];
   readonly copied: boolean;
+  /** Levels of `value` that are not patch values (an assoc object): not counted in the message's limit. */
+  readonly levelsAbove: number;
 }
 
 function here(at: At): string {
@@ -70,7 +72,8 @@ function walk(value: unknown, at: At, depth: number, maxDepth: number, ancestors
   if (value === null) return;
   if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
   if (depth + 1 > maxDepth) {
-    throw new ValidationError("too-deep", here(at), `values may be nested at most ${maxDepth} levels (limits.depth)`);
+    const limit = maxDepth - at.levelsAbove;
+    throw new ValidationError("too-deep", here(at), `values may be nested at most ${limit} levels (limits.depth)`);
   }
   ancestors.push(value);
   const { keys } = at;

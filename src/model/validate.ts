@@ -154,7 +154,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits, copied 
       }
       if (Object.keys(assoc).length === 0) throw new ValidationError("empty", at, "expected at least one key");
       // The object itself is level 0: its values may nest `depth` levels.
-      checkJson(assoc, at, limits.depth + 1, copied);
+      checkJson(assoc, at, limits.depth + 1, copied, 1);
     }
   }
   if (dissoc !== undefined) {

@@ -135,6 +135,8 @@ class Session implements SqlSession {
    * nothing of the call ran, so it may run again on another connection.
    */
   deadOnArrival = false;
+  /** A ROLLBACK failed: the connection is destroyed rather than given back to the pool. */
+  unusable = false;
   /**
    * A COMMIT has been sent. From then on a lost connection says nothing of
    * the outcome (the server may have committed before the answer was lost),
@@ -463,7 +465,7 @@ export class MysqlDriver implements SqlDriver {
         broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
         if (!(broken && reused && session.deadOnArrival)) throw error;
       } finally {
-        if (broken) connection.destroy();
+        if (broken || session.unusable) connection.destroy();
         else {
           this.#released.set(connection, performance.now());
           connection.release();
@@ -510,7 +512,10 @@ export class MysqlDriver implements SqlDriver {
       } catch (error) {
         // The first error is the one to report; a failed rollback only means the session is gone.
         s.drop();
-        await s.exec("rollback").catch(() => {});
+        await s.exec("rollback").catch(() => {
+          // Its transaction may still be open: the connection must not go back to the pool.
+          s.unusable = true;
+        });
         throw error;
       }
     });
@@ -526,7 +531,10 @@ export class MysqlDriver implements SqlDriver {
         await s.exec("commit");
         return result;
       } catch (error) {
-        await s.exec("rollback").catch(() => {});
+        await s.exec("rollback").catch(() => {
+          // Its transaction may still be open: the connection must not go back to the pool.
+          s.unusable = true;
+        });
         throw error;
       }
     });
