@@ -134,3 +134,55 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
     });
   });
 }
+
+for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+  describe("PostgreSQL: a follower outlives its LISTEN connection", () => {
+    afterAll(() => factory.dispose());
+
+    it("the LISTEN backend terminated: the follower goes on delivering and listens again on a new connection", async () => {
+      const writer = await factory.create();
+      const url = factory.lastUrl as string;
+      const store = openStore(url);
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      const listening = async () =>
+        (
+          await admin.query(
+            "select pid from pg_stat_activity where datname = current_database() and query ilike 'listen %' and pid <> pg_backend_pid()",
+          )
+        ).rows.map((r) => (r as { pid: number }).pid);
+      const until = async (done: () => Promise<boolean>) => {
+        for (let i = 0; i < 100 && !(await done()); i++) await new Promise((r) => setTimeout(r, 50));
+      };
+      const controller = new AbortController();
+      const deadline = setTimeout(() => controller.abort(), 20_000);
+      const seen: number[] = [];
+      try {
+        const following = (async () => {
+          for await (const e of store.follow({ signal: controller.signal })) {
+            seen.push(e.seqNo);
+            if (seen.length === 2) controller.abort();
+          }
+        })();
+        await until(async () => (await listening()).length === 1);
+        const [first] = await listening();
+        expect(first).toBeDefined();
+        await admin.query("select pg_terminate_backend($1)", [first]);
+        expect((await writer.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        await until(async () => seen.length >= 1);
+        expect(seen).toEqual([1]);
+        // Listening again, on another connection, about WATCH_RETRY_MS later.
+        await until(async () => (await listening()).some((pid) => pid !== first));
+        expect((await listening()).filter((pid) => pid !== first)).toHaveLength(1);
+        expect((await writer.rebase(2, [act(["order", 2])])).result).toBe("ok");
+        await following;
+        expect(seen).toEqual([1, 2]);
+      } finally {
+        clearTimeout(deadline);
+        controller.abort();
+        await admin.end();
+        await store.close();
+      }
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_POLL_MS, MIN_POLL_MS, Wakeup } from "../src/follow/wakeup.js";
+import { MAX_POLL_MS, MIN_POLL_MS, WATCH_RETRY_MS, Wakeup } from "../src/follow/wakeup.js";
 
 /** `n` waits in a row with nothing to wake them, on fake timers (the spies read their intervals). */
 async function waits(wakeup: Wakeup, n: number): Promise<void> {
@@ -42,5 +42,45 @@ describe("a follower's polling", () => {
       spy.mockRestore();
       wakeup.dispose();
     }
+  });
+});
+
+describe("a follower whose notification channel fails", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] }));
+  afterEach(() => vi.useRealTimers());
+
+  it("goes on polling and listens again WATCH_RETRY_MS later, doubling while it keeps failing", async () => {
+    const subscriptions: { fail: (error: unknown) => void; ended: boolean }[] = [];
+    const watch = (_onCommit: () => void, onError: (error: unknown) => void) => {
+      const subscription = { fail: onError, ended: false };
+      subscriptions.push(subscription);
+      return () => {
+        subscription.ended = true;
+      };
+    };
+    const wakeup = new Wakeup({ key: {}, watch });
+    try {
+      expect(subscriptions).toHaveLength(1);
+      subscriptions[0]?.fail(new Error("terminating connection due to administrator command"));
+      expect(subscriptions[0]?.ended).toBe(true);
+      // Woken at once (a commit may have gone unheard), and nothing is thrown.
+      await wakeup.wait();
+      wakeup.clear();
+      await waits(wakeup, 1);
+      expect(subscriptions).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(WATCH_RETRY_MS);
+      await waits(wakeup, 1);
+      expect(subscriptions).toHaveLength(2);
+      subscriptions[1]?.fail(new Error("again"));
+      await vi.advanceTimersByTimeAsync(WATCH_RETRY_MS);
+      await waits(wakeup, 1);
+      expect(subscriptions).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(WATCH_RETRY_MS);
+      await waits(wakeup, 1);
+      expect(subscriptions).toHaveLength(3);
+    } finally {
+      wakeup.dispose();
+    }
+    expect(subscriptions[2]?.ended).toBe(true);
   });
 });

@@ -47,7 +47,6 @@ export async function* followSteps(
     for (;;) {
       wakeup.clear();
       checkOpen();
-      wakeup.throwIfFailed();
       const head = await backend.head();
       if (signal?.aborted) return;
       if (head > delivered) {
