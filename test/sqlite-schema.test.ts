@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { openStore } from "../src/index.js";
+import { ConnectionError, openStore } from "../src/index.js";
 import { sqliteFactory } from "./stores.js";
 import { act, collect } from "./support/events.js";
 
@@ -45,6 +45,14 @@ describe("SQLite schema: the aggregate index holds the identity", () => {
       expect(conflict.result).toBe("conflict");
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe("SQLite: a file that cannot be opened", () => {
+  it("a missing directory is a ConnectionError, as a file SQLite cannot open is", () => {
+    for (const url of ["sqlite:/nonexistent-coherence-dir/x.db", "sqlite:/dev/null/x.db"]) {
+      expect(() => openStore(url)).toThrow(ConnectionError);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
+import { ConnectionError } from "../../../model/errors.js";
 import { Mutex } from "../../../mutex.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
@@ -115,6 +116,10 @@ function connect(path: string, options: SqliteOptions): Db {
     return db;
   } catch (error) {
     db?.close();
+    // better-sqlite3 checks the directory itself, with a TypeError: as SQLite's own SQLITE_CANTOPEN.
+    if (db === undefined && error instanceof TypeError) {
+      throw new ConnectionError(`cannot open the SQLite database: ${error.message}`, { cause: error });
+    }
     throw mapSqliteError(error);
   }
 }
