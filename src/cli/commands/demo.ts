@@ -68,8 +68,8 @@ async function play(store: Store, url: string, print: (line: string) => void): P
   const state = await store.aggregate(neuromancer);
   print(`   received  ${state ? `seqNo ${state.seqNo}  ${formatFields(state.state)}` : "nothing"}`);
   print("");
-  print(s.dim("To keep the store and explore it: coherence --db sqlite:demo.db demo, then"));
-  print(s.dim("coherence --db sqlite:demo.db stream (or: state book Neuromancer). More: coherence --help."));
+  print(s.dim("To keep the store and explore it: npx coherence --db sqlite:demo.db demo, then"));
+  print(s.dim("npx coherence --db sqlite:demo.db stream (or: state book Neuromancer). More: npx coherence --help."));
 }
 
 function printSent(step: DemoRebase, print: (line: string) => void): void {
