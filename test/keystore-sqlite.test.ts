@@ -61,6 +61,20 @@ describe("keystore on SQLite: a shredded key leaves the database's files", () =>
     for (const plain of ["avd2dlg3g93fm1osu", "kepf62djsdk8fw21"]) expect(after.includes(plain)).toBe(false);
   });
 
+  it("a key whose rows the key relation moved around as it grew (50 keys made after it) leaves no piece either", async () => {
+    const store = await factory.create();
+    const path = (factory.lastUrl as string).slice("sqlite:".length);
+    const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+    await keystore.encrypt(["subject", "victim"], "card 4111-1111-1111-1111");
+    const key = wrappedKeys(path).get('"victim"') as string;
+    // Page splits copy the row's cell to other pages and free the old space; only secure_delete zeroes it.
+    for (let i = 0; i < 50; i++) await keystore.encrypt(["subject", `other-${i}`], i);
+    expect(await keystore.expire(["subject", "victim"])).toMatchObject({ result: "expired", scrubbed: true });
+    await store.close();
+    const after = files(path);
+    for (let i = 0; i + 8 <= key.length; i++) expect(after.includes(key.slice(i, i + 8))).toBe(false);
+  });
+
   it("after master-key rotation the files no longer hold the keys wrapped by the old master key", async () => {
     const store = await factory.create();
     const path = (factory.lastUrl as string).slice("sqlite:".length);

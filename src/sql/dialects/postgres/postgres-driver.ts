@@ -83,6 +83,27 @@ function preparedName(client: PostgresClient, text: string, parameters: number):
 
 const noop = () => {};
 
+/**
+ * Whether VACUUM FULL of key relation `$table` would keep the row versions the
+ * latest expiry replaced: while another transaction of this database (or a
+ * replication slot, or a prepared transaction) holds an xmin or xid at or
+ * before that expiry's, they are not dead to everyone, and the rewrite copies
+ * them. The latest expiry's xid is its tombstone's `xmin`; ages compare xids
+ * across wraparound.
+ */
+const oldVersionsHeld = (
+  table: string,
+) => `with shred as (select min(age(xmin)) as a from "${table}" where wrapped is null)
+select coalesce((select exists (
+  select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+    and (age(backend_xmin) >= shred.a or age(backend_xid) >= shred.a)
+  union all select 1 from pg_replication_slots where age(xmin) >= shred.a
+  union all select 1 from pg_prepared_xacts where database = current_database() and age(transaction) >= shred.a
+) from shred), false) as held`;
+
+/** How long a scrub waits for older transactions to end before it reports `false`. */
+const SCRUB_WAIT_MS = 2000;
+
 /** A statement, or a statement of a simple query of several, that commits. */
 const COMMIT = /(^|;)\s*commit\b/i;
 
@@ -387,6 +408,15 @@ export class PostgresDriver implements SqlDriver {
   scrub(table: string): Promise<boolean> {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new Error(`not a checked relation name: ${table}`);
     return this.#withClient(async (s) => {
+      // Until the transactions that could still see the old row versions end, VACUUM FULL would
+      // copy them into the new files (and wait for such a reader's lock): wait a while, else report it.
+      const deadline = performance.now() + SCRUB_WAIT_MS;
+      for (;;) {
+        const [row] = await s.all<{ held: boolean }>({ sql: oldVersionsHeld(table), parameters: [] });
+        if (!row?.held) break;
+        if (performance.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await s.run({ sql: `vacuum full "${table}"`, parameters: [] });
       return true;
     });

@@ -12,7 +12,12 @@ import { watchWal } from "./wal-watch.js";
 export interface SqliteOptions {
   /** `PRAGMA synchronous`: `FULL` (the default) survives power loss; `NORMAL` is faster and may lose the last commits. */
   readonly synchronous?: "FULL" | "NORMAL" | "EXTRA";
-  /** Milliseconds a writer waits for another process's write lock. Default 10,000. */
+  /**
+   * Milliseconds one attempt of a write waits for another process's write
+   * lock, default 10,000. A rebase makes up to 10 attempts before it returns
+   * `write-conflict`, so it can wait up to 10 times this; better-sqlite3 waits
+   * synchronously, so the process's event loop stands still meanwhile.
+   */
   readonly busyTimeout?: number;
 }
 
@@ -110,6 +115,9 @@ function connect(path: string, options: SqliteOptions): Db {
     db = new (packages.betterSqlite3())(path, { timeout: options.busyTimeout ?? 10_000 });
     if (path !== ":memory:" && path !== "") db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    // Freed space is zeroed on every write, not only the expiry's: a key row's cell that a page
+    // split copied elsewhere leaves its old bytes behind, and the expiry cannot find them later.
+    db.pragma("secure_delete = ON");
     // The schema has no foreign keys; SQLite cannot drop those of earlier releases without rebuilding
     // their tables, so they go unchecked, as on the servers, whose initSchema() drops them.
     db.pragma("foreign_keys = OFF");

@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { openKeystore, openStore } from "../src/index.js";
+import { storeFactories } from "./stores.js";
+
+/**
+ * PostgreSQL rewrites the key relation (VACUUM FULL) after an expiry, and
+ * VACUUM FULL copies the row versions some transaction may still see: while
+ * a transaction older than the expiry is open, the old wrapped key would stay
+ * in the relation's files, so the expiry reports `scrubbed: false`.
+ */
+for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+  describe("PostgreSQL keystore: scrubbed says whether the key left the relation's files", () => {
+    afterAll(() => factory.dispose());
+
+    it("false while an older snapshot is open, true once it has ended; the expiry committed either way", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      const sealed = await keystore.encrypt(["subject", 1], "card 4111-1111-1111-1111");
+      await keystore.encrypt(["subject", 2], "card 5500-0000-0000-0004");
+
+      const reader = new pg.Client({ connectionString: factory.lastUrl as string });
+      await reader.connect();
+      try {
+        await reader.query("begin isolation level repeatable read");
+        await reader.query("select count(*) from events");
+        const held = await keystore.expire(["subject", 1]);
+        expect(held).toMatchObject({ result: "expired", scrubbed: false });
+        expect(await keystore.decrypt(["subject", 1], sealed)).toEqual({ "coherence:redacted": true });
+        await reader.query("commit");
+      } finally {
+        await reader.end();
+      }
+      expect(await keystore.expire(["subject", 2])).toMatchObject({ result: "expired", scrubbed: true });
+    });
+
+    it("false, not an error, when the rewrite times out on a reader's lock: the expiry has committed", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      const reader = new pg.Client({ connectionString: url });
+      await reader.connect();
+      const { rows } = await reader.query("select current_database() as db");
+      const role = `alter role current_user in database "${(rows[0] as { db: string }).db}"`;
+      // The connections of a store opened after this give up on a lock after 300 ms.
+      await reader.query(`${role} set lock_timeout = '300ms'`);
+      const store = openStore(url);
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      const sealed = await keystore.encrypt(["subject", 1], "x");
+      try {
+        // READ COMMITTED between statements: no snapshot, but the relation's lock until COMMIT.
+        await reader.query("begin");
+        await reader.query("select count(*) from events_keys");
+        expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: false });
+        expect(await keystore.decrypt(["subject", 1], sealed)).toEqual({ "coherence:redacted": true });
+        expect(await keystore.expire(["subject", 1])).toEqual({ result: "absent" });
+      } finally {
+        await reader.query("rollback");
+        await reader.query(`${role} reset lock_timeout`);
+        await reader.end();
+        await store.close();
+      }
+    });
+
+    it("true when no other transaction is open", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      await keystore.encrypt(["subject", 1], "x");
+      expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: true });
+    });
+  });
+}
