@@ -92,3 +92,29 @@ describe("coherence keys: list, expire, expire-due", () => {
     }
   });
 });
+
+describe("coherence keys: the commands that need no master key", () => {
+  it("list and expire work with a malformed COHERENCE_MASTER_KEY in the environment; encrypting still reports it", async () => {
+    const url = `sqlite:${join(root, "no-master.db")}`;
+    const store = openStore(url);
+    await store.initSchema();
+    await openKeystore(store, { masterKey: MASTER }).encrypt(["encryption-key", 1], "x");
+    const env = { COHERENCE_MASTER_KEY: "not a key" };
+    const run = (args: string[]) => cli!.run(["--db", url, "keys", ...args], { cwd: root, env });
+    expect(await run(["list"])).toMatchObject({ code: 0, stderr: "" });
+    expect(await run(["expire", "encryption-key:1"])).toMatchObject({ code: 0, stderr: "" });
+
+    const saved = process.env.COHERENCE_MASTER_KEY;
+    process.env.COHERENCE_MASTER_KEY = "not a key";
+    try {
+      await expect(openKeystore(store).encrypt(["encryption-key", 2], "y")).rejects.toMatchObject({
+        name: "ValidationError",
+        path: "COHERENCE_MASTER_KEY",
+      });
+    } finally {
+      if (saved === undefined) delete process.env.COHERENCE_MASTER_KEY;
+      else process.env.COHERENCE_MASTER_KEY = saved;
+      await store.close();
+    }
+  });
+});

@@ -31,12 +31,13 @@ function checkDate(value: unknown, path: string): asserts value is Date {
 }
 
 class StoreKeystore implements Keystore {
-  #master: Buffer | undefined;
+  /** A malformed key from the environment is reported by the calls that need a key (`keys()` and `expire()` do not). */
+  #master: Buffer | ValidationError | undefined;
   readonly #keys: KeyStorage;
 
   constructor(
     private readonly store: EventStore,
-    master: Buffer | undefined,
+    master: Buffer | ValidationError | undefined,
     private readonly source: string,
   ) {
     this.#master = master;
@@ -45,6 +46,7 @@ class StoreKeystore implements Keystore {
 
   /** The master key, or the error that says where to give one. */
   #masterKey(): Buffer {
+    if (this.#master instanceof Error) throw this.#master;
     if (this.#master === undefined) {
       throw new ValidationError("missing-key", "options.masterKey", `no master key: give one or set ${MASTER_KEY_ENV}`);
     }
@@ -199,5 +201,13 @@ export function openKeystore(store: Store, options: KeystoreOptions = {}): Keyst
   checkObject(options, "options", ["masterKey", "source"]);
   const source = options.source ?? "keystore";
   checkKind(source, "options.source");
-  return new StoreKeystore(store, resolveMasterKey(options.masterKey), source);
+  let master: Buffer | ValidationError | undefined;
+  try {
+    master = resolveMasterKey(options.masterKey);
+  } catch (error) {
+    // A key given as an argument is checked here; one from the environment when it is used.
+    if (options.masterKey !== undefined || !(error instanceof ValidationError)) throw error;
+    master = error;
+  }
+  return new StoreKeystore(store, master, source);
 }
