@@ -26,7 +26,7 @@ Exit codes:
   0  ok
   1  unexpected error (database failure, bug)
   2  bad input or usage; nothing was written
-  3  not found (state of an aggregate without actions)
+  3  not found (state of an aggregate without actions; keys expire of a key already gone)
   4  rebase not written: conflict, invalid-seq-no or write-conflict (JSON result still printed)`;
 
 /**
