@@ -15,6 +15,30 @@ export interface ServerTarget {
  */
 export const PROBE_AFTER_IDLE_MS = 100;
 
+/** A statement, or a statement of a simple query of several, that commits. */
+export const COMMIT = /(^|;)\s*commit\b/i;
+
+/**
+ * When each pooled connection that served a call went back to the pool: only
+ * these can be stale when handed out again, and those back for
+ * {@link PROBE_AFTER_IDLE_MS} or more are probed before a write commits.
+ */
+export class ReleaseTimes<C extends object> {
+  readonly #released = new WeakMap<C, number>();
+
+  /** `reused`: `connection` served a call before; `idle`: it has been back in the pool long enough to be probed. */
+  checkedOut(connection: C): { reused: boolean; idle: boolean } {
+    const released = this.#released.get(connection);
+    if (released === undefined) return { reused: false, idle: false };
+    return { reused: true, idle: performance.now() - released >= PROBE_AFTER_IDLE_MS };
+  }
+
+  /** `connection` goes back to the pool now, in working order. */
+  released(connection: C): void {
+    this.#released.set(connection, performance.now());
+  }
+}
+
 /** `host:port/database`, as a message names a server. */
 export function describeTarget(target: ServerTarget): string {
   return `${target.host}:${target.port}/${target.database}`;

@@ -3,7 +3,7 @@ import type mysql from "mysql2";
 import { DatabaseError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
 import { once, packages } from "../packages.js";
-import { PROBE_AFTER_IDLE_MS, type ServerTarget, serverTarget } from "../server-target.js";
+import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget, serverTarget } from "../server-target.js";
 import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 
@@ -83,9 +83,6 @@ const charsets = once(() => {
  * the text protocol.
  */
 const MAX_PREPARED = 32;
-
-/** A statement, or a statement of a simple query of several, that commits. */
-const COMMIT = /(^|;)\s*commit\b/i;
 const prepared = new WeakMap<MysqlConnection, Set<string>>();
 
 /** True when `connection` runs `sql` as a prepared statement: it has one already, or room for one. */
@@ -320,6 +317,18 @@ class Session implements SqlSession {
   drop(): void {
     this.#outbox.length = 0;
   }
+
+  /**
+   * Rolls back after a failure, forgetting what is queued; never throws (a
+   * failed ROLLBACK only means the session is gone). Its transaction may then
+   * still be open, so the connection is marked {@link unusable}.
+   */
+  async abandon(): Promise<void> {
+    this.drop();
+    await this.exec("rollback").catch(() => {
+      this.unusable = true;
+    });
+  }
 }
 
 /**
@@ -375,8 +384,8 @@ export class MysqlDriver implements SqlDriver {
   /** The pool's connections take several statements in one query. */
   readonly #multipleStatements: boolean;
   #ended = false;
-  /** When each connection that has served a call went back to the pool: only these can be stale when handed out again. */
-  readonly #released = new WeakMap<MysqlConnection, number>();
+  /** Connections that have served a call: only these can be stale when handed out again. */
+  readonly #releaseTimes = new ReleaseTimes<MysqlConnection>();
   /** The URL of a pool this driver opened, so that stores of one process on it wake each other's followers. */
   readonly database: string | undefined;
   /** The pool's connections answer in utf8mb4 and have no `typeCast` function: see {@link Session.values}. */
@@ -454,9 +463,7 @@ export class MysqlDriver implements SqlDriver {
           error ? reject(mysqlConnectionError(error, this.#target)) : resolve(c),
         );
       });
-      const released = this.#released.get(connection);
-      const reused = released !== undefined;
-      const idle = reused && performance.now() - released >= PROBE_AFTER_IDLE_MS;
+      const { reused, idle } = this.#releaseTimes.checkedOut(connection);
       const session = new Session(connection, this.#target, this.#multipleStatements, tolerate, this.#textReads, idle);
       let broken = false;
       try {
@@ -467,7 +474,7 @@ export class MysqlDriver implements SqlDriver {
       } finally {
         if (broken || session.unusable) connection.destroy();
         else {
-          this.#released.set(connection, performance.now());
+          this.#releaseTimes.released(connection);
           connection.release();
         }
       }
@@ -510,12 +517,8 @@ export class MysqlDriver implements SqlDriver {
         }
         return result;
       } catch (error) {
-        // The first error is the one to report; a failed rollback only means the session is gone.
-        s.drop();
-        await s.exec("rollback").catch(() => {
-          // Its transaction may still be open: the connection must not go back to the pool.
-          s.unusable = true;
-        });
+        // The first error is the one to report.
+        await s.abandon();
         throw error;
       }
     });
@@ -531,10 +534,7 @@ export class MysqlDriver implements SqlDriver {
         await s.exec("commit");
         return result;
       } catch (error) {
-        await s.exec("rollback").catch(() => {
-          // Its transaction may still be open: the connection must not go back to the pool.
-          s.unusable = true;
-        });
+        await s.abandon();
         throw error;
       }
     });

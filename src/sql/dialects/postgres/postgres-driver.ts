@@ -3,7 +3,7 @@ import type { CompiledQuery } from "kysely";
 import type pg from "pg";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
-import { PROBE_AFTER_IDLE_MS, type ServerTarget, serverTarget } from "../server-target.js";
+import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget, serverTarget } from "../server-target.js";
 import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
 import { PostgresListener } from "./postgres-listener.js";
 
@@ -103,9 +103,6 @@ select coalesce((select exists (
 
 /** How long a scrub waits for older transactions to end before it reports `false`. */
 const SCRUB_WAIT_MS = 2000;
-
-/** A statement, or a statement of a simple query of several, that commits. */
-const COMMIT = /(^|;)\s*commit\b/i;
 
 class Session implements SqlSession {
   #sent = 0;
@@ -274,8 +271,8 @@ export class PostgresDriver implements SqlDriver {
   readonly #target: ServerTarget;
   readonly #lock: Statement;
   #ended = false;
-  /** When each client that has served a call went back to the pool: only these can be stale when handed out again. */
-  readonly #released = new WeakMap<PostgresClient, number>();
+  /** Clients that have served a call: only these can be stale when handed out again. */
+  readonly #releaseTimes = new ReleaseTimes<PostgresClient>();
   /** The URL of a pool this driver opened: the same database, schema and user for every store opened with it. */
   readonly database: string | undefined;
   readonly #listener = new PostgresListener(
@@ -349,11 +346,9 @@ export class PostgresDriver implements SqlDriver {
       } catch (error) {
         throw postgresConnectionError(error, this.#target);
       }
-      const released = this.#released.get(client);
-      const reused = released !== undefined;
+      const { reused, idle } = this.#releaseTimes.checkedOut(client);
       // A checked-out client's socket error arrives as an event; its query fails too, which is what we report.
       client.on("error", noop);
-      const idle = reused && performance.now() - released >= PROBE_AFTER_IDLE_MS;
       const session = new Session(client, this.#target, idle);
       let broken = false;
       try {
@@ -363,7 +358,7 @@ export class PostgresDriver implements SqlDriver {
         if (!(broken && reused && session.deadOnArrival)) throw error;
       } finally {
         client.off("error", noop);
-        if (!broken) this.#released.set(client, performance.now());
+        if (!broken) this.#releaseTimes.released(client);
         client.release(broken);
       }
     }
