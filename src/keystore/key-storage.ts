@@ -42,8 +42,11 @@ export interface KeyStorage {
   /**
    * Returns the trigger's live key, making it with `make` when it has none
    * (first use, or after an expiry). Two processes at once end with one key.
+   * Before making one, and in the same transaction, `opens` is given one
+   * live key of another trigger (when there is one) and throws if the master
+   * key cannot open it: so every live key stays wrapped by one master key.
    */
-  liveKey(trigger: EncodedIdentity, make: KeyMaker): Promise<LiveKey>;
+  liveKey(trigger: EncodedIdentity, make: KeyMaker, opens: (other: LiveKey) => void): Promise<LiveKey>;
   /** Every record, live and expired, oldest first. */
   list(): Promise<StoredKey[]>;
   /** The triggers of live keys with `expiresAt <= now`, earliest expiry first. */

@@ -79,7 +79,9 @@ export interface Keystore {
   /**
    * Encrypts a JSON value for `trigger` (AES-256-GCM, a fresh random IV, the
    * trigger bound in), creating the trigger's data key on first use. Returns a
-   * JSON-safe string for a patch.
+   * JSON-safe string for a patch. A master key that does not open the store's
+   * live keys rejects with a `DecryptionError` (`master-key-mismatch`) and
+   * makes no key.
    */
   encrypt(trigger: Identity, value: Json, options?: EncryptOptions): Promise<string>;
   /**

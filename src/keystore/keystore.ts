@@ -62,15 +62,20 @@ class StoreKeystore implements Keystore {
     if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
     const master = this.#masterKey();
     const t = encodeIdentity(trigger);
-    const stored = await this.#keys.liveKey(t, (generation) => {
-      const fresh = newDataKey();
-      try {
-        const wrapped = wrapKey(master, fresh, t.key, generation);
-        return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
-      } finally {
-        fresh.fill(0);
-      }
-    });
+    const stored = await this.#keys.liveKey(
+      t,
+      (generation) => {
+        const fresh = newDataKey();
+        try {
+          const wrapped = wrapKey(master, fresh, t.key, generation);
+          return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
+        } finally {
+          fresh.fill(0);
+        }
+      },
+      // A wrong master key would make keys the right one cannot open, and rotation would then fail for all.
+      (other) => unwrapKey(master, other.wrapped, other.trigger.key, other.generation).fill(0),
+    );
     const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
     try {
       return sealValue(key, stored.generation, t.key, JSON.stringify(value));

@@ -27,9 +27,15 @@ export class MemoryKeyStorage implements KeyStorage {
     return this.#keys.get(trigger.key);
   }
 
-  async liveKey(trigger: EncodedIdentity, make: KeyMaker): Promise<LiveKey> {
+  async liveKey(trigger: EncodedIdentity, make: KeyMaker, opens: (other: LiveKey) => void): Promise<LiveKey> {
     const known = this.#keys.get(trigger.key);
     if (isLive(known)) return known;
+    for (const other of this.#keys.values()) {
+      if (isLive(other)) {
+        opens(other);
+        break;
+      }
+    }
     const generation = (known?.generation ?? 0) + 1;
     const key: LiveKey = { trigger, generation, expiredAt: null, ...make(generation) };
     this.#keys.set(trigger.key, key);

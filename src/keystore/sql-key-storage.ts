@@ -3,6 +3,7 @@ import { EncodedIdentity } from "../model/codec.js";
 import { WriteConflictError } from "../model/errors.js";
 import type { SqlSession } from "../sql/dialect.js";
 import {
+  anyLiveKeyQuery,
   dueKeysQuery,
   insertKeyQuery,
   type KeyRow,
@@ -76,7 +77,7 @@ export class SqlKeyStorage implements KeyStorage {
     return this.backend.driver.read((s) => this.#find(s, trigger));
   }
 
-  async liveKey(trigger: EncodedIdentity, make: KeyMaker): Promise<LiveKey> {
+  async liveKey(trigger: EncodedIdentity, make: KeyMaker, opens: (other: LiveKey) => void): Promise<LiveKey> {
     const known = await this.get(trigger);
     if (isLive(known)) return known;
     for (let attempt = 0; ; attempt++) {
@@ -85,6 +86,8 @@ export class SqlKeyStorage implements KeyStorage {
           async (s) => {
             const current = await this.#find(s, trigger);
             if (isLive(current)) return current;
+            const [other] = (await s.all<KeyRow>(anyLiveKeyQuery(this.backend.db))).map(keyFromRow);
+            if (isLive(other)) opens(other);
             const generation = (current?.generation ?? 0) + 1;
             const key: LiveKey = { trigger, generation, expiredAt: null, ...make(generation) };
             const row = rowOf(key);

@@ -262,6 +262,25 @@ export function testKeystore(factory: StoreFactory): void {
       expect(await withNew.decrypt(["r", 2], texts[1] as string)).toBe("value 2");
     });
 
+    it("a keystore with another master key makes no key the store's master key cannot open", async () => {
+      const store = await factory.create();
+      const right = openKeystore(store, { masterKey: MASTER });
+      const text = await right.encrypt(["r", 1], "value 1");
+      const wrong = openKeystore(store, { masterKey: randomBytes(32) });
+      await expect(wrong.encrypt(["r", 2], "value 2")).rejects.toMatchObject({
+        name: "DecryptionError",
+        code: "master-key-mismatch",
+      });
+      expect((await right.keys()).map((k) => k.trigger)).toEqual([["r", 1]]);
+      // Every key still opens with one master key, so rotating it succeeds.
+      expect(await right.rotateMasterKey(MASTER)).toBe(1);
+      expect(await right.decrypt(["r", 1], text)).toBe("value 1");
+      // With no live key left, nothing could be locked out: any master key starts anew.
+      await right.expire(["r", 1]);
+      expect(await wrong.decrypt(["r", 2], await wrong.encrypt(["r", 2], "value 2"))).toBe("value 2");
+      await expect(right.encrypt(["r", 3], "value 3")).rejects.toMatchObject({ code: "master-key-mismatch" });
+    });
+
     it("two keystores creating one trigger's key at once end with one key", async () => {
       const store = await factory.create();
       const a = openKeystore(store, { masterKey: MASTER });

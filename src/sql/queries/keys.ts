@@ -20,6 +20,11 @@ export function selectKeyQuery(db: Kysely<Schema>, digest: string): CompiledQuer
   return db.selectFrom("keys").select(COLUMNS).where("trigger_digest", "=", digest).compile();
 }
 
+/** One live key, any (zero or one row): the master key that opens it opens them all. */
+export function anyLiveKeyQuery(db: Kysely<Schema>): CompiledQuery<KeyRow> {
+  return db.selectFrom("keys").select(COLUMNS).where("wrapped", "is not", null).limit(1).compile();
+}
+
 /** Stores the first key of a trigger; the caller holds the store's write lock and checked that there is no row. */
 export function insertKeyQuery(db: Kysely<Schema>, row: KeyRow): CompiledQuery {
   return db.insertInto("keys").values(row).compile();
