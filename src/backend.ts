@@ -119,10 +119,11 @@ export interface Backend {
   /**
    * Optional: the rebase of `events` (numbered from 1) on `base` when it
    * passes, in one round trip: appends them after the head and commits,
-   * unless `base` is past the head + 1 or a stored event conflicts with one of
-   * `aggregates` (rule 3, with `resolved`). Returns the first seqNo it
-   * appended at; `"refused"` when it wrote nothing because the base is past
-   * the head or something conflicts; undefined when it cannot send the
+   * unless `base` is past the head + 1 or a stored event may conflict with one
+   * of `aggregates` (rule 3, with `resolved`; the check may err towards a
+   * conflict, never away from one). Returns the first seqNo it appended at;
+   * `"refused"` when it wrote nothing because the base is past the head or
+   * something may conflict; undefined when it cannot send the
    * history that way. When it wrote nothing, the full rules run.
    */
   appendOnHead?(

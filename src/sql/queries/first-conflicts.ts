@@ -75,22 +75,30 @@ function compiledCheck<R>(
 /**
  * The actions and the trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected;
  * with `until`, as the store stood when its head was `until` (seqNos are gapless and in commit order).
+ * With `byHash`, aggregates are matched by their hash alone: a superset of the rule's pairs (two
+ * identities may share a hash), for a check that may only err towards "maybe".
  */
-function conflictSources(db: Kysely<Schema>, { base, aggregates, resolved, until }: ConflictCheck) {
+function conflictSources(db: Kysely<Schema>, { base, aggregates, resolved, until }: ConflictCheck, byHash = false) {
   const hashes = aggregates.map((a) => a.hash);
   const actions = db
     .selectFrom("actions")
     .where("aggregate_hash", "in", hashes)
-    .where((eb) =>
-      eb.or(aggregates.map((a) => eb.and([eb("aggregate_kind", "=", a.kind), eb("aggregate_id", "=", a.id)]))),
+    .$if(!byHash, (q) =>
+      q.where((eb) =>
+        eb.or(aggregates.map((a) => eb.and([eb("aggregate_kind", "=", a.kind), eb("aggregate_id", "=", a.id)]))),
+      ),
     )
     .where("seq_no", ">=", base)
     .$if(until !== undefined, (q) => q.where("seq_no", "<=", until as number))
     .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved));
   const effects = triggersWithEffects(db)
     .where("t.aggregate_hash", "in", hashes)
-    .where((eb) =>
-      eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
+    .$if(!byHash, (q) =>
+      q.where((eb) =>
+        eb.or(
+          aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)])),
+        ),
+      ),
     )
     .where("f.seq_no", ">=", base)
     .$if(until !== undefined, (q) =>
@@ -127,15 +135,23 @@ function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): Compiled
  * optimizes the statement around it, under the write lock, where the grouped
  * union of {@link firstConflictsQuery} made two. Any aggregates: nothing is
  * grouped by hash. Binds {@link firstConflictsParameters} values.
+ *
+ * With `byHash` (where the hash is what the index holds) it compares hashes
+ * only, and may answer true for an identity that merely shares a hash with a
+ * changed one: the guard then refuses, and the exact rules decide. On MariaDB
+ * the comparisons of kind and id took 0.8 of the 1.3 ms the guard of 100
+ * aggregates took under the write lock.
  */
 export function anyConflictQuery(
   db: Kysely<Schema>,
   base: number,
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
+  byHash: boolean,
 ): CompiledQuery<{ conflict: unknown }> {
-  return compiledCheck(db, "any-conflict", { base, aggregates, resolved }, (check) => {
-    const { actions, effects } = conflictSources(db, check);
+  const name = byHash ? "any-conflict-by-hash" : "any-conflict";
+  return compiledCheck(db, name, { base, aggregates, resolved }, (check) => {
+    const { actions, effects } = conflictSources(db, check, byHash);
     return db
       .selectNoFrom((eb) =>
         eb
