@@ -423,7 +423,10 @@ export class SqlBackend implements Backend {
             head = Number((r[0] as { head: unknown } | undefined)?.head);
           };
           if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
-          const conflicts = aggregates.length > 0 ? anyConflictQuery(this.db, base, aggregates, resolved, !this.dialect.identityIndex) : undefined;
+          const conflicts =
+            aggregates.length > 0
+              ? anyConflictQuery(this.db, base, aggregates, resolved, this.dialect.guardsByHash)
+              : undefined;
           s.deferRows(headless.guard(base, conflicts), take);
           await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
           return true;
