@@ -1,4 +1,5 @@
 import type { Backend } from "../backend.js";
+import { WriteConflictError } from "../model/errors.js";
 import { Mutex } from "../mutex.js";
 import type { SqlSession } from "../sql/dialect.js";
 import {
@@ -44,6 +45,9 @@ function sqlHandle(dialect: string, s: SqlSession): ProjectionSql {
   };
 }
 
+/** How often a transaction that inserted a new projection's row runs again when another inserted it first. */
+const INSERT_ATTEMPTS = 3;
+
 /** Checkpoints in the store's own database, moved in the transaction of the read model's writes. */
 class SqlCheckpoints implements Checkpoints {
   constructor(private readonly backend: SqlBackend) {}
@@ -64,19 +68,29 @@ class SqlCheckpoints implements Checkpoints {
     }));
   }
 
-  transact(name: string, work: CheckpointWork): Promise<void> {
+  async transact(name: string, work: CheckpointWork): Promise<void> {
     const { db, dialect } = this.backend;
-    return this.#transaction(async (s) => {
-      await s.run(lockCheckpointQuery(db, name));
-      const [row] = await s.all<CheckpointRow>(selectCheckpointsQuery(db, name));
-      const current = row === undefined ? undefined : Number(row.checkpoint);
-      const next = await work(current, sqlHandle(dialect.name, s));
-      if (next === undefined) return;
-      const now = Date.now();
-      await s.run(
-        current === undefined ? insertCheckpointQuery(db, name, next, now) : updateCheckpointQuery(db, name, next, now),
-      );
-    });
+    for (let attempt = 1; ; attempt++) {
+      let inserting = false;
+      try {
+        return await this.#transaction(async (s) => {
+          await s.run(lockCheckpointQuery(db, name));
+          const [row] = await s.all<CheckpointRow>(selectCheckpointsQuery(db, name));
+          const current = row === undefined ? undefined : Number(row.checkpoint);
+          const next = await work(current, sqlHandle(dialect.name, s));
+          if (next === undefined) return;
+          const now = Date.now();
+          inserting = current === undefined;
+          await s.run(
+            inserting ? insertCheckpointQuery(db, name, next, now) : updateCheckpointQuery(db, name, next, now),
+          );
+        });
+      } catch (error) {
+        // A new projection has no row to lock: two runners may both insert it. The one that lost
+        // rolled back everything `work` did; the next attempt finds the row and waits for its lock.
+        if (!(error instanceof WriteConflictError) || !inserting || attempt >= INSERT_ATTEMPTS) throw error;
+      }
+    }
   }
 
   remove(name: string): Promise<void> {

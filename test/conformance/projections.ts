@@ -3,6 +3,7 @@ import {
   deleteProjection,
   listProjections,
   type NewEvent,
+  openStore,
   type ProjectionContext,
   rebuildProjection,
   runProjection,
@@ -158,6 +159,37 @@ export function testProjections(factory: StoreFactory): void {
       expect(model.states).toEqual(await expectedStates(store));
       const fresh = model.log.filter((e) => !e.endsWith(" r"));
       expect(fresh).toEqual(["1", "2", "3", "4", "6", "7", "9"]);
+    });
+
+    it("runners of a new projection started at once, each on its own connections, all run and share one checkpoint", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["book", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+      // A memory store lives in its process: its runners share it.
+      const url = factory.name === "memory" ? undefined : factory.lastUrl;
+      const stores = url === undefined ? [store, store, store, store] : [1, 2, 3, 4].map(() => openStore(url));
+      try {
+        await Promise.all(stores.map((s) => s.currentSeqNo()));
+        for (let round = 0; round < 3; round++) {
+          const applied: number[] = [];
+          const controller = new AbortController();
+          const caughtUp = new Set<number>();
+          const runners = stores.map((s, i) =>
+            runProjection(
+              s,
+              { name: `new-${round}`, apply: async (e) => void applied.push(e.seqNo) },
+              {
+                signal: controller.signal,
+                onCaughtUp: () => caughtUp.add(i) && caughtUp.size === stores.length && controller.abort(),
+              },
+            ),
+          );
+          await Promise.all(runners);
+          expect(applied).toEqual([1]);
+          expect((await listProjections(store, `new-${round}`)).map((p) => p.checkpoint)).toEqual([1]);
+        }
+      } finally {
+        if (url !== undefined) await Promise.all(stores.map((s) => s.close()));
+      }
     });
 
     it("rejects a bad projection or options with a ValidationError naming the field", async () => {

@@ -10,8 +10,9 @@ export interface CheckpointRow {
 
 /**
  * Locks a projection's row until the transaction ends (a no-op update), so
- * two runners of one projection take turns and each sees the other's move.
- * SQLite needs none: its write transactions are serialized already.
+ * two runners of one projection take turns and each sees the other's move
+ * (on SQLite, write transactions take turns anyway). A new projection has
+ * no row yet: of two runners inserting it, one fails and runs again.
  */
 export function lockCheckpointQuery(db: Kysely<Schema>, name: string): CompiledQuery {
   return db
