@@ -77,6 +77,36 @@ function serverSource<O, P>(
   return { pool };
 }
 
+/** The synchronous modes a SQLite store accepts: `OFF` would lose commits on a crash of the machine. */
+const SYNCHRONOUS = ["FULL", "NORMAL", "EXTRA"] as const;
+/** The longest busy timeout better-sqlite3 takes: a 32-bit signed integer of milliseconds. */
+const MAX_BUSY_TIMEOUT = 2 ** 31 - 1;
+
+function checkSqliteOptions(options: unknown): asserts options is SqliteOptions {
+  checkObject(options, "options.sqlite", ["synchronous", "busyTimeout"]);
+  const { synchronous, busyTimeout } = options;
+  if (synchronous !== undefined && !SYNCHRONOUS.includes(synchronous as never)) {
+    throw new ValidationError(
+      "invalid-type",
+      "options.sqlite.synchronous",
+      `expected "FULL", "NORMAL" or "EXTRA", got ${describe(synchronous)}`,
+    );
+  }
+  if (
+    busyTimeout !== undefined &&
+    (typeof busyTimeout !== "number" ||
+      !Number.isSafeInteger(busyTimeout) ||
+      busyTimeout < 0 ||
+      busyTimeout > MAX_BUSY_TIMEOUT)
+  ) {
+    throw new ValidationError(
+      "invalid-number",
+      "options.sqlite.busyTimeout",
+      `expected milliseconds, an integer from 0 to ${MAX_BUSY_TIMEOUT}, got ${describe(busyTimeout)}`,
+    );
+  }
+}
+
 /**
  * Opens a store. The URL names the database:
  * `sqlite:PATH` (the embedded default), `sqlite::memory:`, `memory:`,
@@ -111,7 +141,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     let path = url.slice("sqlite:".length);
     if (path.startsWith("//")) path = path.slice(2);
     if (path === "") throw new ValidationError("invalid-url", "url", "expected sqlite:PATH or sqlite::memory:");
-    if (options.sqlite !== undefined) checkObject(options.sqlite, "options.sqlite", ["synchronous", "busyTimeout"]);
+    if (options.sqlite !== undefined) checkSqliteOptions(options.sqlite);
     const driver = new SqliteDriver(path, options.sqlite);
     return new EventStore(new SqlBackend(new SqliteDialect(), driver, tables), limits);
   }
