@@ -4,7 +4,7 @@ import { follow } from "./follow/follow.js";
 import type { FollowOptions } from "./follow/follow-options.js";
 import { channelOf } from "./follow/follow-steps.js";
 import { applyPatchUnchecked } from "./model/apply-patch.js";
-import { decodeEvent, encodeIdentity } from "./model/codec.js";
+import { decodeEvent, type EncodedIdentity, encodeIdentity } from "./model/codec.js";
 import { StoreClosedError } from "./model/errors.js";
 import type {
   AggregateState,
@@ -128,6 +128,8 @@ class ActionIterator implements AsyncIterableIterator<StoredAction> {
 /** The one implementation of {@link Store}: the rules, over a backend that answers small questions. */
 export class EventStore implements Store {
   #closed = false;
+  /** The calls running now: `close()` lets them finish before it closes the connections. */
+  readonly #running = new Set<Promise<unknown>>();
 
   constructor(
     /** The port under the rules; read by extensions (the keystore), not part of the public API. */
@@ -139,9 +141,22 @@ export class EventStore implements Store {
     if (this.#closed) throw new StoreClosedError();
   }
 
-  async initSchema(): Promise<void> {
+  /**
+   * Runs a call as one `close()` waits for: a rebase that found a conflict
+   * still reads the stored event after its transaction, and a closed pool
+   * would turn that into a connection error.
+   */
+  #track<T>(call: () => Promise<T>): Promise<T> {
     this.#open();
-    await this.backend.initSchema();
+    const running = call();
+    this.#running.add(running);
+    const done = () => this.#running.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  async initSchema(): Promise<void> {
+    await this.#track(() => this.backend.initSchema());
   }
 
   async rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult> {
@@ -150,7 +165,8 @@ export class EventStore implements Store {
     const checked = checkRebaseArgs(base, history, options, this.limits);
     ({ options } = checked);
     const dry = options?.dry ?? false;
-    const result = await rebase(this.backend, base, checked, options?.resolved ?? [], dry, options?.id);
+    const { resolved = [], id } = options ?? {};
+    const result = await this.#track(() => rebase(this.backend, base, checked, resolved, dry, id));
     if (result.result === "ok" && !dry) signalCommit(channelOf(this.backend));
     return result;
   }
@@ -166,7 +182,7 @@ export class EventStore implements Store {
   ): Promise<RebaseResult> {
     this.#open();
     const checked = checkRebaseArgs(base, history, undefined, this.limits);
-    const result = await rebase(this.backend, base, checked, [], false, undefined, alongside);
+    const result = await this.#track(() => rebase(this.backend, base, checked, [], false, undefined, alongside));
     if (result.result === "ok") signalCommit(channelOf(this.backend));
     return result;
   }
@@ -204,21 +220,23 @@ export class EventStore implements Store {
   }
 
   async currentSeqNo(): Promise<number> {
-    this.#open();
-    return this.backend.head();
+    return this.#track(() => this.backend.head());
   }
 
   async conflicts(offset: number, aggregate: Identity): Promise<StoredEvent[]> {
     this.#open();
     checkPositive(offset, "offset");
     checkIdentity(aggregate, "aggregate");
-    return (await this.backend.conflicts(offset, encodeIdentity(aggregate))).map(decodeEvent);
+    return (await this.#track(() => this.backend.conflicts(offset, encodeIdentity(aggregate)))).map(decodeEvent);
   }
 
   async aggregate(identity: Identity): Promise<AggregateState | undefined> {
     this.#open();
     checkIdentity(identity, "identity");
-    const aggregate = encodeIdentity(identity);
+    return this.#track(() => this.#aggregate(encodeIdentity(identity)));
+  }
+
+  async #aggregate(aggregate: EncodedIdentity): Promise<AggregateState | undefined> {
     let state: { [key: string]: Json } = {};
     let seqNo = 0;
     // The first page is read without a bound: one statement, one consistent snapshot, and for
@@ -243,6 +261,7 @@ export class EventStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled(this.#running);
     await this.backend.close();
   }
 }

@@ -46,6 +46,24 @@ export function testClosed(factory: StoreFactory): void {
       });
     }
 
+    it("calls running when close() is called finish with their results; close() waits for them", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["b", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+      const running = Promise.all([
+        store.rebase(1, [act(["b", 1], { assoc: { n: 2 } })]),
+        store.aggregate(["b", 1]),
+        store.conflicts(1, ["b", 1]),
+        store.currentSeqNo(),
+      ]);
+      await store.close();
+      const [rebased, state, conflicts, head] = await running;
+      expect(rebased).toMatchObject({ result: "conflict", conflict: { theirs: { seqNo: 1 } } });
+      expect(state).toEqual({ state: { n: 1 }, seqNo: 1 });
+      expect(conflicts.map((e) => e.seqNo)).toEqual([1]);
+      expect(head).toBe(1);
+      await expect(store.currentSeqNo()).rejects.toBeInstanceOf(StoreClosedError);
+    });
+
     it("a projection running when its store closes ends with StoreClosedError", async () => {
       const store = await factory.create();
       expect((await store.rebase(1, [act(["b", 1])])).result).toBe("ok");
