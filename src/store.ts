@@ -22,7 +22,7 @@ import type {
  * const r = await store.rebase(1, [{ timestamp: new Date(), source: "shop",
  *   action: { reason: "create", actor: ["user", "alice"], aggregate: ["book", "Neuromancer"],
  *             patch: { assoc: { author: "William Gibson" } } } }]);
- * if (r.result === "ok") console.log(r.events[0].seqNo); // 1
+ * if (r.result === "ok") console.log(r.events[0]?.seqNo); // 1
  * await store.close();
  */
 export interface Store {
@@ -56,7 +56,12 @@ export interface Store {
   conflicts(offset: number, aggregate: Identity): Promise<StoredEvent[]>;
   /** The state of one aggregate (its patches folded from `{}`) and its last seqNo; `undefined` when it has none. */
   aggregate(identity: Identity): Promise<AggregateState | undefined>;
-  /** Ends the store and what it opened; closing twice is harmless. */
+  /**
+   * Ends the store and what it opened, once the calls already running have
+   * finished (a stream or follow ends at its next page with
+   * `StoreClosedError`); any later call rejects with `StoreClosedError`.
+   * Closing twice is harmless.
+   */
   close(): Promise<void>;
 }
 
