@@ -20,8 +20,11 @@ export async function listProjections(store: Store, name?: string): Promise<Proj
 
 /**
  * Starts a projection over: in one transaction, `projection.clear` empties
- * its read model and its checkpoint goes back to 0, so the next (or the
- * running) {@link runProjection} applies everything again from the first event.
+ * its read model and its checkpoint goes back to 0, so the next
+ * {@link runProjection} applies everything again from the first event. One
+ * already running notices at its next batch, when the store next commits: until
+ * then its read model stays empty, so stop it, rebuild, and start it again
+ * where that matters.
  *
  * @example
  * await rebuildProjection(store, titles);
