@@ -1,5 +1,6 @@
 import type { WriteTx } from "../backend.js";
 import type { EncodedIdentity } from "../model/codec.js";
+import { triggerDigest } from "./trigger-digest.js";
 
 /**
  * The data key of a trigger as stored: wrapped by the master key, never in
@@ -71,4 +72,18 @@ export interface KeyStorage {
 /** True for a record that holds a key. */
 export function isLive(key: StoredKey | undefined): key is LiveKey {
   return key !== undefined && key.wrapped !== null;
+}
+
+/**
+ * Orders records by `time` of each, then by trigger digest (the SQL relation's
+ * key), compared by code unit: the same order on every store, whatever the
+ * database's collation.
+ */
+export function sortedBy<K extends StoredKey>(keys: readonly K[], time: (key: K) => number): K[] {
+  const digests = new Map(keys.map((k) => [k, triggerDigest(k.trigger)]));
+  return [...keys].sort((a, b) => {
+    const da = digests.get(a) as string;
+    const db = digests.get(b) as string;
+    return time(a) - time(b) || (da < db ? -1 : da > db ? 1 : 0);
+  });
 }

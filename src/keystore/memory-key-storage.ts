@@ -1,7 +1,7 @@
 import type { WriteTx } from "../backend.js";
 import type { MemoryBackend } from "../memory/memory-backend.js";
 import type { EncodedIdentity } from "../model/codec.js";
-import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey } from "./key-storage.js";
+import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey, sortedBy } from "./key-storage.js";
 
 /** The keys of each memory store, beside its events: keystores on one store share them. */
 const KEYS = new WeakMap<MemoryBackend, Map<string, StoredKey>>();
@@ -43,14 +43,12 @@ export class MemoryKeyStorage implements KeyStorage {
   }
 
   async list(): Promise<StoredKey[]> {
-    return [...this.#keys.values()].sort((a, b) => a.createdAt - b.createdAt);
+    return sortedBy([...this.#keys.values()], (k) => k.createdAt);
   }
 
   async due(now: number): Promise<EncodedIdentity[]> {
-    return [...this.#keys.values()]
-      .filter((k) => isLive(k) && k.expiresAt !== null && k.expiresAt <= now)
-      .sort((a, b) => (a.expiresAt as number) - (b.expiresAt as number))
-      .map((k) => k.trigger);
+    const due = [...this.#keys.values()].filter((k) => isLive(k) && k.expiresAt !== null && k.expiresAt <= now);
+    return sortedBy(due, (k) => k.expiresAt as number).map((k) => k.trigger);
   }
 
   async setExpiry(trigger: EncodedIdentity, expiresAt: number | null): Promise<boolean> {

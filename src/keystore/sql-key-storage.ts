@@ -16,7 +16,7 @@ import {
 } from "../sql/queries/keys.js";
 import type { SqlBackend, SqlWriteTx } from "../sql/sql-backend.js";
 import { derivedName } from "../sql/tables.js";
-import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey } from "./key-storage.js";
+import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey, sortedBy } from "./key-storage.js";
 import { triggerDigest } from "./trigger-digest.js";
 
 /** How often key creation is tried again when another process created or locked at the same time. */
@@ -106,12 +106,12 @@ export class SqlKeyStorage implements KeyStorage {
 
   async list(): Promise<StoredKey[]> {
     const rows = await this.backend.driver.read((s) => s.all<KeyRow>(listKeysQuery(this.backend.db)));
-    return rows.map(keyFromRow);
+    return sortedBy(rows.map(keyFromRow), (k) => k.createdAt);
   }
 
   async due(now: number): Promise<EncodedIdentity[]> {
     const rows = await this.backend.driver.read((s) => s.all<KeyRow>(dueKeysQuery(this.backend.db, now)));
-    return rows.map((r) => keyFromRow(r).trigger);
+    return sortedBy(rows.map(keyFromRow), (k) => k.expiresAt as number).map((k) => k.trigger);
   }
 
   setExpiry(trigger: EncodedIdentity, expiresAt: number | null): Promise<boolean> {

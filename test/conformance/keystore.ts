@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   DecryptionError,
   type Identity,
@@ -13,6 +13,8 @@ import {
   type Store,
   StoreClosedError,
 } from "../../src/index.js";
+import { triggerDigest } from "../../src/keystore/trigger-digest.js";
+import { encodeIdentity } from "../../src/model/codec.js";
 import type { StoreFactory } from "../stores.js";
 import { startChild } from "../support/child.js";
 import { collect, receipt } from "../support/events.js";
@@ -279,6 +281,25 @@ export function testKeystore(factory: StoreFactory): void {
       await right.expire(["r", 1]);
       expect(await wrong.decrypt(["r", 2], await wrong.encrypt(["r", 2], "value 2"))).toBe("value 2");
       await expect(right.encrypt(["r", 3], "value 3")).rejects.toMatchObject({ code: "master-key-mismatch" });
+    });
+
+    it("keys made in one millisecond list, and expire when due, in one order on every store", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const ids = ["z", "a", "m", "b", "B", "_", "-", "0"];
+      const due = new Date(Date.now() + 60_000);
+      const now = vi.spyOn(Date, "now").mockReturnValue(1_700_000_000_000);
+      try {
+        for (const id of ids) await keystore.encrypt(["k", id], "v", { expiresAt: due });
+      } finally {
+        now.mockRestore();
+      }
+      // Ties are broken by the digest of the trigger, compared by code unit.
+      const digest = (id: string) => triggerDigest(encodeIdentity(["k", id]));
+      const expected = [...ids].sort((a, b) => (digest(a) < digest(b) ? -1 : 1));
+      expect((await keystore.keys()).map((k) => k.trigger[1])).toEqual(expected);
+      const expired = await keystore.expireDue(new Date(due.getTime() + 1));
+      expect(expired.effects.map((e) => e.effect.trigger[1])).toEqual(expected);
     });
 
     it("two keystores creating one trigger's key at once end with one key", async () => {
