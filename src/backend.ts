@@ -28,7 +28,6 @@ export interface WriteTx {
   findRebase(id: string): Promise<RebaseRecord | undefined>;
 }
 
-/** What is kept of a committed rebase that had an id, in the same transaction as its events. */
 /** A page of {@link Backend.patchPage}. */
 export interface PatchPage {
   readonly patches: [number, string][];
@@ -36,6 +35,7 @@ export interface PatchPage {
   readonly done: boolean;
 }
 
+/** What is kept of a committed rebase that had an id, in the same transaction as its events. */
 export interface RebaseRecord {
   readonly id: string;
   /** A digest of the history, to tell a retry from a reuse of the id. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Backend, RebaseRecord, WriteTx } from "./backend.js";
 import { decodeEvent, type EncodedEvent, type EncodedIdentity, encodeEvent, storedEvent } from "./model/codec.js";
-import { ValidationError, WriteConflictError } from "./model/errors.js";
+import { DatabaseError, ValidationError, WriteConflictError } from "./model/errors.js";
 import type { NewEvent, RebaseResult, StoredEvent } from "./model/types.js";
 import type { CheckedRebaseArgs } from "./model/validate.js";
 
@@ -215,7 +215,10 @@ async function conflictResult(
   { index, next, theirs }: Omit<ConflictAt, "result">,
 ): Promise<RebaseResult> {
   const [stored] = await backend.readEvents([theirs]);
-  if (stored === undefined) throw new Error(`the conflicting event ${theirs} is not in the store`);
+  if (stored === undefined) {
+    // Stored events never change: only a database changed behind the store's back gets here.
+    throw new DatabaseError(`the conflicting event ${theirs} is not in the store`, { cause: undefined });
+  }
   return {
     result: "conflict",
     events: numberedFrom(history, next, index),

@@ -14,7 +14,7 @@ export function checkString(value: unknown, path: string): asserts value is stri
   }
 }
 
-/** True for `{}`-like objects: prototype `Object.prototype` or `null`, no symbol keys. */
+/** True for `{}`-like objects: prototype `Object.prototype` or `null` (symbol keys are the callers' to check). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);

@@ -164,7 +164,9 @@ export function eventFromRow(r: EventRow): EncodedEvent {
       patch: r.patch as string,
     });
   }
-  if (r.effect_reason === null) throw new Error(`event ${r.seq_no} is neither an action nor an effect`);
+  if (r.effect_reason === null) {
+    throw new DatabaseError(`event ${r.seq_no} is neither an action nor an effect`, { cause: undefined });
+  }
   return {
     seqNo: Number(r.seq_no),
     timestamp: Number(r.timestamp),

@@ -8,9 +8,11 @@ import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 
 /**
- * Options of the MySQL/MariaDB store: passed to `mysql2.createPool(...)` as
- * they are (`connectionLimit`, `connectTimeout`, `ssl`, …); the URL gives
- * host, port, user, password and database.
+ * Options of the MySQL/MariaDB store, passed to `mysql2.createPool(...)`
+ * (`connectionLimit`, `connectTimeout`, `ssl`, …); the URL gives host, port,
+ * user, password and database. `multipleStatements` is true unless given:
+ * a write then takes one round trip (values are still escaped by mysql2);
+ * with `false`, each statement takes its own.
  */
 export type MysqlOptions = Omit<mysql.PoolOptions, "uri">;
 
@@ -19,7 +21,7 @@ type Callback<T> = (error: (Error & { code?: string }) | null, result: T, fields
 /** A connection of a {@link MysqlPool}: the slice of mysql2's callback `PoolConnection` the store uses. */
 export interface MysqlConnection {
   query(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
-  /** A prepared statement's query (the binary protocol); reads use it where the connection has it. */
+  /** A prepared statement's query (the binary protocol): reads, and large inserts, use it where the connection has it. */
   execute?(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
   release(): void;
   destroy(): void;
