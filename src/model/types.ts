@@ -139,7 +139,7 @@ export interface AggregateState {
 export interface Limits {
   /** UTF-8 bytes of one event's JSON. Default 1 MiB. */
   readonly eventBytes: number;
-  /** Nesting of patch values. Default 64. */
+  /** Nesting of patch values. Default 64, at most 1,000. */
   readonly depth: number;
   /** Events in one history. Default 10,000. */
   readonly historyLength: number;

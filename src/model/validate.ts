@@ -328,6 +328,13 @@ export function checkStreamOptions(given: unknown, extraKeys: readonly string[] 
   return options as StreamOptions;
 }
 
+/**
+ * The deepest `limits.depth` a store takes: values are copied, checked and
+ * folded by recursion, and 5,000 levels overflowed the stack where 3,000 did
+ * not (Node.js 20, main thread).
+ */
+export const MAX_DEPTH = 1000;
+
 /** Validates `limits` of `openStore` and fills in the defaults. */
 export function resolveLimits(value: unknown, defaults: Limits): Limits {
   if (value === undefined) return defaults;
@@ -336,6 +343,9 @@ export function resolveLimits(value: unknown, defaults: Limits): Limits {
   for (const [key, v] of Object.entries(value)) {
     if (v === undefined) continue;
     checkPositive(v, `options.limits.${key}`);
+    if (key === "depth" && v > MAX_DEPTH) {
+      throw new ValidationError("too-large", "options.limits.depth", `at most ${MAX_DEPTH}, got ${v}`);
+    }
     out[key] = v;
   }
   return out as unknown as Limits;

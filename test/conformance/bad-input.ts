@@ -1060,6 +1060,7 @@ const OPEN_STORE: [string, unknown, string, string][] = [
   ["limits null", { limits: null }, "invalid-type", "options.limits"],
   ["a typo'd limit", { limits: { deph: 3 } }, "unknown-key", "options.limits.deph"],
   ["limits.depth 0", { limits: { depth: 0 } }, "invalid-number", "options.limits.depth"],
+  ["limits.depth past 1000", { limits: { depth: 1001 } }, "too-large", "options.limits.depth"],
   ["limits.eventBytes 1.5", { limits: { eventBytes: 1.5 } }, "invalid-number", "options.limits.eventBytes"],
   ["limits.historyLength -1", { limits: { historyLength: -1 } }, "invalid-number", "options.limits.historyLength"],
   [
