@@ -1,4 +1,5 @@
 import { ValidationError } from "./errors.js";
+import { keyOf } from "./identity.js";
 import { keyPathOf } from "./key-path.js";
 import { snapshot } from "./snapshot.js";
 import type { Identity, Limits, NewEvent, RebaseOptions, StreamOptions } from "./types.js";
@@ -104,7 +105,7 @@ export function checkList(value: unknown, path: string, max: number, limitName?:
 function checkDistinctIdentities(list: readonly Identity[], path: string): void {
   const seen = new Set<string>();
   list.forEach((identity, i) => {
-    const key = `${identity[0]}\u0000${JSON.stringify(identity[1])}`;
+    const key = keyOf(identity);
     if (seen.has(key)) throw new ValidationError("not-distinct", `${path}[${i}]`, "appears twice");
     seen.add(key);
   });

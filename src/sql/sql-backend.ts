@@ -298,7 +298,7 @@ export class SqlBackend implements Backend {
     for (const chunk of distinctHashRounds(aggregates).flatMap((round) => chunks(round, size))) {
       const rows = await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved, until));
       for (const row of rows) {
-        const key = `${row.kind}\u0000${row.id}`;
+        const key = identityKey(row.kind, row.id);
         const seqNo = Number(row.seq_no);
         if (!wanted.has(key)) continue;
         const known = out.get(key);

@@ -83,10 +83,7 @@ class Renamer extends OperationNodeTransformer {
  * `<event relation>_<suffix>`, shortened with a digest past 63 characters.
  */
 export function derivedName(tables: TableNames, suffix: string): string {
-  const name = `${tables.event}_${suffix}`;
-  if (name.length <= 63) return name;
-  const digest = createHash("sha256").update(tables.event).digest("hex").slice(0, 8);
-  return `${tables.event.slice(0, 50 - suffix.length)}_${digest}_${suffix}`;
+  return indexName(tables.event, suffix);
 }
 
 /** An index name derived from its table's configured name, within the 63 characters every database takes. */
