@@ -84,9 +84,9 @@ export interface SqlDriver {
    */
   subscribe?(channel: string, onNotify: () => void, onError: (error: unknown) => void): () => void;
   /**
-   * Runs `fn` in one read-write transaction WITHOUT the store's write lock
-   * (projections' read models and checkpoints); commits when it resolves.
-   * Optional: without it `write` is used, which also holds the write lock.
+   * Runs `fn` in one read-write transaction for projections' read models and
+   * checkpoints, committed when it resolves: on the servers WITHOUT the
+   * store's write lock; SQLite, with one writer per file, holds it.
    */
   transaction?<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
 }

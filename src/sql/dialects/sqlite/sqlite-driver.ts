@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
-import { ConnectionError } from "../../../model/errors.js";
+import { ConnectionError, DatabaseError } from "../../../model/errors.js";
 import { Mutex } from "../../../mutex.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
@@ -84,6 +85,11 @@ class Connection implements SqlSession {
   }
 }
 
+/** The projection transaction an async context runs in (see `SqliteDriver.transaction`). */
+const inProjection = new AsyncLocalStorage<object>();
+/** The projection transaction holding each lock now. */
+const heldBy = new WeakMap<Mutex, object>();
+
 /**
  * One write lock per database file in this process: SQLite's busy handler
  * sleeps the whole thread, so two stores of one process on the same file must
@@ -161,23 +167,61 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  /** True when the caller runs inside the projection transaction that holds this database's lock now. */
+  #nested(): boolean {
+    const held = heldBy.get(this.#lock);
+    return held !== undefined && inProjection.getStore() === held;
+  }
+
   read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
-    return this.#shared ? this.#lock.run(() => fn(this.#reader)) : fn(this.#reader);
+    // A projection's apply reading the store: the shared connection is the one its transaction holds.
+    return this.#shared && !this.#nested() ? this.#lock.run(() => fn(this.#reader)) : fn(this.#reader);
   }
 
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    if (this.#nested()) {
+      return Promise.reject(
+        new DatabaseError(
+          "a write to this SQLite database from inside a projection's apply would wait for the projection's own transaction: apply writes only through ctx.sql",
+          { cause: undefined },
+        ),
+      );
+    }
+    return this.#lock.run(() => this.#inTransaction(fn, commit));
+  }
+
+  /**
+   * A projection's transaction. SQLite has one writer per file, so it holds
+   * the write lock as `write` does, marked so that what `apply` calls inside
+   * it is recognized: a read of an in-memory database uses the connection
+   * the transaction holds, and a write (which would wait for the transaction
+   * forever) fails at once. Only these transactions are marked: the mark
+   * costs every promise of the process from then on (about 5% of a rebase).
+   */
+  transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    const token = {};
     return this.#lock.run(async () => {
-      const w = this.#writer;
-      w.exec("BEGIN IMMEDIATE");
+      heldBy.set(this.#lock, token);
       try {
-        const result = await fn(w);
-        w.exec(commit(result) ? "COMMIT" : "ROLLBACK");
-        return result;
-      } catch (error) {
-        if (w.db.inTransaction) w.exec("ROLLBACK");
-        throw error;
+        return await inProjection.run(token, () => this.#inTransaction(fn, () => true));
+      } finally {
+        heldBy.delete(this.#lock);
       }
     });
+  }
+
+  /** Runs `fn` in a write transaction on the writer connection; the caller holds the lock. */
+  async #inTransaction<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+    const w = this.#writer;
+    w.exec("BEGIN IMMEDIATE");
+    try {
+      const result = await fn(w);
+      w.exec(commit(result) ? "COMMIT" : "ROLLBACK");
+      return result;
+    } catch (error) {
+      if (w.db.inTransaction) w.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   migrate(fn: (session: SqlSession) => Promise<void>): Promise<void> {
