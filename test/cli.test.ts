@@ -173,6 +173,52 @@ describe("init, rebase, stream and state round-trip through the store", () => {
   });
 });
 
+describe("--tables reaches a store whose relations are renamed", () => {
+  it("every command reads and writes the relations it names (also from COHERENCE_TABLES)", async () => {
+    const { cwd, url } = workdir();
+    const tables = { event: "order_log", action: "order_actions" };
+    const store = openStore(url, { tables });
+    await store.initSchema();
+    expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+    await store.close();
+    const flag = ["--db", url, "--tables", "event=order_log, action=order_actions"];
+    const state = await runCli([...flag, "state", "order", "1"], { cwd });
+    expect(state).toMatchObject({ code: 0, stdout: '{"state":{"n":1},"seqNo":1}\n' });
+    const rebased = await runCli([...flag, "rebase", "--base", "2"], {
+      cwd,
+      stdin: JSON.stringify({ ...act(["order", 1], { assoc: { n: 2 } }), timestamp: T0.toISOString() }),
+    });
+    expect(rebased.code, rebased.stderr).toBe(0);
+    const env = { COHERENCE_TABLES: "event=order_log,action=order_actions" };
+    const streamed = await runCli(["--db", url, "stream"], { cwd, env });
+    expect(lines(streamed.stdout).map((l) => (JSON.parse(l) as StoredAction).seqNo)).toEqual([1, 2]);
+    expect((await runCli(["--db", url, "keys", "list"], { cwd, env })).code).toBe(0);
+    // Without the names, the default relations are not there.
+    expect((await runCli(["--db", url, "state", "order", "1"], { cwd })).code).toBe(1);
+  });
+
+  it("a malformed --tables or a bad name exits 2 with one line naming it", async () => {
+    const { cwd, url } = workdir();
+    const runs = await Promise.all([
+      runCli(["--db", url, "--tables", "events=x", "state", "order", "1"], { cwd }),
+      runCli(["--db", url, "--tables", "event", "state", "order", "1"], { cwd }),
+      runCli(["--db", url, "--tables", "event=a,event=b", "state", "order", "1"], { cwd }),
+      runCli(["--db", url, "--tables", "event=1x", "state", "order", "1"], { cwd }),
+    ]);
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr), run.stderr).toHaveLength(1);
+    }
+    expect(runs[3]?.stderr).toMatch(/options\.tables\.event/);
+  });
+
+  it("--db memory: is refused: each command would see an empty store", async () => {
+    const { cwd } = workdir();
+    const run = await runCli(["--db", "memory:", "state", "order", "1"], { cwd });
+    expect(run).toMatchObject({ code: 2, stderr: expect.stringMatching(/^coherence: --db: memory: keeps nothing/) });
+  });
+});
+
 describe("rebase results other than ok exit 4 and still print the JSON result", () => {
   it("conflict: ours and theirs, nothing written", async () => {
     const { cwd, url } = workdir();

@@ -31,6 +31,10 @@ export function createProgram(): Command {
   const program = new Command("coherence")
     .description("coherence-store on the command line: an event store where every write is a rebase")
     .option("--db <url>", `store URL (env COHERENCE_DB; default ${DEFAULT_DB})`)
+    .option(
+      "--tables <pairs>",
+      "relation names of a store opened with options.tables, e.g. event=order_log,action=order_actions (env COHERENCE_TABLES)",
+    )
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ outputError: (text, write) => write(`coherence: ${text.replace(/^error: /, "")}`) })
     .exitOverride()

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { openStore, type Store } from "../index.js";
+import { openStore, type Store, type TableNames } from "../index.js";
+import { CliError } from "./exit-codes.js";
 
 /** The store URL when neither `--db` nor `COHERENCE_DB` names one. */
 export const DEFAULT_DB = "sqlite:coherence.db";
@@ -23,12 +24,46 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
 }
 
+/** The relation keys `--tables` takes. */
+const TABLE_KEYS = ["event", "action", "effect", "trigger"] as const;
+
 /**
- * Opens the store `url` names, runs `work` on it and closes it, whatever
- * happens: commands never leak a connection or leave a SQLite file locked.
+ * The relation names of `--tables` (else `COHERENCE_TABLES`):
+ * `event=order_log,action=order_actions`; undefined for the defaults. The
+ * names themselves are the store's to check (`options.tables.event: …`).
  */
-export async function withStore<T>(url: string, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(url);
+export function tablesOption(command: Command): Partial<TableNames> | undefined {
+  const given = command.optsWithGlobals<{ tables?: string }>().tables ?? process.env.COHERENCE_TABLES;
+  if (given === undefined || given === "") return undefined;
+  const tables: Record<string, string> = {};
+  for (const pair of given.split(",")) {
+    const [key = "", name, ...rest] = pair.split("=");
+    if (!TABLE_KEYS.includes(key.trim() as never) || name === undefined || rest.length > 0) {
+      throw new CliError(
+        `--tables: expected RELATION=NAME pairs separated by commas (${TABLE_KEYS.join(", ")}), got ${JSON.stringify(pair)}`,
+      );
+    }
+    if (key.trim() in tables) throw new CliError(`--tables: ${key.trim()} given twice`);
+    tables[key.trim()] = name.trim();
+  }
+  return tables;
+}
+
+/**
+ * Opens the store of `--db` and `--tables`, runs `work` on it and closes it,
+ * whatever happens: commands never leak a connection or leave a SQLite file
+ * locked. `url` overrides `--db` (the demo's temporary file).
+ */
+export async function withStore<T>(
+  command: Command,
+  work: (store: Store) => Promise<T>,
+  url: string = dbUrl(command),
+): Promise<T> {
+  // Each command is a process of its own: a memory store would be empty every time.
+  if (url === "memory:")
+    throw new CliError("--db: memory: keeps nothing between commands; give a sqlite: or server URL");
+  const tables = tablesOption(command);
+  const store = openStore(url, tables === undefined ? {} : { tables });
   try {
     return await work(store);
   } finally {

@@ -3,7 +3,7 @@ import { openKeystore } from "../../index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { printJson, toJson, writeLine } from "../io.js";
 import { parseIdentity } from "../parse.js";
-import { dbUrl, withStore } from "../store-option.js";
+import { withStore } from "../store-option.js";
 import { parseTimestamp } from "../timestamp.js";
 
 /**
@@ -20,7 +20,7 @@ export function registerKeys(program: Command): void {
     .command("list")
     .description("print every trigger's key as NDJSON: trigger, createdAt, expiresAt, expiredAt (never the key)")
     .action(async (_flags: unknown, command: Command) => {
-      await withStore(dbUrl(command), async (store) => {
+      await withStore(command, async (store) => {
         for (const key of await openKeystore(store).keys()) await writeLine(process.stdout, toJson(key));
       });
     });
@@ -36,7 +36,7 @@ export function registerKeys(program: Command): void {
     )
     .action(async (text: string, _flags: unknown, command: Command) => {
       const trigger = parseIdentity(text, "trigger");
-      const result = await withStore(dbUrl(command), (store) => openKeystore(store).expire(trigger));
+      const result = await withStore(command, (store) => openKeystore(store).expire(trigger));
       if (result.result === "absent") {
         throw new CliError(`no live key for ${text}: nothing written`, ExitCode.notFound);
       }
@@ -49,6 +49,6 @@ export function registerKeys(program: Command): void {
     .option("--now <timestamp>", "expire the keys due at this ISO 8601 time instead of the current time")
     .action(async (flags: { now?: string }, command: Command) => {
       const now = flags.now === undefined ? new Date() : parseTimestamp(flags.now, "--now");
-      printJson(await withStore(dbUrl(command), (store) => openKeystore(store).expireDue(now)));
+      printJson(await withStore(command, (store) => openKeystore(store).expireDue(now)));
     });
 }

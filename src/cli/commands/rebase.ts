@@ -3,7 +3,7 @@ import type { NewEvent } from "../../index.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseHistory, printJson, readInput } from "../io.js";
 import { parseInteger, parseIntegerList } from "../parse.js";
-import { dbUrl, withStore } from "../store-option.js";
+import { withStore } from "../store-option.js";
 
 interface RebaseFlags {
   readonly base: string;
@@ -34,7 +34,7 @@ Events: timestamps are ISO 8601 strings with a zone, e.g.
       const base = parseInteger(flags.base, "--base");
       const resolved = flags.resolved === undefined ? [] : parseIntegerList(flags.resolved, "--resolved");
       const history = parseHistory(await readInput(flags.file)) as NewEvent[];
-      const result = await withStore(dbUrl(command), (store) =>
+      const result = await withStore(command, (store) =>
         store.rebase(base, history, {
           resolved,
           dry: flags.dry === true,

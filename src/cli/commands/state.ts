@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { printJson } from "../io.js";
 import { parseId } from "../parse.js";
-import { dbUrl, withStore } from "../store-option.js";
+import { withStore } from "../store-option.js";
 
 /** `coherence state KIND ID`: prints an aggregate's folded state and last seqNo as JSON. */
 export function registerState(program: Command): void {
@@ -13,7 +13,7 @@ export function registerState(program: Command): void {
     .argument("<id>", "its id; an integer is a number, quote it for a string: '\"1\"'")
     .action(async (kind: string, idText: string, _flags: unknown, command: Command) => {
       const id = parseId(idText, "id");
-      const state = await withStore(dbUrl(command), (store) => store.aggregate([kind, id]));
+      const state = await withStore(command, (store) => store.aggregate([kind, id]));
       if (state === undefined) {
         throw new CliError(`no actions on ${kind} ${JSON.stringify(id)}`, ExitCode.notFound);
       }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { StoredAction } from "../../index.js";
 import { toJson, writeLine } from "../io.js";
 import { collect, parseIdentity, parseInteger } from "../parse.js";
-import { dbUrl, withStore } from "../store-option.js";
+import { withStore } from "../store-option.js";
 import { followUntilSignal } from "./stream-follow.js";
 
 interface StreamFlags {
@@ -28,7 +28,7 @@ export function registerStream(program: Command): void {
     .action(async (flags: StreamFlags, command: Command) => {
       const offset = parseInteger(flags.offset ?? "0", "--offset");
       const aggregates = flags.aggregate?.map((a) => parseIdentity(a, "--aggregate"));
-      await withStore(dbUrl(command), async (store) => {
+      await withStore(command, async (store) => {
         const options = { offset, aggregates, kinds: flags.kind };
         for await (const action of flags.follow ? followUntilSignal(store, options) : store.stream(options)) {
           await writeLine(process.stdout, toJson(ordered(action)));
