@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Backend, RebaseRecord, WriteTx } from "./backend.js";
 import { decodeEvent, type EncodedEvent, type EncodedIdentity, encodeEvent, storedEvent } from "./model/codec.js";
 import { DatabaseError, ValidationError, WriteConflictError } from "./model/errors.js";
-import type { NewEvent, RebaseResult, StoredEvent } from "./model/types.js";
+import type { NewEvent, RebaseResult, StoredAction, StoredEvent } from "./model/types.js";
 import type { CheckedRebaseArgs } from "./model/validate.js";
 
 /** How often a write refused for concurrency is tried again before `write-conflict` is returned. */
@@ -222,7 +222,11 @@ async function conflictResult(
   return {
     result: "conflict",
     events: numberedFrom(history, next, index),
-    conflict: { ours: storedEvent(history[index] as NewEvent, next + index), theirs: decodeEvent(stored) },
+    // `index` is an action's: firstConflict checks actions only.
+    conflict: {
+      ours: storedEvent(history[index] as NewEvent, next + index) as StoredAction,
+      theirs: decodeEvent(stored),
+    },
   };
 }
 

@@ -101,7 +101,8 @@ export interface RebaseConflict {
   readonly result: "conflict";
   /** The history events before `ours`, numbered as they would have been. */
   readonly events: StoredEvent[];
-  readonly conflict: { readonly ours: StoredEvent; readonly theirs: StoredEvent };
+  /** `ours` is always an action: effects of a history are not checked (SPEC section 2, rule 3). */
+  readonly conflict: { readonly ours: StoredAction; readonly theirs: StoredEvent };
 }
 
 /** `base` lies beyond the next sequence number; nothing was written. */

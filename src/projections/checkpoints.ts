@@ -37,7 +37,7 @@ export interface Checkpoints {
   remove(name: string): Promise<void>;
 }
 
-function sqlHandle(dialect: string, s: SqlSession): ProjectionSql {
+function sqlHandle(dialect: ProjectionSql["dialect"], s: SqlSession): ProjectionSql {
   return {
     dialect,
     all: (sql, parameters = []) => s.all({ sql, parameters }),

@@ -9,8 +9,8 @@ import type { Identity, Kind, StoredAction } from "../model/types.js";
  * await ctx.sql?.run("insert into book_titles (title) values (?)", [String(event.action.aggregate[1])]);
  */
 export interface ProjectionSql {
-  /** `sqlite`, `postgres` or `mysql`: which syntax to write. */
-  readonly dialect: string;
+  /** Which syntax to write (`mysql` for MariaDB too). */
+  readonly dialect: "sqlite" | "postgres" | "mysql";
   /** Runs a query and returns its rows. */
   all<R = Record<string, unknown>>(sql: string, parameters?: readonly unknown[]): Promise<R[]>;
   /** Runs a statement for its effect. */

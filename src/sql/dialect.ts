@@ -116,7 +116,7 @@ export interface ColumnTypes {
  * {@link BaseSqlDialect}: the SQL store asks these, never "which database is this".
  */
 export interface SqlDialect {
-  readonly name: string;
+  readonly name: "sqlite" | "postgres" | "mysql";
   readonly types: ColumnTypes;
   /** Most bound parameters one statement may carry. */
   readonly maxParameters: number;
@@ -272,7 +272,7 @@ export interface ForeignKey {
 
 /** Defaults of {@link SqlDialect}'s capabilities. */
 export abstract class BaseSqlDialect implements SqlDialect {
-  abstract readonly name: string;
+  abstract readonly name: "sqlite" | "postgres" | "mysql";
   abstract readonly types: ColumnTypes;
   readonly maxParameters: number = 32_000;
   readonly singleRowInserts: boolean = false;
