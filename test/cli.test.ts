@@ -164,6 +164,11 @@ describe("init, rebase, stream and state round-trip through the store", () => {
     await head(url);
     const run = await runCli(["--db", url, "state", "book", "nothing"], { cwd });
     expect(run).toEqual({ code: 3, stdout: "", stderr: 'coherence: no actions on book "nothing"\n' });
+    // Digits are a number: the message says how to name the string.
+    const numeric = await runCli(["--db", url, "state", "book", "9780441569595"], { cwd });
+    expect(numeric.stderr).toBe(
+      "coherence: no actions on book 9780441569595 (the number; the string is book '\"9780441569595\"')\n",
+    );
   });
 
   it("uses sqlite:coherence.db in the working directory when neither --db nor COHERENCE_DB is given", async () => {

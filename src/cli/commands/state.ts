@@ -15,7 +15,9 @@ export function registerState(program: Command): void {
       const id = parseId(idText, "id");
       const state = await withStore(command, (store) => store.aggregate([kind, id]));
       if (state === undefined) {
-        throw new CliError(`no actions on ${kind} ${JSON.stringify(id)}`, ExitCode.notFound);
+        // Digits name a number: an ISBN or a numeric-looking string id needs quotes.
+        const hint = typeof id === "number" ? ` (the number; the string is ${kind} '"${idText}"')` : "";
+        throw new CliError(`no actions on ${kind} ${JSON.stringify(id)}${hint}`, ExitCode.notFound);
       }
       printJson(state);
     });
