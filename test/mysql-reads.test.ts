@@ -103,7 +103,7 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
         const rows = await driver.read(
           async (s) =>
             (await s.values?.({
-              sql: "select seq_no, cast(source as binary) as source from events where seq_no <= ? order by seq_no",
+              sql: "select seq_no, cast(source as binary) as source from actions where seq_no <= ? order by seq_no",
               parameters: [2],
             })) ?? [],
         );

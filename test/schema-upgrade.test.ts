@@ -38,18 +38,24 @@ function eventColumns(name: string): string {
   return `select column_name as name, is_nullable = 'YES' as nullable from information_schema.columns where table_schema = ${schema} and table_name = 'actions' and column_name in ('timestamp', 'source') order by 1`;
 }
 
-/** Statements that take a store's relations back to schema version 1. */
+/**
+ * Statements that take a store's relations back to schema version 1, where
+ * the event relation has a row for every event (version 3 keeps one for the
+ * first and last event of each commit) and the action relation none of their
+ * timestamps and sources.
+ */
 function downgrade(name: string): string[] {
   const q = (n: string) => (name === "mysql" ? `\`${n}\`` : `"${n}"`);
+  const rows = `insert into events (seq_no, ${q("timestamp")}, source) select seq_no, ${q("timestamp")}, source from actions a where not exists (select 1 from events e where e.seq_no = a.seq_no)`;
   const drops =
     name === "sqlite"
       ? [`alter table actions drop column ${q("timestamp")}`, `alter table actions drop column ${q("source")}`]
       : [`alter table actions drop column ${q("timestamp")}, drop column ${q("source")}`];
-  return [...drops, "update events_meta set value = 1 where name = 'schema-version'"];
+  return [rows, ...drops, "update events_meta set value = 1 where name = 'schema-version'"];
 }
 
 for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
-  describe(`${factory.name}: initSchema upgrades schema version 1 to 2`, () => {
+  describe(`${factory.name}: initSchema upgrades schema version 1 to 3`, () => {
     afterAll(() => factory.dispose());
 
     it("copies each event's timestamp and source into the action relation, NOT NULL; reads answer as before", async () => {
@@ -59,7 +65,7 @@ for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
       const before = await reads(store);
       await onDatabase(url, downgrade(factory.name));
       expect(await onDatabase(url, [eventColumns(factory.name)])).toEqual([]);
-      // A release that needs version 2 cannot read version 1 until initSchema has run.
+      // A release that needs version 2 or later cannot read version 1 until initSchema has run.
       await expect(collect(store.stream())).rejects.toBeInstanceOf(DatabaseError);
 
       // Four stores upgrade at once: one does it, the others find it done.
@@ -76,7 +82,7 @@ for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
         ["timestamp", false],
       ]);
       expect(await onDatabase(url, ["select value from events_meta where name = 'schema-version'"])).toEqual([
-        { value: factory.name === "postgres" ? "2" : 2 },
+        { value: factory.name === "postgres" ? "3" : 3 },
       ]);
       expect(await reads(store)).toEqual(before);
       expect(before.stream.map((a) => a.source)).toEqual(["web", "cli", "späť ✓", "test"]);
@@ -92,15 +98,15 @@ for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
       const store = await factory.create();
       const url = factory.lastUrl as string;
       await write(store);
-      // Version 3 without the columns: this release's upgrade would add them back.
+      // Version 4 without the columns: this release's upgrade would add them back.
       await onDatabase(url, [
         ...downgrade(factory.name),
-        "update events_meta set value = 3 where name = 'schema-version'",
+        "update events_meta set value = 4 where name = 'schema-version'",
       ]);
       const failure = await store.initSchema().catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(DatabaseError);
       expect(failure).toMatchObject({ code: "schema-version" });
-      expect(String((failure as Error).message)).toContain("version 3");
+      expect(String((failure as Error).message)).toContain("version 4");
       expect(await onDatabase(url, [eventColumns(factory.name)])).toEqual([]);
     });
 

@@ -82,7 +82,7 @@ function testServerStore(factory: StoreFactory): void {
   describe(`server store: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
 
-    it("initSchema run by four stores at once, then again, succeeds and records schema version 2", async () => {
+    it("initSchema run by four stores at once, then again, succeeds and records schema version 3", async () => {
       await factory.create();
       const url = factory.lastUrl as string;
       const stores = Array.from({ length: 4 }, () => openStore(url));
@@ -94,7 +94,7 @@ function testServerStore(factory: StoreFactory): void {
         await Promise.all(stores.map((s) => s.close()));
       }
       expect(await metaRows(factory.name, url)).toEqual([
-        { name: "schema-version", value: 2 },
+        { name: "schema-version", value: 3 },
         { name: "write-lock", value: 0 },
       ]);
     });

@@ -175,13 +175,6 @@ export interface SqlDialect {
    * the benchmark allows); pages of 1,000 hold what one page of 2,000 did.
    */
   readonly aheadPageSize?: number;
-  /**
-   * True where an append copies the event rows of its actions from their action rows instead of
-   * inserting them: one INSERT … SELECT of their range of seqNos, or in the combined INSERT of
-   * {@link insertsWithCtes} from what the actions' insert returns (SQLite, PostgreSQL; on MariaDB
-   * the copy saved nothing). Only the effects' event rows are then sent.
-   */
-  readonly eventsFromActions: boolean;
   /** `Backend.pollCeilingMs`: where other processes' commits are found only by polling. */
   readonly pollCeilingMs?: number;
   /**
@@ -282,7 +275,6 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly secureDeleteStatements: readonly string[] = [];
   readonly identityIndex: boolean = false;
   readonly readsAhead: boolean = false;
-  readonly eventsFromActions: boolean = false;
   readonly guardsByHash: boolean = false;
   abstract columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column>;
   abstract eventColumnsUpgrade(tables: TableNames, columns: readonly Column[]): { before: string[]; after: string[] };

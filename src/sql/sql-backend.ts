@@ -24,16 +24,7 @@ import {
   valueBytes,
 } from "./dialect.js";
 import { actionPageQuery, type TextOf } from "./queries/action-page.js";
-import {
-  APPEND_ORDER,
-  appendRows,
-  columnCount,
-  combinedInsertQuery,
-  eventsOfActionsQuery,
-  insertQuery,
-  TABLES,
-  withoutActionEvents,
-} from "./queries/append.js";
+import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
 import {
@@ -65,11 +56,6 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
  * statement text it saves.
  */
 const PREPARED_ROWS = 1000;
-/**
- * Actions an append needs before their event rows are copied rather than inserted (see
- * `SqlDialect.eventsFromActions`): for one action the copy cost SQLite 5-25% more than the insert.
- */
-const COPIED_EVENTS_FROM = 10;
 
 /** Chunks of at most `size` rows whose string values add up to at most `maxBytes` (a row alone may exceed it). */
 function boundedChunks(rows: readonly unknown[][], size: number, maxBytes: number): unknown[][][] {
@@ -354,9 +340,9 @@ export class SqlBackend implements Backend {
   }
 
   /** The {@link combinedInsertQuery} for these row counts. */
-  #combined(counts: { [T in (typeof TABLES)[number]]: number }, keptHead?: string, copy = false): CompiledQuery {
-    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}${keptHead === undefined ? "" : ":headless"}${copy ? ":copy" : ""}`;
-    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts, keptHead, copy));
+  #combined(counts: { [T in (typeof TABLES)[number]]: number }, keptHead?: string): CompiledQuery {
+    const key = `with:${counts.events}:${counts.actions}:${counts.effects}:${counts.triggers}${keptHead === undefined ? "" : ":headless"}`;
+    return this.#cachedInsert(key, () => combinedInsertQuery(this.db, counts, keptHead));
   }
 
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
@@ -370,14 +356,11 @@ export class SqlBackend implements Backend {
     record?: RebaseRecord,
     keptHead?: string,
   ): Promise<void> {
-    // Where the dialect copies the actions' event rows from their action rows, only the effects' are sent.
-    const copy = this.dialect.eventsFromActions && rows.actions.length > 0;
-    const sent = copy ? withoutActionEvents(rows) : rows;
     const counts = {
-      events: sent.events.length,
-      actions: sent.actions.length,
-      effects: sent.effects.length,
-      triggers: sent.triggers.length,
+      events: rows.events.length,
+      actions: rows.actions.length,
+      effects: rows.effects.length,
+      triggers: rows.triggers.length,
     };
     const parameters = TABLES.reduce((n, t) => n + counts[t] * columnCount(t), 0);
     if (
@@ -386,8 +369,8 @@ export class SqlBackend implements Backend {
       TABLES.every((t) => counts[t] <= 1000)
     ) {
       // One statement for the whole batch, where it fits in one.
-      const sql = this.#combined(counts, keptHead, copy).sql;
-      await this.#send(s, { sql, parameters: (copy ? APPEND_ORDER : TABLES).flatMap((t) => sent[t].flat()) });
+      const sql = this.#combined(counts, keptHead).sql;
+      await this.#send(s, { sql, parameters: TABLES.flatMap((t) => rows[t].flat()) });
     } else await this.#appendByTable(s, rows, keptHead);
     if (record) await this.#send(s, insertRebaseQuery(this.db, record));
     if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
@@ -451,24 +434,10 @@ export class SqlBackend implements Backend {
     return head + 1;
   }
 
-  /**
-   * Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it).
-   * With {@link SqlDialect.eventsFromActions}, the event rows of the actions are copied from the action
-   * rows by one INSERT … SELECT of their range of seqNos (every action in it is this append's), once
-   * those are in: only the effects' are sent.
-   */
+  /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */
   async #appendByTable(s: SqlSession, rows: ReturnType<typeof appendRows>, keptHead?: string): Promise<void> {
-    const copied = this.dialect.eventsFromActions && rows.actions.length >= COPIED_EVENTS_FROM;
-    const byTable = copied ? withoutActionEvents(rows) : rows;
-    for (const table of copied ? APPEND_ORDER : TABLES) {
-      if (table === "events" && copied) {
-        const first = rows.actions[0]?.[0] as number;
-        const last = rows.actions[rows.actions.length - 1]?.[0] as number;
-        const key = `events-of-actions${keptHead === undefined ? "" : ":headless"}`;
-        const sql = this.#cachedInsert(key, () => eventsOfActionsQuery(this.db, keptHead)).sql;
-        await this.#send(s, { sql, parameters: [first, last] });
-      }
-      const list = byTable[table];
+    for (const table of TABLES) {
+      const list = rows[table];
       if (list.length === 0) continue;
       if (this.dialect.singleRowInserts) {
         const sql = this.#insert(table, 1, keptHead).sql;

@@ -34,11 +34,22 @@ const COLUMNS: { [T in TableName]: readonly (keyof Schema[T] & string)[] } = {
   ],
 };
 
-/** The rows of every table for a batch of events, each row its parameters in {@link COLUMNS} order. */
+/**
+ * The rows of every table for a batch of events (one commit), each row its
+ * parameters in {@link COLUMNS} order. The event relation gets a row for each
+ * effect (its timestamp and source live there) and for the first and last
+ * event of the batch, not for the actions between (schema version 3): an
+ * action's row holds its timestamp and source, and those two rows are what
+ * the relation's primary key and `max(seq_no)` need. Each commit starts right
+ * after the head before it, so a writer that appends right after a head it
+ * saw inserts the first seqNo of any commit made since, and is refused (see
+ * `Backend.refusesTakenSeqNos`); and the last row of the last commit is the head.
+ */
 export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]: unknown[][] } {
   const rows: { [T in TableName]: unknown[][] } = { events: [], actions: [], effects: [], triggers: [] };
-  for (const e of events) {
-    rows.events.push([e.seqNo, e.timestamp, e.source]);
+  const last = events.length - 1;
+  for (const [i, e] of events.entries()) {
+    if (!e.action || i === 0 || i === last) rows.events.push([e.seqNo, e.timestamp, e.source]);
     if (e.action) {
       const { actor, aggregate, patch, triggers } = e.action;
       rows.actions.push([
@@ -66,15 +77,6 @@ export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]:
 }
 
 /**
- * {@link appendRows} without the event rows of the actions, for an append that copies those
- * from the action rows (`SqlDialect.eventsFromActions`): the effects' event rows remain.
- */
-export function withoutActionEvents(rows: { [T in TableName]: unknown[][] }): { [T in TableName]: unknown[][] } {
-  const actionSeqNos = new Set(rows.actions.map((r) => r[0]));
-  return { ...rows, events: rows.events.filter((r) => !actionSeqNos.has(r[0])) };
-}
-
-/**
  * A row's values for an INSERT, all parameters; with `keptHead` (the SQL of a
  * kept head, see `HeadlessAppend`) the seqNo is that + its parameter.
  */
@@ -94,17 +96,12 @@ function templateRows(table: TableName, count: number, keptHead: string | undefi
  * One INSERT of `counts[table]` rows into each table with rows, the others
  * inserted by data-modifying `WITH` clauses; its parameters are the rows of
  * the tables in {@link TABLES} order. With `keptHead`, see {@link rowTemplate}.
- * With `copyEvents` and actions, the actions' event rows are copied from what
- * their insert returns, `counts.events` are the other events' (the effects'),
- * and the parameters are in {@link APPEND_ORDER}.
  */
 export function combinedInsertQuery(
   db: Kysely<Schema>,
   counts: { readonly [T in TableName]: number },
   keptHead?: string,
-  copyEvents = false,
 ): CompiledQuery {
-  if (copyEvents && counts.actions > 0) return copyingInsertQuery(db, counts, keptHead);
   const tables = TABLES.filter((t) => counts[t] > 0);
   const last = tables.pop();
   if (last === undefined) throw new Error("an insert of no rows");
@@ -116,62 +113,8 @@ export function combinedInsertQuery(
   return query.insertInto(last).values(rows(last)).compile();
 }
 
-/** {@link combinedInsertQuery} with `copyEvents`, where there are actions. */
-function copyingInsertQuery(
-  db: Kysely<Schema>,
-  counts: { readonly [T in TableName]: number },
-  keptHead: string | undefined,
-): CompiledQuery {
-  const rows = (table: TableName) => templateRows(table, counts[table], keptHead);
-  const event = COLUMNS.events;
-  // biome-ignore lint/suspicious/noExplicitAny: the WITH clauses' names are not relations of the schema
-  type Any = any;
-  const inserts: ((q: Kysely<Schema>) => Any)[] = [
-    (q) =>
-      q
-        .insertInto("events")
-        .columns(event)
-        // From plain `db`: a SELECT built from `q` would carry the WITH clauses into the subquery.
-        .expression((db as Any).selectFrom("copied").select(event)),
-    ...(["events", "effects", "triggers"] as const)
-      .filter((t) => counts[t] > 0)
-      .map((t) => (q: Kysely<Schema>) => q.insertInto(t).values(rows(t) as never)),
-  ];
-  let query: Any = db.with("copied", (q) =>
-    q
-      .insertInto("actions")
-      .values(rows("actions") as never)
-      .returning(event),
-  );
-  const last = inserts.pop() as (q: Kysely<Schema>) => Any;
-  for (const [i, insert] of inserts.entries()) query = query.with(`w${i}`, insert);
-  return last(query).compile();
-}
-
 /** The tables of an append, in the order their parameters are bound. */
 export const TABLES: readonly TableName[] = ["events", "actions", "effects", "triggers"];
-
-/** The tables of an append by table, in the order they are written: the actions' event rows are copied from theirs. */
-export const APPEND_ORDER: readonly TableName[] = ["actions", "events", "effects", "triggers"];
-
-/**
- * The event rows of the actions with `first <= seqNo <= last` (its two parameters), copied
- * from their action rows; with `keptHead`, both bounds are offsets from the kept head.
- */
-export function eventsOfActionsQuery(db: Kysely<Schema>, keptHead?: string): CompiledQuery {
-  const bound = (n: null) => (keptHead === undefined ? sql<number>`${n}` : sql<number>`(${sql.raw(keptHead)} + ${n})`);
-  return db
-    .insertInto("events")
-    .columns(COLUMNS.events)
-    .expression(
-      db
-        .selectFrom("actions")
-        .select(COLUMNS.events)
-        .where("seq_no", ">=", bound(null))
-        .where("seq_no", "<=", bound(null)),
-    )
-    .compile();
-}
 
 /** The columns of a table, in the order its rows' parameters are bound. */
 export function columnsOf(table: TableName): readonly string[] {

@@ -5,8 +5,12 @@ import type { Schema } from "../schema.js";
  * The version of the relations `initSchema` creates, recorded in the meta
  * relation so that a later release knows what it migrates from. Version 2
  * keeps each event's timestamp and source in the action relation too.
+ * Version 3 has the same relations; the event relation holds a row for each
+ * effect and for the first and last event of each commit only (see
+ * `appendRows`), so a release before it would miss actions where it reads
+ * them through that relation. Data of version 2 needs no change.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Names of the rows of the meta relation. */
 export const META = {

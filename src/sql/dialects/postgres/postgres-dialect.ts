@@ -62,9 +62,6 @@ export class PostgresDialect extends BaseSqlDialect {
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
   override readonly insertsWithCtes = true;
-  // The combined INSERT copies the actions' event rows from what their insert returns: a rebase of 100
-  // actions took 3.20-4.29 ms against 3.85-4.46 (median of 400, 4 runs in turns); one action, the same.
-  override readonly eventsFromActions = true;
   // A stream of 10,000 actions: 54 -> 48 ms (pages of 1,000 ahead), peak RSS unchanged.
   override readonly readsAhead = true;
   readonly aheadPageSize = 1000;
