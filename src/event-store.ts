@@ -128,6 +128,8 @@ class ActionIterator implements AsyncIterableIterator<StoredAction> {
 /** The one implementation of {@link Store}: the rules, over a backend that answers small questions. */
 export class EventStore implements Store {
   #closed = false;
+  /** What `close()` returns to every caller. */
+  #closing: Promise<void> | undefined;
   /** The calls running now: `close()` lets them finish before it closes the connections. */
   readonly #running = new Set<Promise<unknown>>();
 
@@ -142,12 +144,14 @@ export class EventStore implements Store {
   }
 
   /**
-   * Runs a call as one `close()` waits for: a rebase that found a conflict
+   * Internal (the rules, and extensions such as the keystore): runs a call
+   * as one `close()` waits for, or throws `StoreClosedError` once the store
+   * is closed. A rebase that found a conflict
    * still reads the stored event after its transaction, and a closed pool
    * would turn that into a connection error.
    */
-  #track<T>(call: () => Promise<T>): Promise<T> {
-    this.#open();
+  track<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreClosedError());
     const running = call();
     this.#running.add(running);
     const done = () => this.#running.delete(running);
@@ -156,7 +160,7 @@ export class EventStore implements Store {
   }
 
   async initSchema(): Promise<void> {
-    await this.#track(() => this.backend.initSchema());
+    await this.track(() => this.backend.initSchema());
   }
 
   async rebase(base: number, history: readonly NewEvent[], options?: RebaseOptions): Promise<RebaseResult> {
@@ -166,7 +170,7 @@ export class EventStore implements Store {
     ({ options } = checked);
     const dry = options?.dry ?? false;
     const { resolved = [], id } = options ?? {};
-    const result = await this.#track(() => rebase(this.backend, base, checked, resolved, dry, id));
+    const result = await this.track(() => rebase(this.backend, base, checked, resolved, dry, id));
     if (result.result === "ok" && !dry) signalCommit(channelOf(this.backend));
     return result;
   }
@@ -182,7 +186,7 @@ export class EventStore implements Store {
   ): Promise<RebaseResult> {
     this.#open();
     const checked = checkRebaseArgs(base, history, undefined, this.limits);
-    const result = await this.#track(() => rebase(this.backend, base, checked, [], false, undefined, alongside));
+    const result = await this.track(() => rebase(this.backend, base, checked, [], false, undefined, alongside));
     if (result.result === "ok") signalCommit(channelOf(this.backend));
     return result;
   }
@@ -220,20 +224,20 @@ export class EventStore implements Store {
   }
 
   async currentSeqNo(): Promise<number> {
-    return this.#track(() => this.backend.head());
+    return this.track(() => this.backend.head());
   }
 
   async conflicts(offset: number, aggregate: Identity): Promise<StoredEvent[]> {
     this.#open();
     checkPositive(offset, "offset");
     checkIdentity(aggregate, "aggregate");
-    return (await this.#track(() => this.backend.conflicts(offset, encodeIdentity(aggregate)))).map(decodeEvent);
+    return (await this.track(() => this.backend.conflicts(offset, encodeIdentity(aggregate)))).map(decodeEvent);
   }
 
   async aggregate(identity: Identity): Promise<AggregateState | undefined> {
     this.#open();
     checkIdentity(identity, "identity");
-    return this.#track(() => this.#aggregate(encodeIdentity(identity)));
+    return this.track(() => this.#aggregate(encodeIdentity(identity)));
   }
 
   async #aggregate(aggregate: EncodedIdentity): Promise<AggregateState | undefined> {
@@ -245,8 +249,8 @@ export class EventStore implements Store {
     // page holds every action of the aggregate up to its last, and the pages up to the head
     // complete the snapshot as of the head.
     let until = Number.MAX_SAFE_INTEGER;
+    // Tracked: close() waits for the last page.
     for (let after = 0, done = false; !done; ) {
-      this.#open();
       const page = await this.backend.patchPage(aggregate, after, until, PAGE_SIZE);
       for (const [s, patch] of page.patches) {
         state = applyPatchUnchecked(state, JSON.parse(patch) as Patch);
@@ -258,10 +262,12 @@ export class EventStore implements Store {
     return seqNo === 0 ? undefined : { state, seqNo };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled(this.#running);
-    await this.backend.close();
+    this.#closing ??= (async () => {
+      await Promise.allSettled(this.#running);
+      await this.backend.close();
+    })();
+    return this.#closing;
   }
 }

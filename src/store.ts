@@ -60,7 +60,8 @@ export interface Store {
    * Ends the store and what it opened, once the calls already running have
    * finished (a stream or follow ends at its next page with
    * `StoreClosedError`); any later call rejects with `StoreClosedError`.
-   * Closing twice is harmless.
+   * Every call of `close()` returns once the connections are closed. Do not
+   * await it inside a call it waits for, such as a projection's `apply`.
    */
   close(): Promise<void>;
 }

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DatabaseError, listProjections, openStore, type Projection, runProjection, type Store } from "../src/index.js";
+import {
+  DatabaseError,
+  deleteProjection,
+  listProjections,
+  openStore,
+  type Projection,
+  rebuildProjection,
+  runProjection,
+  type Store,
+} from "../src/index.js";
 import { act } from "./support/events.js";
 
 const dir = mkdtempSync(join(tmpdir(), "coherence-sqlite-projections-"));
@@ -38,6 +47,26 @@ for (const where of ["an in-memory database", "a file"]) {
       expect(seen).toEqual([{ state: { n: 1 }, seqNo: 1 }]);
       expect((await listProjections(store)).map((p) => p.checkpoint)).toEqual([1]);
       await store.close();
+    });
+
+    it("a rebuild or delete of a projection rejects the runner with a DatabaseError", async () => {
+      for (const admin of [rebuildProjection, deleteProjection] as const) {
+        const store = openStore(url());
+        await store.initSchema();
+        expect((await store.rebase(1, [act(["book", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+        const other: Projection = { name: "other", apply: () => {} };
+        const failed = await runUntilCaughtUp(store, {
+          name: "admin",
+          apply: async () => {
+            await (admin === rebuildProjection ? rebuildProjection(store, other) : deleteProjection(store, "other"));
+          },
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(failed).toBeInstanceOf(DatabaseError);
+        await store.close();
+      }
     });
 
     it("a write to the store rejects the runner with a DatabaseError, and its batch is not kept", async () => {

@@ -30,6 +30,7 @@ function checkDate(value: unknown, path: string): asserts value is Date {
   if (Number.isNaN(value.getTime())) throw new ValidationError("invalid-date", path, "an invalid Date");
 }
 
+/** Each call is tracked by the store (`EventStore.track`): `close()` lets it finish, an expiry's scrub after its commit included. */
 class StoreKeystore implements Keystore {
   /** A malformed key from the environment is reported by the calls that need a key (`keys()` and `expire()` do not). */
   #master: Buffer | ValidationError | undefined;
@@ -53,61 +54,63 @@ class StoreKeystore implements Keystore {
     return this.#master;
   }
 
-  async encrypt(trigger: Identity, value: Json, options?: EncryptOptions): Promise<string> {
-    this.store.assertOpen();
-    checkIdentity(trigger, "trigger");
-    checkJson(value, "value", this.store.limits.depth);
-    const expiresAt = options?.expiresAt;
-    if (options !== undefined) checkObject(options, "options", ["expiresAt"]);
-    if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
-    const master = this.#masterKey();
-    const t = encodeIdentity(trigger);
-    const stored = await this.#keys.liveKey(
-      t,
-      (generation) => {
-        const fresh = newDataKey();
-        try {
-          const wrapped = wrapKey(master, fresh, t.key, generation);
-          return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
-        } finally {
-          fresh.fill(0);
-        }
-      },
-      // A wrong master key would make keys the right one cannot open, and rotation would then fail for all.
-      (other) => unwrapKey(master, other.wrapped, other.trigger.key, other.generation).fill(0),
-    );
-    const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
-    try {
-      return sealValue(key, stored.generation, t.key, JSON.stringify(value));
-    } finally {
-      key.fill(0);
-    }
+  encrypt(trigger: Identity, value: Json, options?: EncryptOptions): Promise<string> {
+    return this.store.track(async () => {
+      checkIdentity(trigger, "trigger");
+      checkJson(value, "value", this.store.limits.depth);
+      const expiresAt = options?.expiresAt;
+      if (options !== undefined) checkObject(options, "options", ["expiresAt"]);
+      if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
+      const master = this.#masterKey();
+      const t = encodeIdentity(trigger);
+      const stored = await this.#keys.liveKey(
+        t,
+        (generation) => {
+          const fresh = newDataKey();
+          try {
+            const wrapped = wrapKey(master, fresh, t.key, generation);
+            return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
+          } finally {
+            fresh.fill(0);
+          }
+        },
+        // A wrong master key would make keys the right one cannot open, and rotation would then fail for all.
+        (other) => unwrapKey(master, other.wrapped, other.trigger.key, other.generation).fill(0),
+      );
+      const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
+      try {
+        return sealValue(key, stored.generation, t.key, JSON.stringify(value));
+      } finally {
+        key.fill(0);
+      }
+    });
   }
 
-  async decrypt(trigger: Identity, text: string): Promise<Json | Redacted> {
-    this.store.assertOpen();
-    checkIdentity(trigger, "trigger");
-    if (typeof text !== "string") {
-      throw new ValidationError("invalid-type", "text", `expected a ciphertext string, got ${describe(text)}`);
-    }
-    const sealed = parseSealedValue(text);
-    const master = this.#masterKey();
-    const t = encodeIdentity(trigger);
-    const stored = await this.#keys.get(t);
-    if (stored === undefined || sealed.generation > stored.generation) {
-      throw new DecryptionError(
-        "decryption-failed",
-        "no key of this trigger sealed the ciphertext: it belongs to another trigger, or was changed",
-      );
-    }
-    // The key that sealed it was shredded (and maybe replaced by a newer one since).
-    if (sealed.generation < stored.generation || !isLive(stored)) return REDACTED;
-    const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
-    try {
-      return JSON.parse(openValue(key, sealed, t.key)) as Json;
-    } finally {
-      key.fill(0);
-    }
+  decrypt(trigger: Identity, text: string): Promise<Json | Redacted> {
+    return this.store.track(async () => {
+      checkIdentity(trigger, "trigger");
+      if (typeof text !== "string") {
+        throw new ValidationError("invalid-type", "text", `expected a ciphertext string, got ${describe(text)}`);
+      }
+      const sealed = parseSealedValue(text);
+      const master = this.#masterKey();
+      const t = encodeIdentity(trigger);
+      const stored = await this.#keys.get(t);
+      if (stored === undefined || sealed.generation > stored.generation) {
+        throw new DecryptionError(
+          "decryption-failed",
+          "no key of this trigger sealed the ciphertext: it belongs to another trigger, or was changed",
+        );
+      }
+      // The key that sealed it was shredded (and maybe replaced by a newer one since).
+      if (sealed.generation < stored.generation || !isLive(stored)) return REDACTED;
+      const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
+      try {
+        return JSON.parse(openValue(key, sealed, t.key)) as Json;
+      } finally {
+        key.fill(0);
+      }
+    });
   }
 
   async #expire(trigger: Identity): Promise<StoredEffect | undefined> {
@@ -132,59 +135,64 @@ class StoreKeystore implements Keystore {
     }
   }
 
-  async expire(trigger: Identity): Promise<ExpireResult> {
-    this.store.assertOpen();
-    checkIdentity(trigger, "trigger");
-    const effect = await this.#expire(trigger);
-    if (effect === undefined) return { result: "absent" };
-    return { result: "expired", effect, scrubbed: await this.#keys.scrub() };
-  }
-
-  async expireDue(now: Date = new Date()): Promise<ExpireDueResult> {
-    this.store.assertOpen();
-    checkDate(now, "now");
-    const effects: StoredEffect[] = [];
-    for (const t of await this.#keys.due(now.getTime())) {
-      const effect = await this.#expire([t.kind, JSON.parse(t.id)]);
-      if (effect) effects.push(effect);
-    }
-    // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work.
-    return { effects, scrubbed: effects.length === 0 || (await this.#keys.scrub()) };
-  }
-
-  async keys(): Promise<KeyInfo[]> {
-    this.store.assertOpen();
-    return (await this.#keys.list()).map((k) => ({
-      trigger: [k.trigger.kind, JSON.parse(k.trigger.id)] as Identity,
-      createdAt: new Date(k.createdAt),
-      expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt),
-      expiredAt: k.expiredAt === null ? null : new Date(k.expiredAt),
-    }));
-  }
-
-  async setExpiry(trigger: Identity, expiresAt: Date | null): Promise<boolean> {
-    this.store.assertOpen();
-    checkIdentity(trigger, "trigger");
-    if (expiresAt !== null) checkDate(expiresAt, "expiresAt");
-    return this.#keys.setExpiry(encodeIdentity(trigger), expiresAt === null ? null : expiresAt.getTime());
-  }
-
-  async rotateMasterKey(masterKey: string | Uint8Array): Promise<number> {
-    this.store.assertOpen();
-    const next = parseMasterKey(masterKey, "masterKey");
-    const current = this.#masterKey();
-    const count = await this.#keys.rewrap((k: LiveKey) => {
-      const key = unwrapKey(current, k.wrapped, k.trigger.key, k.generation);
-      try {
-        return wrapKey(next, key, k.trigger.key, k.generation);
-      } finally {
-        key.fill(0);
-      }
+  expire(trigger: Identity): Promise<ExpireResult> {
+    return this.store.track(async () => {
+      checkIdentity(trigger, "trigger");
+      const effect = await this.#expire(trigger);
+      if (effect === undefined) return { result: "absent" };
+      return { result: "expired", effect, scrubbed: await this.#keys.scrub() };
     });
-    this.#master = next;
-    // The old wrappings are gone from the relation; this removes their copies from the files.
-    await this.#keys.scrub();
-    return count;
+  }
+
+  expireDue(now: Date = new Date()): Promise<ExpireDueResult> {
+    return this.store.track(async () => {
+      checkDate(now, "now");
+      const effects: StoredEffect[] = [];
+      for (const t of await this.#keys.due(now.getTime())) {
+        const effect = await this.#expire([t.kind, JSON.parse(t.id)]);
+        if (effect) effects.push(effect);
+      }
+      // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work.
+      return { effects, scrubbed: effects.length === 0 || (await this.#keys.scrub()) };
+    });
+  }
+
+  keys(): Promise<KeyInfo[]> {
+    return this.store.track(async () => {
+      return (await this.#keys.list()).map((k) => ({
+        trigger: [k.trigger.kind, JSON.parse(k.trigger.id)] as Identity,
+        createdAt: new Date(k.createdAt),
+        expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt),
+        expiredAt: k.expiredAt === null ? null : new Date(k.expiredAt),
+      }));
+    });
+  }
+
+  setExpiry(trigger: Identity, expiresAt: Date | null): Promise<boolean> {
+    return this.store.track(async () => {
+      checkIdentity(trigger, "trigger");
+      if (expiresAt !== null) checkDate(expiresAt, "expiresAt");
+      return this.#keys.setExpiry(encodeIdentity(trigger), expiresAt === null ? null : expiresAt.getTime());
+    });
+  }
+
+  rotateMasterKey(masterKey: string | Uint8Array): Promise<number> {
+    return this.store.track(async () => {
+      const next = parseMasterKey(masterKey, "masterKey");
+      const current = this.#masterKey();
+      const count = await this.#keys.rewrap((k: LiveKey) => {
+        const key = unwrapKey(current, k.wrapped, k.trigger.key, k.generation);
+        try {
+          return wrapKey(next, key, k.trigger.key, k.generation);
+        } finally {
+          key.fill(0);
+        }
+      });
+      this.#master = next;
+      // The old wrappings are gone from the relation; this removes their copies from the files.
+      await this.#keys.scrub();
+      return count;
+    });
   }
 }
 

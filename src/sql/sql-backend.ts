@@ -13,6 +13,7 @@ import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import { DatabaseError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
+import { ClosingDriver } from "./closing-driver.js";
 import {
   type Column,
   type ForeignKey,
@@ -161,11 +162,15 @@ export class SqlBackend implements Backend {
   /** The dialect's {@link SqlDialect.textOf}, for the page queries. */
   readonly #textOf: TextOf | undefined;
 
+  /** The dialect's driver, behind a {@link ClosingDriver}: every user of the store's connections goes through it. */
+  readonly driver: SqlDriver;
+
   constructor(
     readonly dialect: SqlDialect,
-    readonly driver: SqlDriver,
+    driver: SqlDriver,
     readonly tables: TableNames,
   ) {
+    this.driver = new ClosingDriver(driver);
     this.db = new Kysely<Schema>({
       dialect: {
         createAdapter: () => dialect.createAdapter(),

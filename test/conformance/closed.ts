@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   deleteProjection,
   listProjections,
+  openKeystore,
+  openStore,
   type Projection,
   rebuildProjection,
   runProjection,
@@ -62,6 +64,42 @@ export function testClosed(factory: StoreFactory): void {
       expect(conflicts.map((e) => e.seqNo)).toEqual([1]);
       expect(head).toBe(1);
       await expect(store.currentSeqNo()).rejects.toBeInstanceOf(StoreClosedError);
+    });
+
+    it("calls started in the turn before close() settle, none hangs; every close() waits for them", async () => {
+      const keyed = await factory.create();
+      expect((await keyed.rebase(1, [act(["b", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+      const calls: [string, (store: Store) => Promise<unknown>][] = [
+        ["stream", (s) => collect(s.stream({ offset: 1 }))],
+        ["listProjections", (s) => listProjections(s)],
+        ["runProjection", (s) => runProjection(s, PROJECTION)],
+        ["encrypt", (s) => openKeystore(s, { masterKey: "11".repeat(32) }).encrypt(["k", 1], "v")],
+      ];
+      for (const [name, call] of calls) {
+        const store = factory.name === "memory" ? keyed : openStore(factory.lastUrl as string);
+        if (store === keyed && name !== "stream") continue;
+        const started = call(store).then(
+          () => "settled",
+          (e: unknown) => (e instanceof StoreClosedError ? "settled" : e),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        const closes = [store.close(), store.close()];
+        let closed = 0;
+        for (const c of closes) void c.then(() => closed++);
+        const outcome = await Promise.race([started, new Promise((r) => setTimeout(() => r("hung"), 5000))]);
+        expect({ name, outcome }).toEqual({ name, outcome: "settled" });
+        await Promise.all(closes);
+        expect(closed).toBe(2);
+      }
+    });
+
+    it("a long aggregate() running when close() is called returns its state", async () => {
+      const store = await factory.create();
+      const history = Array.from({ length: 2500 }, (_, i) => act(["b", 1], { assoc: { n: i } }));
+      expect((await store.rebase(1, history)).result).toBe("ok");
+      const state = store.aggregate(["b", 1]);
+      await store.close();
+      expect(await state).toEqual({ state: { n: 2499 }, seqNo: 2500 });
     });
 
     it("a projection running when its store closes ends with StoreClosedError", async () => {

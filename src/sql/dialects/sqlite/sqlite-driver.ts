@@ -85,6 +85,17 @@ class Connection implements SqlSession {
   }
 }
 
+/**
+ * A write from inside a projection's transaction (its `apply`, or work `apply`
+ * started while the batch runs): it would wait for that transaction for ever.
+ */
+function nestedWrite(): DatabaseError {
+  return new DatabaseError(
+    "a write to this SQLite database from inside a projection's apply would wait for the projection's own transaction: apply writes only through ctx.sql",
+    { cause: undefined },
+  );
+}
+
 /** The projection transaction an async context runs in (see `SqliteDriver.transaction`). */
 const inProjection = new AsyncLocalStorage<object>();
 /** The projection transaction holding each lock now. */
@@ -179,14 +190,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
-    if (this.#nested()) {
-      return Promise.reject(
-        new DatabaseError(
-          "a write to this SQLite database from inside a projection's apply would wait for the projection's own transaction: apply writes only through ctx.sql",
-          { cause: undefined },
-        ),
-      );
-    }
+    if (this.#nested()) return Promise.reject(nestedWrite());
     return this.#lock.run(() => this.#inTransaction(fn, commit));
   }
 
@@ -199,6 +203,7 @@ export class SqliteDriver implements SqlDriver {
    * costs every promise of the process from then on (about 5% of a rebase).
    */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    if (this.#nested()) return Promise.reject(nestedWrite());
     const token = {};
     return this.#lock.run(async () => {
       heldBy.set(this.#lock, token);
