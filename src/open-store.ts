@@ -85,7 +85,11 @@ const MAX_BUSY_TIMEOUT = 2 ** 31 - 1;
 function checkSqliteOptions(options: unknown): asserts options is SqliteOptions {
   checkObject(options, "options.sqlite", ["synchronous", "busyTimeout"]);
   const { synchronous, busyTimeout } = options;
-  if (synchronous !== undefined && !SYNCHRONOUS.includes(synchronous as never)) {
+  // SQLite takes the mode in any case.
+  if (
+    synchronous !== undefined &&
+    (typeof synchronous !== "string" || !SYNCHRONOUS.includes(synchronous.toUpperCase() as never))
+  ) {
     throw new ValidationError(
       "invalid-type",
       "options.sqlite.synchronous",
@@ -97,6 +101,7 @@ function checkSqliteOptions(options: unknown): asserts options is SqliteOptions 
     (typeof busyTimeout !== "number" ||
       !Number.isSafeInteger(busyTimeout) ||
       busyTimeout < 0 ||
+      Object.is(busyTimeout, -0) ||
       busyTimeout > MAX_BUSY_TIMEOUT)
   ) {
     throw new ValidationError(

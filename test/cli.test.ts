@@ -217,10 +217,16 @@ describe("--tables reaches a store whose relations are renamed", () => {
     expect(runs[3]?.stderr).toMatch(/options\.tables\.event/);
   });
 
-  it("--db memory: is refused: each command would see an empty store", async () => {
+  it("a store of the process (memory:, sqlite::memory:) is refused but by the demo: each command would see it empty", async () => {
     const { cwd } = workdir();
-    const run = await runCli(["--db", "memory:", "state", "order", "1"], { cwd });
-    expect(run).toMatchObject({ code: 2, stderr: expect.stringMatching(/^coherence: --db: memory: keeps nothing/) });
+    for (const db of ["memory:", "sqlite::memory:"]) {
+      for (const args of [["state", "order", "1"], ["init"]]) {
+        const run = await runCli(["--db", db, ...args], { cwd });
+        expect(run).toMatchObject({ code: 2, stderr: expect.stringMatching(/^coherence: --db: .* keeps nothing/) });
+      }
+    }
+    const demo = await runCli(["--db", "memory:", "demo"], { cwd });
+    expect(demo.code, demo.stderr).toBe(0);
   });
 });
 

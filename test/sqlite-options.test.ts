@@ -13,10 +13,11 @@ describe("sqlite: options.sqlite is checked before the file is opened", () => {
   const bad: [string, unknown, string, string][] = [
     ["an unknown mode", { synchronous: "bogus" }, "invalid-type", "options.sqlite.synchronous"],
     ["OFF, which loses commits on a crash", { synchronous: "OFF" }, "invalid-type", "options.sqlite.synchronous"],
-    ["a mode in lower case", { synchronous: "normal" }, "invalid-type", "options.sqlite.synchronous"],
+    ["a mode that is no mode", { synchronous: "normalish" }, "invalid-type", "options.sqlite.synchronous"],
     ["a number for the mode", { synchronous: 1 }, "invalid-type", "options.sqlite.synchronous"],
     ["a negative timeout", { busyTimeout: -1 }, "invalid-number", "options.sqlite.busyTimeout"],
     ["a fractional timeout", { busyTimeout: 1.5 }, "invalid-number", "options.sqlite.busyTimeout"],
+    ["a timeout of -0", { busyTimeout: -0 }, "invalid-number", "options.sqlite.busyTimeout"],
     ["a timeout as text", { busyTimeout: "100" }, "invalid-number", "options.sqlite.busyTimeout"],
     ["a timeout past 32 bits", { busyTimeout: 2 ** 31 }, "invalid-number", "options.sqlite.busyTimeout"],
     ["an unknown key", { timeout: 5 }, "unknown-key", "options.sqlite.timeout"],
@@ -41,6 +42,7 @@ describe("sqlite: options.sqlite is checked before the file is opened", () => {
       ["NORMAL", 1],
       ["FULL", 2],
       ["EXTRA", 3],
+      ["normal", 1],
     ] as const) {
       const file = join(dir, `${synchronous}.db`);
       const store = openStore(`sqlite:${file}`, { sqlite: { synchronous, busyTimeout: 0 } });

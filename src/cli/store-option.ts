@@ -49,19 +49,22 @@ export function tablesOption(command: Command): Partial<TableNames> | undefined 
   return tables;
 }
 
+/** Stores that live in the process: each command is a process of its own, so they would be empty every time. */
+const IN_PROCESS = /^(memory:|sqlite:(\/\/)?:memory:)$/;
+
 /**
  * Opens the store of `--db` and `--tables`, runs `work` on it and closes it,
  * whatever happens: commands never leak a connection or leave a SQLite file
- * locked. `url` overrides `--db` (the demo's temporary file).
+ * locked. `url` overrides `--db` (the demo, which runs in one process and so
+ * may use a store of the process).
  */
-export async function withStore<T>(
-  command: Command,
-  work: (store: Store) => Promise<T>,
-  url: string = dbUrl(command),
-): Promise<T> {
-  // Each command is a process of its own: a memory store would be empty every time.
-  if (url === "memory:")
-    throw new CliError("--db: memory: keeps nothing between commands; give a sqlite: or server URL");
+export async function withStore<T>(command: Command, work: (store: Store) => Promise<T>, url?: string): Promise<T> {
+  if (url === undefined) {
+    url = dbUrl(command);
+    if (IN_PROCESS.test(url)) {
+      throw new CliError(`--db: ${url} keeps nothing between commands; give a sqlite: file or server URL`);
+    }
+  }
   const tables = tablesOption(command);
   const store = openStore(url, tables === undefined ? {} : { tables });
   try {

@@ -31,6 +31,8 @@ async function applyBatch(
 ): Promise<void> {
   const resetNow = new Set<string>();
   await checkpoints.transact(projection.name, async (current, sql) => {
+    // A transaction run again (see `Checkpoints.transact`) rolled back the resets of the one before.
+    resetNow.clear();
     if ((current ?? 0) !== from) throw new CheckpointMoved();
     for (const { event, replay } of pending) {
       const ctx = { sql, replay };

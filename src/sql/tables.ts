@@ -115,6 +115,7 @@ export function ownNames(tables: TableNames): string[] {
     indexName(tables.trigger, "aggregate"),
     indexName(tables.trigger, "trigger"),
     indexName(keys, "expires"),
+    indexName(keys, "live"),
     ...[tables.action, tables.effect, tables.trigger, rebases].map((t) => indexName(t, "fk")),
     // PostgreSQL cuts the relation's part of the name so that the whole fits in 63 characters.
     ...[tables.event, tables.action, tables.effect, ...extra].map((r) => `${r.slice(0, 58)}_pkey`),

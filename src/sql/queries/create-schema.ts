@@ -12,7 +12,8 @@ import { derivedName, indexName } from "../tables.js";
  * - `effects(trigger_hash, seq_no)`: effects on an aggregate's triggers;
  * - `triggers(aggregate_hash, trigger_hash)`: an aggregate's triggers;
  * - `triggers(trigger_hash)`: the aggregates an effect replays;
- * - `keys(expires_at)`: the keystore's keys that are due.
+ * - `keys(expires_at)`: the keystore's keys that are due;
+ * - `keys(expired_at)`: a live key (`expired_at` null), for the master-key check.
  * Constraints are named after their relation. There are no foreign keys: a
  * rebase writes an event's rows in every relation in one transaction and
  * nothing updates or deletes them, so the checks would only cost every
@@ -120,6 +121,8 @@ export function createSchemaQueries(db: Kysely<Schema>, dialect: SqlDialect, tab
   index("triggers", indexName(tables.trigger, "aggregate"), ["aggregate_hash", "trigger_hash"]);
   index("triggers", indexName(tables.trigger, "trigger"), ["trigger_hash"]);
   index("keys", indexName(derivedName(tables, "keys"), "expires"), ["expires_at"]);
+  // Live keys have none: the master-key check finds one without reading the expired ones.
+  index("keys", indexName(derivedName(tables, "keys"), "live"), ["expired_at"]);
   return statements;
 }
 

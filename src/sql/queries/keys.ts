@@ -20,9 +20,13 @@ export function selectKeyQuery(db: Kysely<Schema>, digest: string): CompiledQuer
   return db.selectFrom("keys").select(COLUMNS).where("trigger_digest", "=", digest).compile();
 }
 
-/** One live key, any (zero or one row): the master key that opens it opens them all. */
+/**
+ * One live key, any (zero or one row): the master key that opens it opens
+ * them all. Found through the index of `expired_at`, null exactly for live
+ * keys: with 300,000 expired keys, reading past them took 10-16 ms.
+ */
 export function anyLiveKeyQuery(db: Kysely<Schema>): CompiledQuery<KeyRow> {
-  return db.selectFrom("keys").select(COLUMNS).where("wrapped", "is not", null).limit(1).compile();
+  return db.selectFrom("keys").select(COLUMNS).where("expired_at", "is", null).limit(1).compile();
 }
 
 /** Stores the first key of a trigger; the caller holds the store's write lock and checked that there is no row. */

@@ -12,7 +12,7 @@ import { watchWal } from "./wal-watch.js";
 /** Options of the SQLite store. */
 export interface SqliteOptions {
   /** `PRAGMA synchronous`: `FULL` (the default) survives power loss; `NORMAL` is faster and may lose the last commits. */
-  readonly synchronous?: "FULL" | "NORMAL" | "EXTRA";
+  readonly synchronous?: "FULL" | "NORMAL" | "EXTRA" | "full" | "normal" | "extra";
   /**
    * Milliseconds one attempt of a write waits for another process's write
    * lock, default 10,000. A rebase makes up to 10 attempts before it returns
@@ -131,7 +131,7 @@ function connect(path: string, options: SqliteOptions): Db {
   try {
     db = new (packages.betterSqlite3())(path, { timeout: options.busyTimeout ?? 10_000 });
     if (path !== ":memory:" && path !== "") db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    db.pragma(`synchronous = ${options.synchronous?.toUpperCase() ?? "FULL"}`);
     // Freed space is zeroed on every write, not only the expiry's: a key row's cell that a page
     // split copied elsewhere leaves its old bytes behind, and the expiry cannot find them later.
     db.pragma("secure_delete = ON");
