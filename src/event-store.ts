@@ -178,15 +178,16 @@ export class EventStore implements Store {
   /**
    * Internal (the keystore), not part of {@link Store}: a rebase whose write
    * transaction also runs `alongside` right after the append, all or nothing.
+   * Called inside a {@link track}ed call, which checked that the store is open.
    */
   async rebaseAlongside(
     base: number,
     history: readonly NewEvent[],
     alongside: (tx: WriteTx) => Promise<void>,
   ): Promise<RebaseResult> {
-    this.#open();
+    // The keystore's calls are tracked already: one running when close() is called goes on to its end.
     const checked = checkRebaseArgs(base, history, undefined, this.limits);
-    const result = await this.track(() => rebase(this.backend, base, checked, [], false, undefined, alongside));
+    const result = await rebase(this.backend, base, checked, [], false, undefined, alongside);
     if (result.result === "ok") signalCommit(channelOf(this.backend));
     return result;
   }

@@ -1,3 +1,4 @@
+import type { EventStore } from "../event-store.js";
 import { checkKind } from "../model/validate.js";
 import type { Store } from "../store.js";
 import { backendOf, checkProjection } from "./check-projection.js";
@@ -12,10 +13,14 @@ import type { Projection, ProjectionStatus } from "./projection.js";
  * for (const p of await listProjections(store)) console.log(`${p.name}: ${p.checkpoint}, lag ${p.lag}`);
  */
 export async function listProjections(store: Store, name?: string): Promise<ProjectionStatus[]> {
+  const backend = backendOf(store);
   if (name !== undefined) checkKind(name, "name");
-  const checkpoints = await checkpointsOf(backendOf(store)).list(name);
-  const head = await store.currentSeqNo();
-  return checkpoints.map((c) => ({ ...c, head, lag: Math.max(0, head - c.checkpoint) }));
+  // Tracked: close() lets it finish.
+  return (store as EventStore).track(async () => {
+    const checkpoints = await checkpointsOf(backend).list(name);
+    const head = await backend.head();
+    return checkpoints.map((c) => ({ ...c, head, lag: Math.max(0, head - c.checkpoint) }));
+  });
 }
 
 /**
@@ -31,11 +36,14 @@ export async function listProjections(store: Store, name?: string): Promise<Proj
  * await runProjection(store, titles, { signal });
  */
 export async function rebuildProjection(store: Store, projection: Projection): Promise<void> {
+  const backend = backendOf(store);
   checkProjection(projection);
-  await checkpointsOf(backendOf(store)).transact(projection.name, async (current, sql) => {
-    await projection.clear?.({ sql, replay: false });
-    return current === 0 ? undefined : 0;
-  });
+  await (store as EventStore).track(() =>
+    checkpointsOf(backend).transact(projection.name, async (current, sql) => {
+      await projection.clear?.({ sql, replay: false });
+      return current === 0 ? undefined : 0;
+    }),
+  );
 }
 
 /**
@@ -45,6 +53,7 @@ export async function rebuildProjection(store: Store, projection: Projection): P
  * await deleteProjection(store, "book-titles");
  */
 export async function deleteProjection(store: Store, name: string): Promise<void> {
+  const backend = backendOf(store);
   checkKind(name, "name");
-  await checkpointsOf(backendOf(store)).remove(name);
+  await (store as EventStore).track(() => checkpointsOf(backend).remove(name));
 }

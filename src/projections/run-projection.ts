@@ -72,9 +72,9 @@ export async function runProjection(
   projection: Projection,
   options?: RunProjectionOptions,
 ): Promise<void> {
+  const backend = backendOf(store);
   checkProjection(projection);
   const { signal, onCaughtUp, batchSize = 100 } = checkRunOptions(options);
-  const backend = backendOf(store);
   const checkpoints = checkpointsOf(backend);
   // A store closed under a running projection ends it with StoreClosedError, as it ends a follow.
   const checkOpen = () => (store as EventStore).assertOpen();

@@ -32,6 +32,10 @@ export function testClosed(factory: StoreFactory): void {
       ["rebuildProjection", (s) => rebuildProjection(s, PROJECTION)],
       ["listProjections", (s) => listProjections(s)],
       ["deleteProjection", (s) => deleteProjection(s, "closed")],
+      ["runProjection with a bad projection", (s) => runProjection(s, {} as never)],
+      ["rebuildProjection with a bad projection", (s) => rebuildProjection(s, {} as never)],
+      ["listProjections with a bad name", (s) => listProjections(s, "" as never)],
+      ["deleteProjection with a bad name", (s) => deleteProjection(s, 1 as never)],
     ];
     for (const [name, call] of calls) {
       it(`${name} after close`, async () => {
@@ -91,6 +95,21 @@ export function testClosed(factory: StoreFactory): void {
         await Promise.all(closes);
         expect(closed).toBe(2);
       }
+    });
+
+    it("keystore.expireDue and listProjections running when close() is called finish with their results", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["b", 1], { assoc: { n: 1 } })])).result).toBe("ok");
+      const keystore = openKeystore(store, { masterKey: "11".repeat(32) });
+      const past = new Date(Date.now() - 1000);
+      for (let i = 0; i < 10; i++) await keystore.encrypt(["k", i], "v", { expiresAt: past });
+      await rebuildProjection(store, PROJECTION);
+      const due = keystore.expireDue();
+      const listed = listProjections(store);
+      await new Promise((resolve) => setImmediate(resolve));
+      await store.close();
+      expect((await due).effects).toHaveLength(10);
+      expect((await listed).map((p) => p.name)).toEqual(["closed"]);
     });
 
     it("a long aggregate() running when close() is called returns its state", async () => {
