@@ -22,6 +22,7 @@ import type {
 import { checkIdentity, checkPositive, checkRebaseArgs, checkStreamOptions } from "./model/validate.js";
 import { pageLimit, readAhead } from "./read-ahead.js";
 import { rebase } from "./rebase.js";
+import { RunningCalls } from "./running-calls.js";
 import type { Store } from "./store.js";
 
 /** Rows looked at per page of a stream: memory stays bounded by it. */
@@ -131,7 +132,7 @@ export class EventStore implements Store {
   /** What `close()` returns to every caller. */
   #closing: Promise<void> | undefined;
   /** The calls running now: `close()` lets them finish before it closes the connections. */
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #running = new RunningCalls();
 
   constructor(
     /** The port under the rules; read by extensions (the keystore), not part of the public API. */
@@ -145,18 +146,14 @@ export class EventStore implements Store {
 
   /**
    * Internal (the rules, and extensions such as the keystore): runs a call
-   * as one `close()` waits for, or throws `StoreClosedError` once the store
-   * is closed. A rebase that found a conflict
-   * still reads the stored event after its transaction, and a closed pool
-   * would turn that into a connection error.
+   * as one `close()` waits for, or rejects with `StoreClosedError` once the
+   * store is closed. A rebase that found a conflict still reads the stored
+   * event after its transaction, and a closed pool would turn that into a
+   * connection error.
    */
   track<T>(call: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreClosedError());
-    const running = call();
-    this.#running.add(running);
-    const done = () => this.#running.delete(running);
-    running.then(done, done);
-    return running;
+    return this.#running.run(call);
   }
 
   async initSchema(): Promise<void> {
@@ -266,7 +263,7 @@ export class EventStore implements Store {
   close(): Promise<void> {
     this.#closed = true;
     this.#closing ??= (async () => {
-      await Promise.allSettled(this.#running);
+      await this.#running.settled();
       await this.backend.close();
     })();
     return this.#closing;

@@ -1,4 +1,5 @@
 import { StoreClosedError } from "../model/errors.js";
+import { RunningCalls } from "../running-calls.js";
 import type { SqlDriver, SqlSession } from "./dialect.js";
 
 /**
@@ -11,7 +12,7 @@ import type { SqlDriver, SqlSession } from "./dialect.js";
  */
 export class ClosingDriver implements SqlDriver {
   readonly #inner: SqlDriver;
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #running = new RunningCalls();
   #closing: Promise<void> | undefined;
   readonly database: string | undefined;
   readonly scrub?: (table: string) => Promise<boolean>;
@@ -31,11 +32,7 @@ export class ClosingDriver implements SqlDriver {
 
   #run<T>(call: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(new StoreClosedError());
-    const running = call();
-    this.#running.add(running);
-    const done = () => this.#running.delete(running);
-    running.then(done, done);
-    return running;
+    return this.#running.run(call);
   }
 
   read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
@@ -53,7 +50,7 @@ export class ClosingDriver implements SqlDriver {
   /** Every caller gets the same promise: it settles once the connections are closed. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.allSettled(this.#running);
+      await this.#running.settled();
       await this.#inner.close();
     })();
     return this.#closing;
