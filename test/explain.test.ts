@@ -113,7 +113,9 @@ function testPlans(factory: StoreFactory): void {
         expect(conflicts).toContain(planner.aggregateIndex);
 
         // The conflict guard of the one-round-trip rebase, on the servers.
-        const anyConflict = await plan(anyConflictQuery(backend.db, 1, [agg], [], backend.dialect.guardsByHash));
+        const anyConflict = await plan(
+          anyConflictQuery(backend.db, 1, [agg], [], backend.dialect.conflictGuard === "by-hash"),
+        );
         expect(anyConflict).toContain(planner.aggregateIndex);
         if (factory.name === "mysql") {
           // No temporary table under the guard: MariaDB 10.11 runs its subquery while it

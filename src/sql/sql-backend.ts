@@ -29,6 +29,7 @@ import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } fro
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
 import {
+  anyConflictPerAggregateQuery,
   anyConflictQuery,
   distinctHashRounds,
   type FirstConflictRow,
@@ -411,10 +412,7 @@ export class SqlBackend implements Backend {
             head = Number((r[0] as { head: unknown } | undefined)?.head);
           };
           if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
-          const conflicts =
-            aggregates.length > 0
-              ? anyConflictQuery(this.db, base, aggregates, resolved, this.dialect.guardsByHash)
-              : undefined;
+          const conflicts = aggregates.length > 0 ? this.#anyConflict(base, aggregates, resolved) : undefined;
           s.deferRows(headless.guard(base, conflicts), take);
           await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
           return true;
@@ -437,6 +435,13 @@ export class SqlBackend implements Backend {
       });
     }
     return head + 1;
+  }
+
+  /** The guard's conflict check, in the form the dialect plans well (`SqlDialect.conflictGuard`). */
+  #anyConflict(base: number, aggregates: readonly EncodedIdentity[], resolved: readonly number[]): CompiledQuery {
+    const form = this.dialect.conflictGuard;
+    if (form === "per-aggregate") return anyConflictPerAggregateQuery(this.db, base, aggregates, resolved);
+    return anyConflictQuery(this.db, base, aggregates, resolved, form === "by-hash");
   }
 
   /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */

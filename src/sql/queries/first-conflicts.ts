@@ -134,7 +134,7 @@ function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): Compiled
  * union of {@link firstConflictsQuery} made two. Any aggregates: nothing is
  * grouped by hash. Binds {@link firstConflictsParameters} values.
  *
- * With `byHash` (`SqlDialect.guardsByHash`) it compares hashes only, and may
+ * With `byHash` (`SqlDialect.conflictGuard` `"by-hash"`) it compares hashes only, and may
  * answer true for an identity that merely shares a hash with a changed one:
  * the guard then refuses, and the exact rules decide.
  */
@@ -178,4 +178,66 @@ export function distinctHashRounds(aggregates: readonly EncodedIdentity[]): Enco
     rounds[round]?.push(a);
   }
   return rounds;
+}
+
+/**
+ * {@link anyConflictQuery} as one index probe per aggregate, for a dialect
+ * whose planner may misjudge an `IN` list (`SqlDialect.conflictGuard`
+ * `"per-aggregate"`, PostgreSQL): the aggregates travel as three arrays
+ * (hash, kind, id), `unnest` makes them rows, and a lateral subquery with
+ * `LIMIT 1` looks each one up through the aggregate index. Whatever the
+ * statistics say, no plan reads the relation through; one statement text
+ * serves every number of aggregates.
+ */
+export function anyConflictPerAggregateQuery(
+  db: Kysely<Schema>,
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+): CompiledQuery<{ conflict: unknown }> {
+  const values = [
+    aggregates.map((a) => a.hash),
+    aggregates.map((a) => a.kind),
+    aggregates.map((a) => a.id),
+    base,
+    resolved,
+  ];
+  return compiledOnce(db, "any-conflict-per-aggregate", values, (slots) => {
+    const [hashes, kinds, ids, from, skipped] = slots as readonly unknown[];
+    const wanted = sql`unnest(${hashes}::bigint[], ${kinds}::text[], ${ids}::text[]) as v(hash, kind, id)`;
+    // biome-ignore lint/suspicious/noExplicitAny: the unnest rows are no relation of the schema
+    const rows = () => (db as any).selectFrom(wanted);
+    const actions = rows().innerJoinLateral(
+      (eb: Kysely<Schema>) =>
+        eb
+          .selectFrom("actions as a")
+          .select(sql.lit(1).as("one"))
+          .where(sql<boolean>`a.aggregate_hash = v.hash and a.aggregate_kind = v.kind and a.aggregate_id = v.id`)
+          .where("a.seq_no", ">=", from as number)
+          .where(sql<boolean>`not (a.seq_no = any(${skipped}::bigint[]))`)
+          .limit(1)
+          .as("x"),
+      // biome-ignore lint/suspicious/noExplicitAny: see above
+      (join: any) => join.onTrue(),
+    );
+    const effects = rows().innerJoinLateral(
+      () =>
+        triggersWithEffects(db)
+          .select(sql.lit(1).as("one"))
+          .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
+          .where("f.seq_no", ">=", from as number)
+          .where(sql<boolean>`not (f.seq_no = any(${skipped}::bigint[]))`)
+          .limit(1)
+          .as("y"),
+      // biome-ignore lint/suspicious/noExplicitAny: see above
+      (join: any) => join.onTrue(),
+    );
+    return db
+      .selectNoFrom((eb) =>
+        eb
+          .or([eb.exists(actions.select(sql.lit(1).as("one"))), eb.exists(effects.select(sql.lit(1).as("one")))])
+          .as("conflict"),
+      )
+      .compile();
+  });
 }

@@ -66,6 +66,7 @@ export class PostgresDialect extends BaseSqlDialect {
   override readonly readsAhead = true;
   readonly aheadPageSize = 1000;
   readonly headless = HEADLESS;
+  override readonly conflictGuard = "per-aggregate" as const;
   /**
    * The payload is the writer's schema: listeners of other schemas ignore it.
    * Without parameters (the channel is a quoted literal), so the driver can
