@@ -10,7 +10,11 @@ import { PostgresDriver } from "../src/sql/dialects/postgres/postgres-driver.js"
 import { SqliteDialect } from "../src/sql/dialects/sqlite/sqlite-dialect.js";
 import { SqliteDriver } from "../src/sql/dialects/sqlite/sqlite-driver.js";
 import { actionPageQuery } from "../src/sql/queries/action-page.js";
-import { anyConflictQuery, firstConflictsQuery } from "../src/sql/queries/first-conflicts.js";
+import {
+  anyConflictPerAggregateQuery,
+  anyConflictQuery,
+  firstConflictsQuery,
+} from "../src/sql/queries/first-conflicts.js";
 import { patchPageQuery } from "../src/sql/queries/patch-page.js";
 import { replayPageQuery } from "../src/sql/queries/replay-page.js";
 import { SqlBackend } from "../src/sql/sql-backend.js";
@@ -117,6 +121,12 @@ function testPlans(factory: StoreFactory): void {
           anyConflictQuery(backend.db, 1, [agg], [], backend.dialect.conflictGuard === "by-hash"),
         );
         expect(anyConflict).toContain(planner.aggregateIndex);
+        if (backend.dialect.conflictGuard === "per-aggregate") {
+          const perAggregate = await plan(
+            anyConflictPerAggregateQuery(backend.db, 1, [agg, encodeIdentity(["agg", 8])], [3]),
+          );
+          expect(perAggregate).toContain(planner.aggregateIndex);
+        }
         if (factory.name === "mysql") {
           // No temporary table under the guard: MariaDB 10.11 runs its subquery while it
           // optimizes the guard, under the write lock.
