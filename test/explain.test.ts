@@ -13,6 +13,7 @@ import { actionPageQuery } from "../src/sql/queries/action-page.js";
 import {
   anyConflictPerAggregateQuery,
   anyConflictQuery,
+  firstConflictsPerAggregateQuery,
   firstConflictsQuery,
 } from "../src/sql/queries/first-conflicts.js";
 import { patchPageQuery } from "../src/sql/queries/patch-page.js";
@@ -122,6 +123,10 @@ function testPlans(factory: StoreFactory): void {
         );
         expect(anyConflict).toContain(planner.aggregateIndex);
         if (backend.dialect.conflictGuard === "per-aggregate") {
+          const first = await plan(
+            firstConflictsPerAggregateQuery(backend.db, 1, [agg, encodeIdentity(["agg", 8])], [3]),
+          );
+          expect(first).toContain(planner.aggregateIndex);
           const perAggregate = await plan(
             anyConflictPerAggregateQuery(backend.db, 1, [agg, encodeIdentity(["agg", 8])], [3]),
           );

@@ -34,6 +34,7 @@ import {
   distinctHashRounds,
   type FirstConflictRow,
   firstConflictsParameters,
+  firstConflictsPerAggregateQuery,
   firstConflictsQuery,
 } from "./queries/first-conflicts.js";
 import { hasEffectsQuery, headQuery } from "./queries/head.js";
@@ -58,6 +59,22 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
  * statement text it saves.
  */
 const PREPARED_ROWS = 1000;
+
+/** Adds to `out` the lowest seqNo of each aggregate in `rows` (exact kind and id) that is `wanted`. */
+function firstByAggregate(
+  rows: readonly FirstConflictRow[],
+  wanted: ReadonlySet<string>,
+  out: Map<string, number>,
+): Map<string, number> {
+  for (const row of rows) {
+    const key = identityKey(row.kind, row.id);
+    const seqNo = Number(row.seq_no);
+    if (!wanted.has(key)) continue;
+    const known = out.get(key);
+    if (known === undefined || seqNo < known) out.set(key, seqNo);
+  }
+  return out;
+}
 
 /** Chunks of at most `size` rows whose string values add up to at most `maxBytes` (a row alone may exceed it). */
 function boundedChunks(rows: readonly unknown[][], size: number, maxBytes: number): unknown[][][] {
@@ -188,7 +205,9 @@ export class SqlBackend implements Backend {
         this.#appendOnHead(headless, base, events, aggregates, resolved);
       this.firstConflictsUnlocked = async (base, aggregates, resolved) => {
         // Bound by the head, every statement reads the store as it stood at that head.
-        if (firstConflictsParameters(1, resolved.length, true) > this.dialect.maxParameters) return undefined;
+        const arrays = this.dialect.conflictGuard === "per-aggregate";
+        if (!arrays && firstConflictsParameters(1, resolved.length, true) > this.dialect.maxParameters)
+          return undefined;
         return this.driver.read(async (s) => {
           const head = await this.#head(s);
           return { conflicts: await this.#firstConflicts(s, base, aggregates, resolved, head), next: head + 1 };
@@ -279,6 +298,11 @@ export class SqlBackend implements Backend {
   ): Promise<Map<string, number>> {
     const wanted = new Set(aggregates.map((a) => a.key));
     const bounded = until !== undefined;
+    if (this.dialect.conflictGuard === "per-aggregate") {
+      // Arrays: one statement whatever the numbers of aggregates and resolved seqNos.
+      const query = firstConflictsPerAggregateQuery(this.db, base, aggregates, resolved, until);
+      return firstByAggregate(await s.all<FirstConflictRow>(query), wanted, new Map());
+    }
     if (firstConflictsParameters(1, resolved.length, bounded) > this.dialect.maxParameters) {
       if (bounded) throw new Error("a bounded conflict check needs room for its bounds");
       return this.#firstConflictsUnbound(s, base, aggregates, new Set(resolved));
@@ -288,14 +312,11 @@ export class SqlBackend implements Backend {
     const size = Math.max(1, Math.min(500, Math.floor(room / 6)));
     const out = new Map<string, number>();
     for (const chunk of distinctHashRounds(aggregates).flatMap((round) => chunks(round, size))) {
-      const rows = await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved, until));
-      for (const row of rows) {
-        const key = identityKey(row.kind, row.id);
-        const seqNo = Number(row.seq_no);
-        if (!wanted.has(key)) continue;
-        const known = out.get(key);
-        if (known === undefined || seqNo < known) out.set(key, seqNo);
-      }
+      firstByAggregate(
+        await s.all<FirstConflictRow>(firstConflictsQuery(this.db, base, chunk, resolved, until)),
+        wanted,
+        out,
+      );
     }
     return out;
   }

@@ -241,3 +241,67 @@ export function anyConflictPerAggregateQuery(
       .compile();
   });
 }
+
+/**
+ * {@link firstConflictsQuery} as one index probe per aggregate (see
+ * {@link anyConflictPerAggregateQuery}): per aggregate, the lowest action and
+ * the lowest effect on one of its triggers with `seqNo >= base`, not in
+ * `resolved` (an array), and with `until` at most that. Rows are the
+ * aggregates' own kind and id, so aggregates may share a hash; one statement
+ * serves any number of aggregates and of resolved seqNos.
+ */
+export function firstConflictsPerAggregateQuery(
+  db: Kysely<Schema>,
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+  until?: number,
+): CompiledQuery<FirstConflictRow> {
+  const values = [
+    aggregates.map((a) => a.hash),
+    aggregates.map((a) => a.kind),
+    aggregates.map((a) => a.id),
+    base,
+    resolved,
+    until ?? Number.MAX_SAFE_INTEGER,
+  ];
+  return compiledOnce(db, "first-conflicts-per-aggregate", values, (slots) => {
+    const [hashes, kinds, ids, from, skipped, to] = slots as readonly unknown[];
+    const wanted = sql`unnest(${hashes}::bigint[], ${kinds}::text[], ${ids}::text[]) as v(hash, kind, id)`;
+    // biome-ignore lint/suspicious/noExplicitAny: the unnest rows are no relation of the schema
+    const rows = () => (db as any).selectFrom(wanted);
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    const onTrue = (join: any) => join.onTrue();
+    const actions = rows()
+      .innerJoinLateral(
+        (eb: Kysely<Schema>) =>
+          eb
+            .selectFrom("actions as a")
+            .select((e) => e.fn.min("a.seq_no").as("seq_no"))
+            .where(sql<boolean>`a.aggregate_hash = v.hash and a.aggregate_kind = v.kind and a.aggregate_id = v.id`)
+            .where("a.seq_no", ">=", from as number)
+            .where("a.seq_no", "<=", to as number)
+            .where(sql<boolean>`not (a.seq_no = any(${skipped}::bigint[]))`)
+            .as("x"),
+        onTrue,
+      )
+      .select(["v.kind", "v.id", "x.seq_no"])
+      .where("x.seq_no", "is not", null);
+    const effects = rows()
+      .innerJoinLateral(
+        () =>
+          triggersWithEffects(db)
+            .select((e) => e.fn.min("f.seq_no").as("seq_no"))
+            .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
+            .where("f.seq_no", ">=", from as number)
+            .where("f.seq_no", "<=", to as number)
+            .where("t.seq_no", "<=", to as number)
+            .where(sql<boolean>`not (f.seq_no = any(${skipped}::bigint[]))`)
+            .as("y"),
+        onTrue,
+      )
+      .select(["v.kind", "v.id", "y.seq_no"])
+      .where("y.seq_no", "is not", null);
+    return actions.unionAll(effects).compile();
+  });
+}
