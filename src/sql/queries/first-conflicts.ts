@@ -180,6 +180,69 @@ export function distinctHashRounds(aggregates: readonly EncodedIdentity[]): Enco
   return rounds;
 }
 
+/** The values a per-aggregate check binds, as its shape's slots stand for them. */
+interface PerAggregateCheck {
+  readonly hashes: unknown;
+  readonly kinds: unknown;
+  readonly ids: unknown;
+  readonly base: unknown;
+  readonly resolved: unknown;
+  readonly until?: unknown;
+}
+
+/** The values of a per-aggregate check in slot order: the aggregates as three arrays, then base, resolved and `until` where given. */
+function perAggregateValues(
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+  until?: number,
+): unknown[] {
+  const values: unknown[] = [
+    aggregates.map((a) => a.hash),
+    aggregates.map((a) => a.kind),
+    aggregates.map((a) => a.id),
+    base,
+    resolved,
+  ];
+  if (until !== undefined) values.push(until);
+  return values;
+}
+
+/**
+ * The rows and sources of a per-aggregate check (SPEC section 2, rule 3):
+ * `rows(lateral)` joins each aggregate of the unnest rows `v` to the lateral
+ * subquery `lateral` makes of a source; `actions` and `effects` are the
+ * actions on `v` and the trigger-effect pairs of `v` with `seqNo >= base`,
+ * not in `resolved`, with `until` at most that, unselected.
+ */
+function perAggregateSources(db: Kysely<Schema>, { hashes, kinds, ids, base, resolved, until }: PerAggregateCheck) {
+  const wanted = sql`unnest(${hashes}::bigint[], ${kinds}::text[], ${ids}::text[]) as v(hash, kind, id)`;
+  // biome-ignore lint/suspicious/noExplicitAny: the unnest rows are no relation of the schema
+  const rows = (lateral: () => any): any =>
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    (db as any).selectFrom(wanted).innerJoinLateral(lateral, (join: any) => join.onTrue());
+  const actions = db
+    .selectFrom("actions as a")
+    .where(sql<boolean>`a.aggregate_hash = v.hash and a.aggregate_kind = v.kind and a.aggregate_id = v.id`)
+    .where("a.seq_no", ">=", base as number)
+    .$if(until !== undefined, (q) => q.where("a.seq_no", "<=", until as number))
+    .where(sql<boolean>`not (a.seq_no = any(${resolved}::bigint[]))`);
+  const effects = triggersWithEffects(db)
+    .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
+    .where("f.seq_no", ">=", base as number)
+    .$if(until !== undefined, (q) =>
+      q.where("f.seq_no", "<=", until as number).where("t.seq_no", "<=", until as number),
+    )
+    .where(sql<boolean>`not (f.seq_no = any(${resolved}::bigint[]))`);
+  return { rows, actions, effects };
+}
+
+/** The stand-ins of {@link perAggregateValues}, named. */
+function perAggregateSlots(slots: readonly unknown[], bounded: boolean): PerAggregateCheck {
+  const [hashes, kinds, ids, base, resolved, until] = slots;
+  return { hashes, kinds, ids, base, resolved, until: bounded ? until : undefined };
+}
+
 /**
  * {@link anyConflictQuery} as one index probe per aggregate, for a dialect
  * whose planner may misjudge an `IN` list (`SqlDialect.conflictGuard`
@@ -195,48 +258,15 @@ export function anyConflictPerAggregateQuery(
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
 ): CompiledQuery<{ conflict: unknown }> {
-  const values = [
-    aggregates.map((a) => a.hash),
-    aggregates.map((a) => a.kind),
-    aggregates.map((a) => a.id),
-    base,
-    resolved,
-  ];
+  const values = perAggregateValues(base, aggregates, resolved);
   return compiledOnce(db, "any-conflict-per-aggregate", values, (slots) => {
-    const [hashes, kinds, ids, from, skipped] = slots as readonly unknown[];
-    const wanted = sql`unnest(${hashes}::bigint[], ${kinds}::text[], ${ids}::text[]) as v(hash, kind, id)`;
-    // biome-ignore lint/suspicious/noExplicitAny: the unnest rows are no relation of the schema
-    const rows = () => (db as any).selectFrom(wanted);
-    const actions = rows().innerJoinLateral(
-      (eb: Kysely<Schema>) =>
-        eb
-          .selectFrom("actions as a")
-          .select(sql.lit(1).as("one"))
-          .where(sql<boolean>`a.aggregate_hash = v.hash and a.aggregate_kind = v.kind and a.aggregate_id = v.id`)
-          .where("a.seq_no", ">=", from as number)
-          .where(sql<boolean>`not (a.seq_no = any(${skipped}::bigint[]))`)
-          .limit(1)
-          .as("x"),
-      // biome-ignore lint/suspicious/noExplicitAny: see above
-      (join: any) => join.onTrue(),
-    );
-    const effects = rows().innerJoinLateral(
-      () =>
-        triggersWithEffects(db)
-          .select(sql.lit(1).as("one"))
-          .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
-          .where("f.seq_no", ">=", from as number)
-          .where(sql<boolean>`not (f.seq_no = any(${skipped}::bigint[]))`)
-          .limit(1)
-          .as("y"),
-      // biome-ignore lint/suspicious/noExplicitAny: see above
-      (join: any) => join.onTrue(),
-    );
+    const { rows, actions, effects } = perAggregateSources(db, perAggregateSlots(slots, false));
+    const one = sql.lit(1).as("one");
+    const actionRows = rows(() => actions.select(one).limit(1).as("x"));
+    const effectRows = rows(() => effects.select(one).limit(1).as("y"));
     return db
       .selectNoFrom((eb) =>
-        eb
-          .or([eb.exists(actions.select(sql.lit(1).as("one"))), eb.exists(effects.select(sql.lit(1).as("one")))])
-          .as("conflict"),
+        eb.or([eb.exists(actionRows.select(one)), eb.exists(effectRows.select(one))]).as("conflict"),
       )
       .compile();
   });
@@ -257,51 +287,16 @@ export function firstConflictsPerAggregateQuery(
   resolved: readonly number[],
   until?: number,
 ): CompiledQuery<FirstConflictRow> {
-  const values = [
-    aggregates.map((a) => a.hash),
-    aggregates.map((a) => a.kind),
-    aggregates.map((a) => a.id),
-    base,
-    resolved,
-    until ?? Number.MAX_SAFE_INTEGER,
-  ];
-  return compiledOnce(db, "first-conflicts-per-aggregate", values, (slots) => {
-    const [hashes, kinds, ids, from, skipped, to] = slots as readonly unknown[];
-    const wanted = sql`unnest(${hashes}::bigint[], ${kinds}::text[], ${ids}::text[]) as v(hash, kind, id)`;
-    // biome-ignore lint/suspicious/noExplicitAny: the unnest rows are no relation of the schema
-    const rows = () => (db as any).selectFrom(wanted);
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    const onTrue = (join: any) => join.onTrue();
-    const actions = rows()
-      .innerJoinLateral(
-        (eb: Kysely<Schema>) =>
-          eb
-            .selectFrom("actions as a")
-            .select((e) => e.fn.min("a.seq_no").as("seq_no"))
-            .where(sql<boolean>`a.aggregate_hash = v.hash and a.aggregate_kind = v.kind and a.aggregate_id = v.id`)
-            .where("a.seq_no", ">=", from as number)
-            .where("a.seq_no", "<=", to as number)
-            .where(sql<boolean>`not (a.seq_no = any(${skipped}::bigint[]))`)
-            .as("x"),
-        onTrue,
-      )
+  const values = perAggregateValues(base, aggregates, resolved, until);
+  const shape = `first-conflicts-per-aggregate${until === undefined ? "" : ":until"}`;
+  return compiledOnce(db, shape, values, (slots) => {
+    const { rows, actions, effects } = perAggregateSources(db, perAggregateSlots(slots, until !== undefined));
+    const actionRows = rows(() => actions.select((e) => e.fn.min("a.seq_no").as("seq_no")).as("x"))
       .select(["v.kind", "v.id", "x.seq_no"])
       .where("x.seq_no", "is not", null);
-    const effects = rows()
-      .innerJoinLateral(
-        () =>
-          triggersWithEffects(db)
-            .select((e) => e.fn.min("f.seq_no").as("seq_no"))
-            .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
-            .where("f.seq_no", ">=", from as number)
-            .where("f.seq_no", "<=", to as number)
-            .where("t.seq_no", "<=", to as number)
-            .where(sql<boolean>`not (f.seq_no = any(${skipped}::bigint[]))`)
-            .as("y"),
-        onTrue,
-      )
+    const effectRows = rows(() => effects.select((e) => e.fn.min("f.seq_no").as("seq_no")).as("y"))
       .select(["v.kind", "v.id", "y.seq_no"])
       .where("y.seq_no", "is not", null);
-    return actions.unionAll(effects).compile();
+    return actionRows.unionAll(effectRows).compile();
   });
 }
