@@ -6,6 +6,7 @@ import { once, packages } from "../packages.js";
 import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget, serverTarget } from "../server-target.js";
 import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
+import { formatSql, type SqlMode, sqlModeOf } from "./mysql-format.js";
 
 /**
  * Options of the MySQL/MariaDB store, passed to `mysql2.createPool(...)`
@@ -20,6 +21,8 @@ type Callback<T> = (error: (Error & { code?: string }) | null, result: T, fields
 
 /** A connection of a {@link MysqlPool}: the slice of mysql2's callback `PoolConnection` the store uses. */
 export interface MysqlConnection {
+  /** mysql2's settings of the connection: its `timezone` writes Dates given to `ctx.sql`. */
+  readonly config?: { readonly timezone?: string };
   query(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
   /** A prepared statement's query (the binary protocol): reads, and large inserts, use it where the connection has it. */
   execute?(options: mysql.QueryOptions, callback: Callback<unknown>): unknown;
@@ -124,8 +127,18 @@ interface Outgoing {
   readonly reject?: (error: unknown) => void;
 }
 
+/**
+ * The `sql_mode` of each connection, read on its first use: the store writes
+ * its statements' values itself (see {@link formatSql}). A session that
+ * changes its mode later (an application's `SET sql_mode` on a pooled
+ * connection) is not seen.
+ */
+const modes = new WeakMap<MysqlConnection, SqlMode>();
+
 class Session implements SqlSession {
   #sent = 0;
+  /** The connection's {@link SqlMode}, once read (see {@link readMode}). */
+  #mode: SqlMode | undefined;
   readonly #outbox: Outgoing[] = [];
   #flushing = false;
   /**
@@ -205,6 +218,25 @@ class Session implements SqlSession {
     }
   }
 
+  /** A statement's text with its values written in for this connection's mode (mysql2 only escapes for the default one). */
+  #format(statement: Statement | CompiledQuery): string {
+    const { parameters } = statement;
+    if (parameters.length === 0) return statement.sql;
+    if (this.#mode === undefined) throw new Error("the session's sql_mode is not known yet");
+    return formatSql(statement.sql, parameters, this.#mode, this.connection.config?.timezone);
+  }
+
+  /** Learns the connection's mode: from an earlier use of it, else by asking (once per connection). */
+  async readMode(): Promise<void> {
+    let mode = modes.get(this.connection);
+    if (mode === undefined) {
+      const [row] = (await this.exec("select @@session.sql_mode as sql_mode")) as { sql_mode?: unknown }[];
+      mode = sqlModeOf(row?.sql_mode);
+      modes.set(this.connection, mode);
+    }
+    this.#mode = mode;
+  }
+
   /** The error to report for a failed query; a dead connection found by the session's first one is noted. */
   #failure(error: Error & { code?: string }, sql: string, first: boolean): Error {
     if (first && !this.#committing && isMysqlConnectionError(error)) this.deadOnArrival = true;
@@ -216,11 +248,15 @@ class Session implements SqlSession {
     const first = this.#sent++ === 0;
     const sql =
       group.length === 1 ? (group[0] as Outgoing).statement.sql : group.map((e) => e.statement.sql).join(";\n");
-    const values = group.flatMap((e) => e.statement.parameters);
+    const text =
+      group.length === 1
+        ? this.#format((group[0] as Outgoing).statement)
+        : group.map((e) => this.#format(e.statement)).join(";\n");
     const rowsAsArray = (group[0] as Outgoing).rowsAsArray;
     if (group.some((e) => COMMIT.test(e.statement.sql))) this.#committing = true;
     return new Promise((resolve, reject) => {
-      this.connection.query({ sql, values, typeCast, rowsAsArray }, (error, rows) => {
+      // Errors name `sql`, the statements without their values.
+      this.connection.query({ sql: text, typeCast, rowsAsArray }, (error, rows) => {
         if (error) {
           if (this.tolerate?.(error, sql)) {
             for (const entry of group) entry.resolve?.([]);
@@ -255,8 +291,6 @@ class Session implements SqlSession {
     // Statements waiting in the outbox go first, in order.
     if (!this.textReads || this.#outbox.length > 0) return this.#bytes(q);
     const first = this.#sent++ === 0;
-    const values = [...q.parameters];
-    const options = { sql: q.sql, values, rowsAsArray: true };
     return new Promise((resolve, reject) => {
       const done: Callback<unknown> = (error, rows, fields) => {
         if (error) {
@@ -268,8 +302,9 @@ class Session implements SqlSession {
         if (result === undefined) this.#bytes(q).then(resolve, reject);
         else resolve(result);
       };
-      if (preparedFor(this.connection, q.sql)) this.connection.execute?.(options, done);
-      else this.connection.query(options, done);
+      if (preparedFor(this.connection, q.sql)) {
+        this.connection.execute?.({ sql: q.sql, values: [...q.parameters], rowsAsArray: true }, done);
+      } else this.connection.query({ sql: this.#format(q), rowsAsArray: true }, done);
     });
   }
 
@@ -469,6 +504,7 @@ export class MysqlDriver implements SqlDriver {
       const session = new Session(connection, this.#target, this.#multipleStatements, tolerate, this.#textReads, idle);
       let broken = false;
       try {
+        await session.readMode();
         return await fn(session);
       } catch (error) {
         broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
