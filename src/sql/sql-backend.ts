@@ -76,6 +76,16 @@ function firstByAggregate(
   return out;
 }
 
+/**
+ * The values of `rows` one after the other, appended to `out`: a statement's
+ * parameters. A loop, not `Array.prototype.flat` (100 rows of 11 values: 8
+ * against 87 µs).
+ */
+function flatInto(out: unknown[], rows: readonly (readonly unknown[])[]): unknown[] {
+  for (const row of rows) for (const value of row) out.push(value);
+  return out;
+}
+
 /** Chunks of at most `size` rows whose string values add up to at most `maxBytes` (a row alone may exceed it). */
 function boundedChunks(rows: readonly unknown[][], size: number, maxBytes: number): unknown[][][] {
   if (maxBytes === Number.POSITIVE_INFINITY) return chunks(rows, size);
@@ -397,7 +407,9 @@ export class SqlBackend implements Backend {
     ) {
       // One statement for the whole batch, where it fits in one.
       const sql = this.#combined(counts, keptHead).sql;
-      await this.#send(s, { sql, parameters: TABLES.flatMap((t) => rows[t].flat()) });
+      const values: unknown[] = [];
+      for (const t of TABLES) flatInto(values, rows[t]);
+      await this.#send(s, { sql, parameters: values });
     } else await this.#appendByTable(s, rows, keptHead);
     if (record) await this.#send(s, insertRebaseQuery(this.db, record));
     if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
@@ -478,7 +490,7 @@ export class SqlBackend implements Backend {
       }
       const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));
       for (const chunk of boundedChunks(list, per, this.dialect.maxStatementBytes)) {
-        const statement = { sql: this.#insert(table, chunk.length, keptHead).sql, parameters: chunk.flat() };
+        const statement = { sql: this.#insert(table, chunk.length, keptHead).sql, parameters: flatInto([], chunk) };
         // A full chunk of a large insert goes prepared where the session can: one statement text per
         // relation, and no value formatted into it (MariaDB, 10,000 rows: 81 against 165-183 ms).
         if (s.runPrepared && chunk.length === per && per >= PREPARED_ROWS) await s.runPrepared(statement);
