@@ -108,6 +108,8 @@ export interface Keystore {
    * Re-wraps every data key with `masterKey`, in one transaction, and uses it
    * from then on. Returns how many keys were re-wrapped. Other processes must
    * switch to the new master key too: the old one no longer opens the keys.
+   * This keystore's `encrypt` and `decrypt` calls wait while the keys are
+   * re-wrapped, then use the new key.
    */
   rotateMasterKey(masterKey: string | Uint8Array): Promise<number>;
 }

@@ -5,6 +5,7 @@ import { ValidationError } from "../model/errors.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
 import { checkIdentity, checkKind, checkObject } from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
+import { SharedLock } from "../mutex.js";
 import type { Store } from "../store.js";
 import { newDataKey, openValue, parseSealedValue, sealValue, unwrapKey, wrapKey } from "./cipher.js";
 import { DecryptionError } from "./decryption-error.js";
@@ -35,6 +36,13 @@ class StoreKeystore implements Keystore {
   /** A malformed key from the environment is reported by the calls that need a key (`keys()` and `expire()` do not). */
   #master: Buffer | ValidationError | undefined;
   readonly #keys: KeyStorage;
+  /**
+   * Held shared by the calls that use the master key, exclusively by its
+   * rotation: a call reads the master key and the keys it wraps on the same
+   * side of a rotation (the keys are rewrapped in one transaction, but the
+   * key in memory changes after its commit).
+   */
+  readonly #masterKeyUse = new SharedLock();
 
   constructor(
     private readonly store: EventStore,
@@ -55,62 +63,66 @@ class StoreKeystore implements Keystore {
   }
 
   encrypt(trigger: Identity, value: Json, options?: EncryptOptions): Promise<string> {
-    return this.store.track(async () => {
-      checkIdentity(trigger, "trigger");
-      checkJson(value, "value", this.store.limits.depth);
-      const expiresAt = options?.expiresAt;
-      if (options !== undefined) checkObject(options, "options", ["expiresAt"]);
-      if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
-      const master = this.#masterKey();
-      const t = encodeIdentity(trigger);
-      const stored = await this.#keys.liveKey(
-        t,
-        (generation) => {
-          const fresh = newDataKey();
-          try {
-            const wrapped = wrapKey(master, fresh, t.key, generation);
-            return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
-          } finally {
-            fresh.fill(0);
-          }
-        },
-        // A wrong master key would make keys the right one cannot open, and rotation would then fail for all.
-        (other) => unwrapKey(master, other.wrapped, other.trigger.key, other.generation).fill(0),
-      );
-      const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
-      try {
-        return sealValue(key, stored.generation, t.key, JSON.stringify(value));
-      } finally {
-        key.fill(0);
-      }
-    });
+    return this.store.track(() =>
+      this.#masterKeyUse.shared(async () => {
+        checkIdentity(trigger, "trigger");
+        checkJson(value, "value", this.store.limits.depth);
+        const expiresAt = options?.expiresAt;
+        if (options !== undefined) checkObject(options, "options", ["expiresAt"]);
+        if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
+        const master = this.#masterKey();
+        const t = encodeIdentity(trigger);
+        const stored = await this.#keys.liveKey(
+          t,
+          (generation) => {
+            const fresh = newDataKey();
+            try {
+              const wrapped = wrapKey(master, fresh, t.key, generation);
+              return { wrapped, createdAt: Date.now(), expiresAt: expiresAt?.getTime() ?? null };
+            } finally {
+              fresh.fill(0);
+            }
+          },
+          // A wrong master key would make keys the right one cannot open, and rotation would then fail for all.
+          (other) => unwrapKey(master, other.wrapped, other.trigger.key, other.generation).fill(0),
+        );
+        const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
+        try {
+          return sealValue(key, stored.generation, t.key, JSON.stringify(value));
+        } finally {
+          key.fill(0);
+        }
+      }),
+    );
   }
 
   decrypt(trigger: Identity, text: string): Promise<Json | Redacted> {
-    return this.store.track(async () => {
-      checkIdentity(trigger, "trigger");
-      if (typeof text !== "string") {
-        throw new ValidationError("invalid-type", "text", `expected a ciphertext string, got ${describe(text)}`);
-      }
-      const sealed = parseSealedValue(text);
-      const master = this.#masterKey();
-      const t = encodeIdentity(trigger);
-      const stored = await this.#keys.get(t);
-      if (stored === undefined || sealed.generation > stored.generation) {
-        throw new DecryptionError(
-          "decryption-failed",
-          "no key of this trigger sealed the ciphertext: it belongs to another trigger, or was changed",
-        );
-      }
-      // The key that sealed it was shredded (and maybe replaced by a newer one since).
-      if (sealed.generation < stored.generation || !isLive(stored)) return REDACTED;
-      const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
-      try {
-        return JSON.parse(openValue(key, sealed, t.key)) as Json;
-      } finally {
-        key.fill(0);
-      }
-    });
+    return this.store.track(() =>
+      this.#masterKeyUse.shared(async () => {
+        checkIdentity(trigger, "trigger");
+        if (typeof text !== "string") {
+          throw new ValidationError("invalid-type", "text", `expected a ciphertext string, got ${describe(text)}`);
+        }
+        const sealed = parseSealedValue(text);
+        const master = this.#masterKey();
+        const t = encodeIdentity(trigger);
+        const stored = await this.#keys.get(t);
+        if (stored === undefined || sealed.generation > stored.generation) {
+          throw new DecryptionError(
+            "decryption-failed",
+            "no key of this trigger sealed the ciphertext: it belongs to another trigger, or was changed",
+          );
+        }
+        // The key that sealed it was shredded (and maybe replaced by a newer one since).
+        if (sealed.generation < stored.generation || !isLive(stored)) return REDACTED;
+        const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
+        try {
+          return JSON.parse(openValue(key, sealed, t.key)) as Json;
+        } finally {
+          key.fill(0);
+        }
+      }),
+    );
   }
 
   async #expire(trigger: Identity): Promise<StoredEffect | undefined> {
@@ -179,17 +191,21 @@ class StoreKeystore implements Keystore {
   rotateMasterKey(masterKey: string | Uint8Array): Promise<number> {
     return this.store.track(async () => {
       const next = parseMasterKey(masterKey, "masterKey");
-      const current = this.#masterKey();
-      const count = await this.#keys.rewrap((k: LiveKey) => {
-        const key = unwrapKey(current, k.wrapped, k.trigger.key, k.generation);
-        try {
-          return wrapKey(next, key, k.trigger.key, k.generation);
-        } finally {
-          key.fill(0);
-        }
+      const count = await this.#masterKeyUse.exclusive(async () => {
+        const current = this.#masterKey();
+        const rewrapped = await this.#keys.rewrap((k: LiveKey) => {
+          const key = unwrapKey(current, k.wrapped, k.trigger.key, k.generation);
+          try {
+            return wrapKey(next, key, k.trigger.key, k.generation);
+          } finally {
+            key.fill(0);
+          }
+        });
+        this.#master = next;
+        return rewrapped;
       });
-      this.#master = next;
-      // The old wrappings are gone from the relation; this removes their copies from the files.
+      // The old wrappings are gone from the relation; this removes their copies from the files (the
+      // other calls go on meanwhile: a VACUUM FULL of a large relation takes a while).
       await this.#keys.scrub();
       return count;
     });

@@ -264,6 +264,26 @@ export function testKeystore(factory: StoreFactory): void {
       expect(await withNew.decrypt(["r", 2], texts[1] as string)).toBe("value 2");
     });
 
+    it("calls on the keystore while it rotates its master key see the old key or the new one, never a mix", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const texts: string[] = [];
+      for (let i = 1; i <= 20; i++) texts.push(await keystore.encrypt(["r", i], `value ${i}`));
+      for (let round = 0; round < 3; round++) {
+        const calls: Promise<unknown>[] = [];
+        const rotation = keystore.rotateMasterKey(randomBytes(32));
+        for (let i = 1; i <= 20; i++) {
+          calls.push(keystore.decrypt(["r", i], texts[i - 1] as string).then((v) => expect(v).toBe(`value ${i}`)));
+          // Existing keys and new ones.
+          calls.push(keystore.encrypt(["r", i], `again ${i}`));
+          calls.push(keystore.encrypt(["new", `${round}-${i}`], `new ${i}`));
+        }
+        const settled = await Promise.allSettled([rotation, ...calls]);
+        expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+      }
+      expect(await keystore.decrypt(["r", 7], texts[6] as string)).toBe("value 7");
+    });
+
     it("a keystore with another master key makes no key the store's master key cannot open", async () => {
       const store = await factory.create();
       const right = openKeystore(store, { masterKey: MASTER });
