@@ -138,6 +138,25 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
       }
     });
 
+    it("a pool with namedPlaceholders: values holding `:name` are written as they are", async () => {
+      await factory.create();
+      const pool = mysql.createPool({
+        uri: factory.lastUrl as string,
+        namedPlaceholders: true,
+        multipleStatements: true,
+      });
+      const store: Store = openStore("mysql://", { pool });
+      try {
+        const patch = { assoc: { a: "x :name y", ":k": 1 } };
+        const r = await store.rebase(1, [act(["acc", "a:b :c"], patch)]);
+        expect(r.result).toBe("ok");
+        expect(await store.aggregate(["acc", "a:b :c"])).toEqual({ state: patch.assoc, seqNo: 1 });
+      } finally {
+        await store.close();
+        await endPool(pool);
+      }
+    });
+
     const modes: [string, boolean][] = [
       ["NO_BACKSLASH_ESCAPES", true],
       ["NO_BACKSLASH_ESCAPES", false],

@@ -255,8 +255,9 @@ class Session implements SqlSession {
     const rowsAsArray = (group[0] as Outgoing).rowsAsArray;
     if (group.some((e) => COMMIT.test(e.statement.sql))) this.#committing = true;
     return new Promise((resolve, reject) => {
-      // Errors name `sql`, the statements without their values.
-      this.connection.query({ sql: text, typeCast, rowsAsArray }, (error, rows) => {
+      // Errors name `sql`, the statements without their values. `values: []` (nothing left to write in)
+      // also keeps a pool's `namedPlaceholders` from parsing the text again.
+      this.connection.query({ sql: text, values: [], typeCast, rowsAsArray }, (error, rows) => {
         if (error) {
           if (this.tolerate?.(error, sql)) {
             for (const entry of group) entry.resolve?.([]);
@@ -304,7 +305,7 @@ class Session implements SqlSession {
       };
       if (preparedFor(this.connection, q.sql)) {
         this.connection.execute?.({ sql: q.sql, values: [...q.parameters], rowsAsArray: true }, done);
-      } else this.connection.query({ sql: this.#format(q), rowsAsArray: true }, done);
+      } else this.connection.query({ sql: this.#format(q), values: [], rowsAsArray: true }, done);
     });
   }
 
