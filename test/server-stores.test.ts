@@ -171,6 +171,8 @@ function testServerStore(factory: StoreFactory): void {
       if (factory.name === "postgres") {
         // One client, so the one the store pipelined its writes on is the one checked here.
         const pool = new pg.Pool({ connectionString: url, max: 1 });
+        // An idle client terminated by the test database's drop would otherwise end the process.
+        pool.on("error", () => {});
         await use(openStore("postgres://", { pool }));
         expect((await pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
         const client = await pool.connect();
