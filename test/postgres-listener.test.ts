@@ -45,6 +45,42 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
   });
 }
 
+for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+  describe("PostgreSQL: the LISTEN connection's late errors", () => {
+    afterAll(() => factory.dispose());
+
+    it("an error of the LISTEN client after close() (its server going away while it ends) is heard, not thrown", async () => {
+      await factory.create();
+      const listening: pg.Client[] = [];
+      class RecordedClient extends pg.Client {
+        // biome-ignore lint/suspicious/noExplicitAny: pg's overloads of query
+        override query(...args: any[]): any {
+          const text = typeof args[0] === "string" ? args[0] : args[0]?.text;
+          if (/^listen /i.test(String(text)) && !listening.includes(this)) listening.push(this);
+          return (super.query as (...a: unknown[]) => unknown)(...args);
+        }
+      }
+      const pool = new pg.Pool({ connectionString: factory.lastUrl as string, Client: RecordedClient });
+      pool.on("error", () => {});
+      const store = openStore("postgres://", { pool });
+      try {
+        const controller = new AbortController();
+        for await (const _ of store.follow({ signal: controller.signal, onCaughtUp: () => controller.abort() })) {
+          // Empty: caught up at once.
+        }
+        // close() waits for the listener's queue: its LISTEN has run by then.
+        await store.close();
+        expect(listening).toHaveLength(1);
+        for (const client of listening)
+          expect(() => client.emit("error", new Error("terminating connection"))).not.toThrow();
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+  });
+}
+
 /** A client of the listener's own: records its queries, answers the schema query, emits what a test tells it. */
 class FakeClient extends EventEmitter {
   readonly queries: string[] = [];

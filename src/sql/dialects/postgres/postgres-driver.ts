@@ -293,7 +293,13 @@ export class PostgresDriver implements SqlDriver {
     const Client = pool.Client ?? packages.pg().Client;
     const client = new Client(pool.options);
     await client.connect();
-    return Object.assign(client, { release: () => void client.end().catch(noop) }) as unknown as PostgresClient;
+    // Ended, not pooled: an error while it ends (its server going away meanwhile) is nobody's, and
+    // unheard it would end the process.
+    const release = () => {
+      client.on("error", noop);
+      client.end().catch(noop);
+    };
+    return Object.assign(client, { release }) as unknown as PostgresClient;
   }
 
   /**
