@@ -278,6 +278,16 @@ export class PostgresDriver implements SqlDriver {
   readonly #listener = new PostgresListener(
     () => this.#listeningClient(),
     (error) => mapPostgresError(error, this.#target),
+    // The writers' NOTIFY names the schema of the pool's sessions, whatever their connect hooks set. A client
+    // the pool lent is one of them (and with `max: 1` a read would wait for it): it answers itself.
+    () =>
+      typeof this.#pool.options !== "object" || this.#pool.options === null
+        ? Promise.resolve(undefined)
+        : this.read(
+            async (s) =>
+              (await s.all<{ schema: string }>({ sql: "select current_schema() as schema", parameters: [] }))[0]
+                ?.schema,
+          ),
   );
 
   /**

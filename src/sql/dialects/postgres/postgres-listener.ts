@@ -38,9 +38,17 @@ export class PostgresListener {
   /** Connecting, LISTEN and UNLISTEN run one after another. */
   #queue: Promise<void> = Promise.resolve();
 
+  /**
+   * @param schema the schema the store's own sessions work in, read on one of
+   *   them: the listening connection is made with the pool's settings, but not
+   *   through its `connect` hooks (a `SET search_path` there), so its own
+   *   `current_schema()` may be another. Undefined (or no reader): the
+   *   listening connection's own.
+   */
   constructor(
     private readonly connect: () => Promise<PostgresClient>,
     private readonly mapError: (error: unknown) => unknown,
+    private readonly schema?: () => Promise<string | undefined>,
   ) {}
 
   subscribe(channel: string, onNotify: () => void, onError: (error: unknown) => void): () => void {
@@ -80,8 +88,11 @@ export class PostgresListener {
     client.on("error", this.#onError);
     client.on("notification", this.#onNotification);
     this.#client = client;
-    const { rows } = await client.query({ text: "select current_schema() as schema" });
-    this.#schema = (rows[0] as { schema: string } | undefined)?.schema;
+    this.#schema = await this.schema?.();
+    if (this.#schema === undefined) {
+      const { rows } = await client.query({ text: "select current_schema() as schema" });
+      this.#schema = (rows[0] as { schema: string } | undefined)?.schema;
+    }
     return client;
   }
 
