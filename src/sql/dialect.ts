@@ -46,6 +46,12 @@ export interface SqlSession {
    * chunks of large inserts only, so that a connection prepares few statements.
    */
   runPrepared?(statement: Statement): Promise<void>;
+  /**
+   * Optional: the most a statement's values may add up to on this session (as
+   * {@link valueBytes} counts them), where the server allows less than the
+   * dialect's {@link SqlDialect.maxStatementBytes} (MySQL's max_allowed_packet).
+   */
+  readonly maxStatementBytes?: number;
 }
 
 /** The connections of one SQL store: how reads, writes and schema changes run. */

@@ -489,7 +489,8 @@ export class SqlBackend implements Backend {
         continue;
       }
       const per = Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columnCount(table))));
-      for (const chunk of boundedChunks(list, per, this.dialect.maxStatementBytes)) {
+      const maxBytes = Math.min(this.dialect.maxStatementBytes, s.maxStatementBytes ?? Number.POSITIVE_INFINITY);
+      for (const chunk of boundedChunks(list, per, maxBytes)) {
         const statement = { sql: this.#insert(table, chunk.length, keptHead).sql, parameters: flatInto([], chunk) };
         // A full chunk of a large insert goes prepared where the session can: one statement text per
         // relation, and no value formatted into it (MariaDB, 10,000 rows: 81 against 165-183 ms).

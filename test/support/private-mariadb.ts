@@ -16,7 +16,11 @@ export class PrivateMariadb {
   readonly #dir: string;
   #pid: number | undefined;
 
-  private constructor(readonly port: number) {
+  private constructor(
+    readonly port: number,
+    /** Server options beyond the defaults below (`--lower-case-table-names=1`, `--max-allowed-packet=4M`, …). */
+    readonly serverArgs: readonly string[] = [],
+  ) {
     this.#dir = mkdtempSync(join(tmpdir(), "coherence-mariadb-"));
     mkdirSync(this.#tmp);
   }
@@ -42,12 +46,12 @@ export class PrivateMariadb {
   }
 
   /** Creates the data directory, starts the server and creates the `coherence` database. */
-  static async create(): Promise<PrivateMariadb> {
-    const server = new PrivateMariadb(await freePort());
+  static async create(serverArgs: readonly string[] = []): Promise<PrivateMariadb> {
+    const server = new PrivateMariadb(await freePort(), serverArgs);
     try {
       execFileSync(
         "mariadb-install-db",
-        ["--no-defaults", `--datadir=${join(server.#dir, "data")}`, "--user=root", "--skip-test-db"],
+        ["--no-defaults", `--datadir=${join(server.#dir, "data")}`, "--user=root", "--skip-test-db", ...serverArgs],
         { stdio: "pipe", env: server.#env },
       );
       server.start();
@@ -81,6 +85,7 @@ export class PrivateMariadb {
       "--skip-log-bin",
       "--innodb-buffer-pool-size=64M",
       "--innodb-flush-log-at-trx-commit=2",
+      ...this.serverArgs,
     ];
     // A child of this process, which reaps it once killed; not waited for, so a worker can end.
     const log = openSync(join(this.#dir, "log"), "a");

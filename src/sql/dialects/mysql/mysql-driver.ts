@@ -133,12 +133,71 @@ interface Outgoing {
  * changes its mode later (an application's `SET sql_mode` on a pooled
  * connection) is not seen.
  */
-const modes = new WeakMap<MysqlConnection, SqlMode>();
+const modes = new WeakMap<MysqlConnection, SessionSettings>();
+
+/** What the store must know of a session, read once per connection (see {@link Session.readMode}). */
+interface SessionSettings {
+  readonly mode: SqlMode;
+  /** `autocommit` is off: a read would leave a transaction (and its snapshot) open on the pooled connection. */
+  readonly autocommitOff: boolean;
+  /** The session's isolation is READ UNCOMMITTED: an autocommit read would see rows of writes still in flight. */
+  readonly readUncommitted: boolean;
+  /**
+   * The session's `character_set_results` when it is neither utf8mb4 nor NULL
+   * (latin1, utf8mb3, …): the server would convert every text column to it, and
+   * a character it lacks would come back as `?`. The store's calls run with
+   * NULL (the columns' own utf8mb4) and set it back before the connection
+   * returns to the pool.
+   */
+  readonly results: string | undefined;
+  /** The most a statement's values may add up to (see {@link valueBytes}) for the session's max_allowed_packet. */
+  readonly maxStatementBytes: number;
+}
+
+/** Room in a packet for a statement's SQL around its values (a 1,000-row insert's text, numbers as digits). */
+const PACKET_SLACK = 256 * 1024;
+
+/** The session variables {@link SessionSettings} come from (MariaDB and MySQL 5.7 name the isolation `tx_isolation`). */
+const SETTINGS_QUERY =
+  "show session variables where variable_name in ('sql_mode', 'autocommit', 'tx_isolation', 'transaction_isolation', 'character_set_client', 'character_set_connection', 'character_set_results', 'max_allowed_packet')";
+
+/**
+ * What {@link MAX_STATEMENT_BYTES} is for a 16 MiB packet, for the session's: a
+ * UTF-16 unit takes at most 4 bytes of escaped text (3 of UTF-8, 2 for an escaped
+ * ASCII character, 4 for a surrogate pair), and 6 as a hex literal (see `SqlMode.utf8mb4`).
+ */
+function statementBytes(packet: number, utf8mb4: boolean): number {
+  if (!Number.isSafeInteger(packet) || packet <= 0) return MAX_STATEMENT_BYTES;
+  return Math.max(1, Math.min(MAX_STATEMENT_BYTES, Math.floor((packet - PACKET_SLACK) / (utf8mb4 ? 4 : 6))));
+}
+
+function settingsOf(rows: readonly { Variable_name?: unknown; Value?: unknown }[]): SessionSettings {
+  const v = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value ?? "")]));
+  const utf8mb4 = ["character_set_client", "character_set_connection"].every(
+    (name) => (v.get(name) ?? "utf8mb4").toLowerCase() === "utf8mb4",
+  );
+  const isolation = (v.get("transaction_isolation") ?? v.get("tx_isolation") ?? "").toUpperCase();
+  const results = v.get("character_set_results") ?? "";
+  return {
+    mode: utf8mb4 ? sqlModeOf(v.get("sql_mode")) : { ...sqlModeOf(v.get("sql_mode")), utf8mb4 },
+    autocommitOff: /^(0|off)$/i.test(v.get("autocommit") ?? "1"),
+    readUncommitted: isolation === "READ-UNCOMMITTED",
+    results: /^(utf8mb4|binary|null)?$/i.test(results) || !/^[A-Za-z0-9_]+$/.test(results) ? undefined : results,
+    maxStatementBytes: statementBytes(Number(v.get("max_allowed_packet")), utf8mb4),
+  };
+}
 
 class Session implements SqlSession {
   #sent = 0;
   /** The connection's {@link SqlMode}, once read (see {@link readMode}). */
   #mode: SqlMode | undefined;
+  /** The connection's settings, once read (see {@link readMode}). */
+  settings: SessionSettings | undefined;
+
+  /** See {@link SqlSession.maxStatementBytes}. */
+  get maxStatementBytes(): number {
+    return this.settings?.maxStatementBytes ?? MAX_STATEMENT_BYTES;
+  }
   readonly #outbox: Outgoing[] = [];
   #flushing = false;
   /**
@@ -200,7 +259,7 @@ class Session implements SqlSession {
     for (const entry of batch) {
       const size = valueBytes(entry.statement.parameters);
       const group = groups[groups.length - 1];
-      if (group && bytes + size <= MAX_STATEMENT_BYTES && group[0]?.rowsAsArray === entry.rowsAsArray) {
+      if (group && bytes + size <= this.maxStatementBytes && group[0]?.rowsAsArray === entry.rowsAsArray) {
         group.push(entry);
         bytes += size;
       } else {
@@ -228,13 +287,13 @@ class Session implements SqlSession {
 
   /** Learns the connection's mode: from an earlier use of it, else by asking (once per connection). */
   async readMode(): Promise<void> {
-    let mode = modes.get(this.connection);
-    if (mode === undefined) {
-      const [row] = (await this.exec("select @@session.sql_mode as sql_mode")) as { sql_mode?: unknown }[];
-      mode = sqlModeOf(row?.sql_mode);
-      modes.set(this.connection, mode);
+    let settings = modes.get(this.connection);
+    if (settings === undefined) {
+      settings = settingsOf((await this.exec(SETTINGS_QUERY)) as { Variable_name?: unknown; Value?: unknown }[]);
+      modes.set(this.connection, settings);
     }
-    this.#mode = mode;
+    this.settings = settings;
+    this.#mode = settings.mode;
   }
 
   /** The error to report for a failed query; a dead connection found by the session's first one is noted. */
@@ -290,7 +349,8 @@ class Session implements SqlSession {
    */
   values(q: Statement | CompiledQuery): Promise<unknown[][]> {
     // Statements waiting in the outbox go first, in order.
-    if (!this.textReads || this.#outbox.length > 0) return this.#bytes(q);
+    // A session that does not read utf8mb4 gets its string values as text (see `SqlMode.utf8mb4`).
+    if (!this.textReads || this.#outbox.length > 0 || this.#mode?.utf8mb4 === false) return this.#bytes(q);
     const first = this.#sent++ === 0;
     return new Promise((resolve, reject) => {
       const done: Callback<unknown> = (error, rows, fields) => {
@@ -320,7 +380,8 @@ class Session implements SqlSession {
 
   async runPrepared(statement: Statement): Promise<void> {
     const execute = this.connection.execute?.bind(this.connection);
-    if (execute === undefined) return this.run(statement);
+    // The binary protocol sends strings in the session's character set: one that is not utf8mb4 gets text.
+    if (execute === undefined || this.#mode?.utf8mb4 === false) return this.run(statement);
     // What is queued goes first, in one round trip; a check of its rows that fails fails here.
     if (this.#outbox.length > 0) await this.all({ sql: "do 0", parameters: [] });
     const first = this.#sent++ === 0;
@@ -472,7 +533,8 @@ export class MysqlDriver implements SqlDriver {
       ?.connectionConfig;
     this.#textReads =
       settings !== undefined &&
-      typeof settings.typeCast !== "function" &&
+      // mysql2's own casts only (`typeCast: true`, its default): `false` (Buffers) or a function casts otherwise.
+      (settings.typeCast === true || settings.typeCast === undefined) &&
       charsets().utf8mb4.has(settings.charsetNumber as number);
   }
 
@@ -509,13 +571,26 @@ export class MysqlDriver implements SqlDriver {
       const { reused, idle } = this.#releaseTimes.checkedOut(connection);
       const session = new Session(connection, this.#target, this.#multipleStatements, tolerate, this.#textReads, idle);
       let broken = false;
+      let results: string | undefined;
       try {
         await session.readMode();
+        results = session.settings?.results;
+        if (results !== undefined) {
+          const raw = { sql: "set character_set_results = NULL", parameters: [] };
+          if (!session.queue(raw)) await session.run(raw);
+        }
         return await fn(session);
       } catch (error) {
         broken = isMysqlConnectionError((error as { cause?: unknown }).cause ?? error);
         if (!(broken && reused && session.deadOnArrival)) throw error;
       } finally {
+        if (results !== undefined && !broken && !session.unusable) {
+          // The application's pool gets its connection back as it lent it.
+          session.drop();
+          await session.exec(`set character_set_results = ${results}`).catch(() => {
+            session.unusable = true;
+          });
+        }
         if (broken || session.unusable) connection.destroy();
         else {
           this.#releaseTimes.released(connection);
@@ -525,8 +600,31 @@ export class MysqlDriver implements SqlDriver {
     }
   }
 
+  /**
+   * Reads in autocommit, each statement a fresh READ COMMITTED view. A session
+   * whose autocommit is off (its reads would leave a transaction, and its
+   * snapshot, open on the pooled connection), or whose isolation is READ
+   * UNCOMMITTED (its reads would see the rows of writes still in flight), reads
+   * in a READ COMMITTED transaction of its own instead, committed at the end.
+   */
   read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
-    return this.#withConnection(fn);
+    return this.#withConnection(async (s) => {
+      const settings = s.settings;
+      if (!settings?.autocommitOff && !settings?.readUncommitted) return fn(s);
+      if (settings.autocommitOff && !s.queue({ sql: "commit", parameters: [] })) await s.exec("commit");
+      if (!s.queue({ sql: "set transaction isolation level read committed", parameters: [] })) {
+        await s.exec("set transaction isolation level read committed");
+      }
+      if (!s.queue({ sql: "start transaction read only", parameters: [] })) await s.exec("start transaction read only");
+      try {
+        const result = await fn(s);
+        await s.exec("commit");
+        return result;
+      } catch (error) {
+        await s.abandon();
+        throw error;
+      }
+    });
   }
 
   /**
@@ -538,8 +636,15 @@ export class MysqlDriver implements SqlDriver {
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#withConnection(async (s) => {
       const send = async (sql: string, parameters: unknown[] = [], check?: (rows: unknown[]) => void, now = false) => {
-        if (now || !s.queue({ sql, parameters }, check)) check?.(await s.exec(sql, parameters));
+        if (now || !s.queue({ sql, parameters }, check)) {
+          // Sent here, check or not (`check?.(await …)` would skip the statement itself when there is no check).
+          const rows = await s.exec(sql, parameters);
+          check?.(rows);
+        }
       };
+      // Without autocommit, the application's own use of the connection may have left a transaction open:
+      // commit it, as START TRANSACTION would, before the next one's characteristics are set.
+      if (s.settings?.autocommitOff) await send("commit");
       await send("set transaction isolation level read committed");
       await send("start transaction");
       try {
@@ -571,6 +676,7 @@ export class MysqlDriver implements SqlDriver {
   /** A READ COMMITTED transaction without the writers' row lock (projections). */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
     return this.#withConnection(async (s) => {
+      if (s.settings?.autocommitOff) await s.exec("commit");
       await s.exec("set transaction isolation level read committed");
       await s.exec("start transaction");
       try {
@@ -606,6 +712,8 @@ export class MysqlDriver implements SqlDriver {
         const [server] = (await s.exec("select version() as version")) as { version?: unknown }[];
         // MySQL 8 knows MariaDB's NO PAD binary collation under another name.
         await fn(/mariadb/i.test(String(server?.version)) ? s : renamingCollations(s));
+        // DDL commits on its own, the meta rows do not: without autocommit they would stay in an open transaction.
+        if (s.settings?.autocommitOff) await s.exec("commit");
       } finally {
         // Ending the session releases the lock too, so a failure here can only follow a lost connection.
         await s.exec(`select release_lock(${LOCK_NAME})`, [this.#eventTable]).catch(() => {});

@@ -16,6 +16,24 @@ const escaper = once(() => require("sql-escaper") as typeof SqlEscaper);
 export interface SqlMode {
   readonly noBackslashEscapes: boolean;
   readonly ansiQuotes: boolean;
+  /**
+   * False when the session does not read statement text as utf8mb4
+   * (`character_set_client` or `_connection` latin1, utf8mb3, …: a pool's
+   * `charset`, `SET NAMES`, the server's `init_connect`): a string with a
+   * character beyond ASCII is then written as `_utf8mb4 X'…'`, its UTF-8
+   * bytes in hex, which every character set reads the same. Absent: utf8mb4.
+   */
+  readonly utf8mb4?: boolean;
+}
+
+/** A string with a character beyond ASCII. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** `value` as a session that does not read utf8mb4 must get it: a non-ASCII string as a hex literal of its UTF-8. */
+function forCharset(value: unknown): unknown {
+  if (typeof value !== "string" || !NON_ASCII.test(value)) return value;
+  return escaper().raw(`_utf8mb4 X'${Buffer.from(value, "utf8").toString("hex")}'`);
 }
 
 /** A session's mode, read off its `@@session.sql_mode` text. */
@@ -92,7 +110,8 @@ function literal(value: unknown): string | undefined {
  */
 export function formatSql(sql: string, values: readonly unknown[], mode: SqlMode, timezone?: string): string {
   if (values.length === 0) return sql;
-  if (!mode.noBackslashEscapes && !mode.ansiQuotes) {
+  if (mode.utf8mb4 === false) values = values.map(forCharset);
+  else if (!mode.noBackslashEscapes && !mode.ansiQuotes) {
     const chunks = splitAt(sql, values.length);
     if (chunks !== null) {
       let out = chunks[0] as string;
