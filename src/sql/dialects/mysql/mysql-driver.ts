@@ -82,6 +82,12 @@ const charsets = once(() => {
 });
 
 /**
+ * Rows as arrays, whatever the pool's own row options (`nestTables` would
+ * turn them into objects keyed by relation).
+ */
+const ARRAYS = { rowsAsArray: true, nestTables: false } as const;
+
+/**
  * Statements a connection keeps prepared for reads at most: MySQL caps them
  * for the whole server (`max_prepared_stmt_count`, 16,382 by default), and a
  * filtered stream's shape depends on its list's length. Past it, reads take
@@ -316,7 +322,7 @@ class Session implements SqlSession {
     return new Promise((resolve, reject) => {
       // Errors name `sql`, the statements without their values. `values: []` (nothing left to write in)
       // also keeps a pool's `namedPlaceholders` from parsing the text again.
-      this.connection.query({ sql: text, values: [], typeCast, rowsAsArray }, (error, rows) => {
+      this.connection.query({ sql: text, values: [], typeCast, rowsAsArray, nestTables: false }, (error, rows) => {
         if (error) {
           if (this.tolerate?.(error, sql)) {
             for (const entry of group) entry.resolve?.([]);
@@ -364,8 +370,8 @@ class Session implements SqlSession {
         else resolve(result);
       };
       if (preparedFor(this.connection, q.sql)) {
-        this.connection.execute?.({ sql: q.sql, values: [...q.parameters], rowsAsArray: true }, done);
-      } else this.connection.query({ sql: this.#format(q), values: [], rowsAsArray: true }, done);
+        this.connection.execute?.({ sql: q.sql, values: [...q.parameters], ...ARRAYS }, done);
+      } else this.connection.query({ sql: this.#format(q), values: [], ...ARRAYS }, done);
     });
   }
 
