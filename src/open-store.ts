@@ -161,6 +161,15 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       options.pool as PostgresPool,
       isPool,
     );
+    // pg's `binary: true` decodes binary result fields as UTF-8 text: no BIGINT of the store would read back.
+    const binary = "pool" in source ? source.pool.options?.binary : (source.options as { binary?: unknown })?.binary;
+    if (binary === true) {
+      throw new ValidationError(
+        "unsupported",
+        "pool" in source ? "options.pool" : "options.postgres.binary",
+        "results in binary (pg's binary: true) are not supported: give a pool without it",
+      );
+    }
     const driver = new PostgresDriver(source, tables.event);
     return new EventStore(new SqlBackend(new PostgresDialect(), driver, tables), limits);
   }

@@ -17,6 +17,18 @@ describe("server stores: opening", () => {
     expect(() => openStore("postgres://localhost/db", { postgres: 5 as never })).toThrow(ValidationError);
   });
 
+  it("pg's binary: true (results the store cannot read back) is refused, on a pool of yours or in options.postgres", () => {
+    // pg takes it, though its types do not list it.
+    const binary = new pg.Pool({ binary: true } as pg.PoolConfig);
+    expect(() => openStore("postgres://", { pool: binary })).toThrow(
+      expect.objectContaining({ name: "ValidationError", code: "unsupported", path: "options.pool" }),
+    );
+    expect(() => openStore("postgres://localhost/db", { postgres: { binary: true } as never })).toThrow(
+      expect.objectContaining({ name: "ValidationError", code: "unsupported", path: "options.postgres.binary" }),
+    );
+    void openStore("postgres://localhost/db", { postgres: { binary: false } as never }).close();
+  });
+
   for (const [name, url] of [
     ["PostgreSQL", "postgres://alice:s3cr3t-pw@127.0.0.1:1/shop"],
     ["MySQL", "mysql://alice:s3cr3t-pw@127.0.0.1:1/shop"],

@@ -37,6 +37,8 @@ export type ValidationCode =
   | "seq-no-given"
   | "id-reused"
   | "invalid-key"
+  /** An option the store cannot work with (a pg pool whose results come in binary). */
+  | "unsupported"
   /** Reading the value threw (a getter or a Proxy of the caller); the error is the `cause`. */
   | "unreadable";
 

@@ -26,7 +26,7 @@ export interface PostgresClient {
 export interface PostgresPool {
   connect(): Promise<PostgresClient>;
   end(): Promise<void>;
-  readonly options?: { host?: string; port?: number; database?: string; password?: unknown };
+  readonly options?: { host?: string; port?: number; database?: string; password?: unknown; binary?: unknown };
 }
 
 const INT8 = 20;
