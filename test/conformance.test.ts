@@ -12,10 +12,10 @@ import { testRoundTrip } from "./conformance/round-trip.js";
 import { testStream } from "./conformance/stream.js";
 import { testTables } from "./conformance/tables.js";
 import { testWalkthrough } from "./conformance/walkthrough.js";
-import { storeFactories } from "./stores.js";
+import { conformanceFactories } from "./stores.js";
 
 /** One suite, every store: each `test*` function takes a store factory. */
-for (const factory of storeFactories()) {
+for (const factory of conformanceFactories()) {
   describe(`store: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
     testWalkthrough(factory);

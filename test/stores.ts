@@ -98,18 +98,21 @@ export function postgresFactory(): StoreFactory {
   );
 }
 
-/** MySQL/MariaDB (`COHERENCE_MYSQL_URL`): a fresh database per store, all dropped by `dispose()`. */
-export function mysqlFactory(): StoreFactory {
+/**
+ * MySQL/MariaDB (`COHERENCE_MYSQL_URL`): a fresh database per store, all
+ * dropped by `dispose()`. `pool` adds to the pool's options.
+ */
+export function mysqlFactory(name = "mysql", pool: OpenStoreOptions["mysql"] = {}): StoreFactory {
   const prefix = freshName("coherence_test");
   const made: string[] = [];
   return tracked(
-    "mysql",
+    name,
     async (options) => {
       const database = `${prefix}_${made.length + 1}`;
       made.push(database);
       await admin("mysql", [`create database ${database}`]);
       const url = withDatabase(SERVER_URLS.mysql, database);
-      const mysql = { maxIdle: 1, idleTimeout: 200, ...options?.mysql };
+      const mysql = { maxIdle: 1, idleTimeout: 200, ...pool, ...options?.mysql };
       return { store: openStore(url, { ...options, mysql }), url };
     },
     async () => {
@@ -148,4 +151,16 @@ export function storeFactories(): StoreFactory[] {
     if (!make) throw new Error(`COHERENCE_STORES names an unknown store ${JSON.stringify(name)}`);
     return SERVERS.includes(name) && !reachable.includes(name) ? [] : [make()];
   });
+}
+
+/**
+ * {@link storeFactories}, and MySQL/MariaDB once more through connections
+ * that take one statement a query (mysql2's default, so the pools
+ * applications pass in): each statement of a write then takes a round trip
+ * of its own, a path of its own in the driver.
+ */
+export function conformanceFactories(): StoreFactory[] {
+  const factories = storeFactories();
+  if (!factories.some((f) => f.name === "mysql")) return factories;
+  return [...factories, mysqlFactory("mysql, one statement a query", { multipleStatements: false })];
 }
