@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type NewEvent, openStore, type Store, type StoredAction } from "../src/index.js";
 import { storeFactories } from "./stores.js";
 import { act, collect } from "./support/events.js";
+import { endPool, query } from "./support/mysql-pool.js";
 
 /** Beyond latin1 (€ is in MySQL's latin1, which is cp1252), beyond utf8mb3 (🎉), and plain accents. */
 const TEXTS = ["é", "€", "🎉", "日本語", "Ω and 🎉 and é"];
@@ -11,14 +12,6 @@ function history(): NewEvent[] {
   return TEXTS.map((text, i) =>
     act(["book", text], { assoc: { text, i } }, { actor: ["user", text], reason: `r ${text}`, source: `s ${text}` }),
   );
-}
-
-async function endPool(pool: mysql.Pool): Promise<void> {
-  await new Promise<void>((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));
-}
-
-function query<T>(pool: mysql.Pool, sql: string): Promise<T> {
-  return new Promise((resolve, reject) => pool.query(sql, (e, rows) => (e ? reject(e) : resolve(rows as T))));
 }
 
 /** Pools whose sessions do not talk utf8mb4: mysql2's `charset` option, or `SET NAMES` in the pool's hook. */

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
 import { storeFactories } from "./stores.js";
 import { act, collect } from "./support/events.js";
+import { endPool, query } from "./support/mysql-pool.js";
 
 /**
  * A mysql2 pool as an application makes it: `multipleStatements` is false by
@@ -11,14 +12,6 @@ import { act, collect } from "./support/events.js";
  */
 function plainPool(url: string): mysql.Pool {
   return mysql.createPool({ uri: url, connectionLimit: 4 });
-}
-
-async function endPool(pool: mysql.Pool): Promise<void> {
-  await new Promise<void>((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));
-}
-
-function query<T>(pool: mysql.Pool, sql: string): Promise<T> {
-  return new Promise((resolve, reject) => pool.query(sql, (e, rows) => (e ? reject(e) : resolve(rows as T))));
 }
 
 for (const factory of storeFactories().filter((f) => f.name === "mysql")) {

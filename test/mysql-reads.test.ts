@@ -5,6 +5,7 @@ import { MysqlDriver } from "../src/sql/dialects/mysql/mysql-driver.js";
 import { derivedName } from "../src/sql/tables.js";
 import { storeFactories } from "./stores.js";
 import { act, collect } from "./support/events.js";
+import { endPool } from "./support/mysql-pool.js";
 
 /** Text no single-byte character set holds, in every string the pages read. */
 const TEXT = "Grüße, 東京 🎉 \u00a0\\\"'`";
@@ -17,10 +18,6 @@ function history(): NewEvent[] {
       { actor: ["user", TEXT], reason: `r ${TEXT}`, source: `s ${TEXT}`, triggers: [[`key ${TEXT}`, `${TEXT}${i}`]] },
     ),
   );
-}
-
-async function endPool(pool: mysql.Pool): Promise<void> {
-  await new Promise<void>((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));
 }
 
 for (const factory of storeFactories().filter((f) => f.name === "mysql")) {

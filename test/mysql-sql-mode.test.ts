@@ -6,6 +6,7 @@ import { type NewEvent, openStore, runProjection, type Store, type StoredAction 
 import { formatSql, type SqlMode, sqlModeOf } from "../src/sql/dialects/mysql/mysql-format.js";
 import { storeFactories } from "./stores.js";
 import { act, collect } from "./support/events.js";
+import { endPool, query } from "./support/mysql-pool.js";
 
 const DEFAULT: SqlMode = { noBackslashEscapes: false, ansiQuotes: false };
 
@@ -31,10 +32,6 @@ function history(): NewEvent[] {
   );
 }
 
-async function endPool(pool: mysql.Pool): Promise<void> {
-  await new Promise<void>((resolve, reject) => pool.end((e) => (e ? reject(e) : resolve())));
-}
-
 /** A pool whose sessions run in `mode` (added to the server's), as an application's could. */
 function poolIn(url: string, mode: string, multipleStatements: boolean): mysql.Pool {
   const pool = mysql.createPool({ uri: url, multipleStatements, connectionLimit: 2 });
@@ -42,10 +39,6 @@ function poolIn(url: string, mode: string, multipleStatements: boolean): mysql.P
     connection.query(`set session sql_mode = concat(@@session.sql_mode, ',${mode}')`);
   });
   return pool;
-}
-
-function query<T>(connection: mysql.Connection | mysql.Pool, sql: string): Promise<T> {
-  return new Promise((resolve, reject) => connection.query(sql, (e, rows) => (e ? reject(e) : resolve(rows as T))));
 }
 
 describe("formatSql: values written as sql-escaper writes them", () => {

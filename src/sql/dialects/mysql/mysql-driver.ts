@@ -479,6 +479,19 @@ function asRows(result: unknown): unknown[] {
  * lock on a primary key, so writers queue and no gap lock can deadlock; each
  * later statement sees every earlier commit.
  */
+/** Runs `fn` in the transaction `s` has open and commits it; on a failure, rolls back and rethrows. */
+async function committed<T>(s: Session, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  try {
+    const result = await fn(s);
+    await s.exec("commit");
+    return result;
+  } catch (error) {
+    // The first error is the one to report.
+    await s.abandon();
+    throw error;
+  }
+}
+
 export class MysqlDriver implements SqlDriver {
   readonly #pool: MysqlPool;
   readonly #owned: boolean;
@@ -622,14 +635,7 @@ export class MysqlDriver implements SqlDriver {
         await s.exec("set transaction isolation level read committed");
       }
       if (!s.queue({ sql: "start transaction read only", parameters: [] })) await s.exec("start transaction read only");
-      try {
-        const result = await fn(s);
-        await s.exec("commit");
-        return result;
-      } catch (error) {
-        await s.abandon();
-        throw error;
-      }
+      return committed(s, fn);
     });
   }
 
@@ -685,14 +691,7 @@ export class MysqlDriver implements SqlDriver {
       if (s.settings?.autocommitOff) await s.exec("commit");
       await s.exec("set transaction isolation level read committed");
       await s.exec("start transaction");
-      try {
-        const result = await fn(s);
-        await s.exec("commit");
-        return result;
-      } catch (error) {
-        await s.abandon();
-        throw error;
-      }
+      return committed(s, fn);
     });
   }
 
