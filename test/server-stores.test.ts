@@ -17,6 +17,28 @@ describe("server stores: opening", () => {
     expect(() => openStore("postgres://localhost/db", { postgres: 5 as never })).toThrow(ValidationError);
   });
 
+  it("an application's pg pool made from a connection string: a ConnectionError names its server and database, never its password", async () => {
+    const pool = new pg.Pool({
+      connectionString: "postgres://app:s3cret@127.0.0.1:1/appdb",
+      connectionTimeoutMillis: 2000,
+    });
+    pool.on("error", () => {});
+    const store = openStore("postgres://", { pool });
+    try {
+      const error = await store.initSchema().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.name).toBe("ConnectionError");
+      // pg keeps the string as given: the store named localhost:5432/(default) instead.
+      expect(error?.message).toContain("127.0.0.1:1/appdb");
+      expect(error?.message).not.toContain("s3cret");
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+  });
+
   it("pg's binary: true (results the store cannot read back) is refused, on a pool of yours or in options.postgres", () => {
     // pg takes it, though its types do not list it.
     const binary = new pg.Pool({ binary: true } as pg.PoolConfig);

@@ -595,7 +595,11 @@ export class MysqlDriver implements SqlDriver {
         await session.readMode();
         results = session.settings?.results;
         if (results !== undefined) {
-          const raw = { sql: "set character_set_results = NULL", parameters: [] };
+          // What the session has now (the application may have changed it since `results` was read) is what it gets back.
+          const raw = {
+            sql: "set @coherence_results = @@session.character_set_results, character_set_results = NULL",
+            parameters: [],
+          };
           if (!session.queue(raw)) await session.run(raw);
         }
         return await fn(session);
@@ -606,7 +610,10 @@ export class MysqlDriver implements SqlDriver {
         if (results !== undefined && !broken && !session.unusable) {
           // The application's pool gets its connection back as it lent it.
           session.drop();
-          await session.exec(`set character_set_results = ${results}`).catch(() => {
+          // A swap that never ran (its query was dropped unsent) left the variable NULL: the setting stays as it is.
+          const restore =
+            "set character_set_results = coalesce(@coherence_results, @@session.character_set_results), @coherence_results = NULL";
+          await session.exec(restore).catch(() => {
             session.unusable = true;
           });
         }

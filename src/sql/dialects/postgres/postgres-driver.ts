@@ -26,7 +26,14 @@ export interface PostgresClient {
 export interface PostgresPool {
   connect(): Promise<PostgresClient>;
   end(): Promise<void>;
-  readonly options?: { host?: string; port?: number; database?: string; password?: unknown; binary?: unknown };
+  readonly options?: {
+    host?: string;
+    port?: number;
+    database?: string;
+    password?: unknown;
+    binary?: unknown;
+    connectionString?: string;
+  };
 }
 
 const INT8 = 20;
@@ -324,7 +331,8 @@ export class PostgresDriver implements SqlDriver {
     if ("pool" in source) {
       this.#pool = source.pool;
       this.#owned = false;
-      this.#target = serverTarget(undefined, source.pool.options, 5432);
+      // pg keeps a pool's connection string as given: host, port and database are in it, not in the options.
+      this.#target = serverTarget(source.pool.options?.connectionString, source.pool.options, 5432);
       this.database = undefined;
     } else {
       const pool = new (packages.pg().Pool)({ ...source.options, connectionString: source.url });
