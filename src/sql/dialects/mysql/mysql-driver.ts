@@ -134,14 +134,13 @@ interface Outgoing {
 }
 
 /**
- * The `sql_mode` of each connection, read on its first use: the store writes
- * its statements' values itself (see {@link formatSql}). A session that
- * changes its mode later (an application's `SET sql_mode` on a pooled
- * connection) is not seen.
+ * The {@link SessionSettings} of each connection, read on its first use. A
+ * session that changes them later (an application's `SET sql_mode` or `SET
+ * NAMES` on a pooled connection) is not seen.
  */
-const modes = new WeakMap<MysqlConnection, SessionSettings>();
+const sessionSettings = new WeakMap<MysqlConnection, SessionSettings>();
 
-/** What the store must know of a session, read once per connection (see {@link Session.readMode}). */
+/** What the store must know of a session, read once per connection (see {@link Session.readSettings}). */
 interface SessionSettings {
   readonly mode: SqlMode;
   /** `autocommit` is off: a read would leave a transaction (and its snapshot) open on the pooled connection. */
@@ -185,7 +184,7 @@ function settingsOf(rows: readonly { Variable_name?: unknown; Value?: unknown }[
   const isolation = (v.get("transaction_isolation") ?? v.get("tx_isolation") ?? "").toUpperCase();
   const results = v.get("character_set_results") ?? "";
   return {
-    mode: utf8mb4 ? sqlModeOf(v.get("sql_mode")) : { ...sqlModeOf(v.get("sql_mode")), utf8mb4 },
+    mode: { ...sqlModeOf(v.get("sql_mode")), utf8mb4 },
     autocommitOff: /^(0|off)$/i.test(v.get("autocommit") ?? "1"),
     readUncommitted: isolation === "READ-UNCOMMITTED",
     results: /^(utf8mb4|binary|null)?$/i.test(results) || !/^[A-Za-z0-9_]+$/.test(results) ? undefined : results,
@@ -195,9 +194,7 @@ function settingsOf(rows: readonly { Variable_name?: unknown; Value?: unknown }[
 
 class Session implements SqlSession {
   #sent = 0;
-  /** The connection's {@link SqlMode}, once read (see {@link readMode}). */
-  #mode: SqlMode | undefined;
-  /** The connection's settings, once read (see {@link readMode}). */
+  /** The connection's settings, once read (see {@link readSettings}); its {@link SqlMode} writes the values. */
   settings: SessionSettings | undefined;
 
   /** See {@link SqlSession.maxStatementBytes}. */
@@ -287,19 +284,18 @@ class Session implements SqlSession {
   #format(statement: Statement | CompiledQuery): string {
     const { parameters } = statement;
     if (parameters.length === 0) return statement.sql;
-    if (this.#mode === undefined) throw new Error("the session's sql_mode is not known yet");
-    return formatSql(statement.sql, parameters, this.#mode, this.connection.config?.timezone);
+    if (this.settings === undefined) throw new Error("the session's sql_mode is not known yet");
+    return formatSql(statement.sql, parameters, this.settings.mode, this.connection.config?.timezone);
   }
 
-  /** Learns the connection's mode: from an earlier use of it, else by asking (once per connection). */
-  async readMode(): Promise<void> {
-    let settings = modes.get(this.connection);
+  /** Learns the connection's settings: from an earlier use of it, else by asking (once per connection). */
+  async readSettings(): Promise<void> {
+    let settings = sessionSettings.get(this.connection);
     if (settings === undefined) {
       settings = settingsOf((await this.exec(SETTINGS_QUERY)) as { Variable_name?: unknown; Value?: unknown }[]);
-      modes.set(this.connection, settings);
+      sessionSettings.set(this.connection, settings);
     }
     this.settings = settings;
-    this.#mode = settings.mode;
   }
 
   /** The error to report for a failed query; a dead connection found by the session's first one is noted. */
@@ -356,7 +352,7 @@ class Session implements SqlSession {
   values(q: Statement | CompiledQuery): Promise<unknown[][]> {
     // Statements waiting in the outbox go first, in order.
     // A session that does not read utf8mb4 gets its string values as text (see `SqlMode.utf8mb4`).
-    if (!this.textReads || this.#outbox.length > 0 || this.#mode?.utf8mb4 === false) return this.#bytes(q);
+    if (!this.textReads || this.#outbox.length > 0 || this.settings?.mode.utf8mb4 === false) return this.#bytes(q);
     const first = this.#sent++ === 0;
     return new Promise((resolve, reject) => {
       const done: Callback<unknown> = (error, rows, fields) => {
@@ -387,7 +383,7 @@ class Session implements SqlSession {
   async runPrepared(statement: Statement): Promise<void> {
     const execute = this.connection.execute?.bind(this.connection);
     // The binary protocol sends strings in the session's character set: one that is not utf8mb4 gets text.
-    if (execute === undefined || this.#mode?.utf8mb4 === false) return this.run(statement);
+    if (execute === undefined || this.settings?.mode.utf8mb4 === false) return this.run(statement);
     // What is queued goes first, in one round trip; a check of its rows that fails fails here.
     if (this.#outbox.length > 0) await this.all({ sql: "do 0", parameters: [] });
     const first = this.#sent++ === 0;
@@ -416,6 +412,18 @@ class Session implements SqlSession {
     if (!this.multipleStatements) return false;
     this.#outbox.push({ statement, rowsAsArray: false, check });
     return true;
+  }
+
+  /**
+   * {@link queue}s a statement for the next round trip where the connection
+   * takes several a query, else (or `now`) runs it at once; `check` is given
+   * its rows either way.
+   */
+  async send(sql: string, parameters: unknown[] = [], check?: (rows: unknown[]) => void, now = false): Promise<void> {
+    if (!now && this.queue({ sql, parameters }, check)) return;
+    // Sent here, check or not (`check?.(await …)` would skip the statement itself when there is no check).
+    const rows = await this.exec(sql, parameters);
+    check?.(rows);
   }
 
   /** Forgets what is queued (a rollback). */
@@ -592,15 +600,11 @@ export class MysqlDriver implements SqlDriver {
       let broken = false;
       let results: string | undefined;
       try {
-        await session.readMode();
+        await session.readSettings();
         results = session.settings?.results;
         if (results !== undefined) {
           // What the session has now (the application may have changed it since `results` was read) is what it gets back.
-          const raw = {
-            sql: "set @coherence_results = @@session.character_set_results, character_set_results = NULL",
-            parameters: [],
-          };
-          if (!session.queue(raw)) await session.run(raw);
+          await session.send("set @coherence_results = @@session.character_set_results, character_set_results = NULL");
         }
         return await fn(session);
       } catch (error) {
@@ -637,11 +641,9 @@ export class MysqlDriver implements SqlDriver {
     return this.#withConnection(async (s) => {
       const settings = s.settings;
       if (!settings?.autocommitOff && !settings?.readUncommitted) return fn(s);
-      if (settings.autocommitOff && !s.queue({ sql: "commit", parameters: [] })) await s.exec("commit");
-      if (!s.queue({ sql: "set transaction isolation level read committed", parameters: [] })) {
-        await s.exec("set transaction isolation level read committed");
-      }
-      if (!s.queue({ sql: "start transaction read only", parameters: [] })) await s.exec("start transaction read only");
+      if (settings.autocommitOff) await s.send("commit");
+      await s.send("set transaction isolation level read committed");
+      await s.send("start transaction read only");
       return committed(s, fn);
     });
   }
@@ -654,18 +656,11 @@ export class MysqlDriver implements SqlDriver {
    */
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#withConnection(async (s) => {
-      const send = async (sql: string, parameters: unknown[] = [], check?: (rows: unknown[]) => void, now = false) => {
-        if (now || !s.queue({ sql, parameters }, check)) {
-          // Sent here, check or not (`check?.(await …)` would skip the statement itself when there is no check).
-          const rows = await s.exec(sql, parameters);
-          check?.(rows);
-        }
-      };
       // Without autocommit, the application's own use of the connection may have left a transaction open:
       // commit it, as START TRANSACTION would, before the next one's characteristics are set.
-      if (s.settings?.autocommitOff) await send("commit");
-      await send("set transaction isolation level read committed");
-      await send("start transaction");
+      if (s.settings?.autocommitOff) await s.send("commit");
+      await s.send("set transaction isolation level read committed");
+      await s.send("start transaction");
       try {
         const locked = (rows: unknown[]) => {
           if (rows.length !== 1) {
@@ -676,7 +671,7 @@ export class MysqlDriver implements SqlDriver {
           }
         };
         // On a connection idle for a while, the opening statements go in a round trip of their own (see `probe`).
-        await send(this.#writeLock, [this.#writeLockRow], locked, s.probe);
+        await s.send(this.#writeLock, [this.#writeLockRow], locked, s.probe);
         const result = await fn(s);
         if (commit(result)) await s.exec("commit");
         else {
