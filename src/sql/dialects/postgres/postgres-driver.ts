@@ -288,7 +288,7 @@ export class PostgresDriver implements SqlDriver {
     // The writers' NOTIFY names the schema of the pool's sessions, whatever their connect hooks set. A client
     // the pool lent is one of them (and with `max: 1` a read would wait for it): it answers itself.
     () =>
-      typeof this.#pool.options !== "object" || this.#pool.options === null
+      this.#listenerSettings() === undefined
         ? Promise.resolve(undefined)
         : this.read(
             async (s) =>
@@ -296,6 +296,12 @@ export class PostgresDriver implements SqlDriver {
                 ?.schema,
           ),
   );
+
+  /** The pool's settings, which the LISTEN connection is made with; undefined for a pool that shows none (it lends a client). */
+  #listenerSettings(): pg.ClientConfig | undefined {
+    const { options } = this.#pool as { options?: pg.ClientConfig };
+    return typeof options === "object" && options !== null ? options : undefined;
+  }
 
   /**
    * The LISTEN connection: a client of its own, made with the pool's settings
@@ -305,10 +311,10 @@ export class PostgresDriver implements SqlDriver {
    * settings lends one of its clients instead.
    */
   async #listeningClient(): Promise<PostgresClient> {
-    const pool = this.#pool as { options?: pg.ClientConfig; Client?: typeof pg.Client };
-    if (typeof pool.options !== "object" || pool.options === null) return this.#pool.connect();
-    const Client = pool.Client ?? packages.pg().Client;
-    const client = new Client(pool.options);
+    const options = this.#listenerSettings();
+    if (options === undefined) return this.#pool.connect();
+    const Client = (this.#pool as { Client?: typeof pg.Client }).Client ?? packages.pg().Client;
+    const client = new Client(options);
     await client.connect();
     // Ended, not pooled: an error while it ends (its server going away meanwhile) is nobody's, and
     // unheard it would end the process.
