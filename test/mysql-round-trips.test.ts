@@ -2,7 +2,7 @@ import mysql from "mysql2";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openStore } from "../src/index.js";
 import { storeFactories } from "./stores.js";
-import { act } from "./support/events.js";
+import { act, eff } from "./support/events.js";
 
 /**
  * A pool of the store's database whose connections count the queries they send, the prepared
@@ -85,6 +85,39 @@ for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
         at = sent();
         expect(await store.rebase(7, [act(["order", 8])])).toMatchObject({ result: "ok", events: [{ seqNo: 8 }] });
         expect(sent() - at).toBe(3);
+      } finally {
+        await store.close();
+        await new Promise<void>((resolve) => pool.end(() => resolve()));
+      }
+    });
+
+    it("an effect since the base makes the guard refuse (it checks for any effect); the exact rules then decide", async () => {
+      const other = await factory.create();
+      const url = factory.lastUrl as string;
+      const { pool, locks } = countingPool(url);
+      const store = openStore("mysql://", { pool });
+      try {
+        expect((await other.rebase(1, [act(["order", 1], undefined, { triggers: [["key", 1]] })])).result).toBe("ok");
+        expect((await other.rebase(2, [act(["order", 2], undefined, { triggers: [["key", 2]] })])).result).toBe("ok");
+        await store.currentSeqNo();
+        // An effect on a trigger that order 1 does not carry: no conflict, but the guard cannot tell.
+        expect((await other.rebase(3, [eff(["key", 2])])).result).toBe("ok");
+        let locked = locks();
+        const r = await store.rebase(3, [act(["order", 1], { assoc: { n: 2 } })]);
+        expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
+        // The guard's write lock, then the exact rules' own.
+        expect(locks() - locked).toBe(2);
+        expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
+        // An effect on order 1's own trigger is a conflict, found without taking the lock again.
+        expect((await other.rebase(5, [eff(["key", 1])])).result).toBe("ok");
+        locked = locks();
+        const c = await store.rebase(5, [act(["order", 1], { assoc: { n: 3 } })]);
+        expect(c).toMatchObject({ result: "conflict", conflict: { ours: { seqNo: 6 }, theirs: { seqNo: 5 } } });
+        expect(locks() - locked).toBe(1);
+        // With that effect resolved, the guard refuses again and the rebase commits.
+        const resolved = await store.rebase(5, [act(["order", 1], { assoc: { n: 3 } })], { resolved: [5] });
+        expect(resolved).toMatchObject({ result: "ok", events: [{ seqNo: 6 }] });
+        expect(await store.currentSeqNo()).toBe(6);
       } finally {
         await store.close();
         await new Promise<void>((resolve) => pool.end(() => resolve()));

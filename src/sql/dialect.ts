@@ -192,9 +192,10 @@ export interface SqlDialect {
    * How the {@link headless} guard looks for a conflict of the history's
    * aggregates (`anyConflictQuery`):
    * - `"exact"`: hashes in an `IN` list, then kind and id compared;
-   * - `"by-hash"`: hashes alone, which may refuse for an identity that merely
-   *   shares a hash (then the exact rules decide). MariaDB estimates an `IN`
-   *   list by diving into the index, so the plan holds; the guard of 100
+   * - `"coarse"` (`anyChangeQuery`): actions by their hashes alone, and any
+   *   effect since the base, which may refuse where the exact rules find no
+   *   conflict (then they decide). MariaDB estimates an `IN` list by diving
+   *   into the index, so the plan holds; by hashes alone, the guard of 100
    *   aggregates took 0.49-0.68 ms instead of 1.21-1.35 (200,000 actions stored);
    * - `"per-aggregate"`: one index probe per aggregate (`unnest` and a lateral
    *   `LIMIT 1`). PostgreSQL plans from statistics: before a growing table was
@@ -202,7 +203,7 @@ export interface SqlDialect {
    *   relation (14-166 ms for 100 aggregates over 200,000 actions), where
    *   this took 0.15-1.6 ms in every case measured.
    */
-  readonly conflictGuard: "exact" | "by-hash" | "per-aggregate";
+  readonly conflictGuard: "exact" | "coarse" | "per-aggregate";
   /**
    * Optional: finds the columns of `relations` that an earlier release made
    * with other types than {@link types} (MySQL's string columns were binary
@@ -286,7 +287,7 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly secureDeleteStatements: readonly string[] = [];
   readonly identityIndex: boolean = false;
   readonly readsAhead: boolean = false;
-  readonly conflictGuard: "exact" | "by-hash" | "per-aggregate" = "exact";
+  readonly conflictGuard: "exact" | "coarse" | "per-aggregate" = "exact";
   abstract columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column>;
   abstract eventColumnsUpgrade(tables: TableNames, columns: readonly Column[]): { before: string[]; after: string[] };
   abstract createAdapter(): DialectAdapter;

@@ -29,6 +29,7 @@ import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } fro
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
 import {
+  anyChangeQuery,
   anyConflictPerAggregateQuery,
   anyConflictQuery,
   distinctHashRounds,
@@ -474,7 +475,8 @@ export class SqlBackend implements Backend {
   #anyConflict(base: number, aggregates: readonly EncodedIdentity[], resolved: readonly number[]): CompiledQuery {
     const form = this.dialect.conflictGuard;
     if (form === "per-aggregate") return anyConflictPerAggregateQuery(this.db, base, aggregates, resolved);
-    return anyConflictQuery(this.db, base, aggregates, resolved, form === "by-hash");
+    if (form === "coarse") return anyChangeQuery(this.db, base, aggregates, resolved);
+    return anyConflictQuery(this.db, base, aggregates, resolved);
   }
 
   /** Each table's rows in multi-row INSERTs (or one prepared INSERT per row, where the dialect prefers it). */

@@ -129,29 +129,65 @@ function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): Compiled
  * Whether any of `aggregates` has a conflict (SPEC section 2, rule 3): one row,
  * one boolean column, `select (exists (…actions…) or exists (…effects…))`, for
  * a guard to use as a scalar subquery. No grouping and no union, so the server
- * needs no temporary table: MariaDB 10.11 evaluates such a subquery while it
- * optimizes the statement around it, under the write lock, where the grouped
- * union of {@link firstConflictsQuery} made two. Any aggregates: nothing is
- * grouped by hash. Binds {@link firstConflictsParameters} values.
- *
- * With `byHash` (`SqlDialect.conflictGuard` `"by-hash"`) it compares hashes only, and may
- * answer true for an identity that merely shares a hash with a changed one:
- * the guard then refuses, and the exact rules decide.
+ * needs no temporary table. Binds {@link firstConflictsParameters} values.
  */
 export function anyConflictQuery(
   db: Kysely<Schema>,
   base: number,
   aggregates: readonly EncodedIdentity[],
   resolved: readonly number[],
-  byHash: boolean,
 ): CompiledQuery<{ conflict: unknown }> {
-  const name = byHash ? "any-conflict-by-hash" : "any-conflict";
-  return compiledCheck(db, name, { base, aggregates, resolved }, (check) => {
-    const { actions, effects } = conflictSources(db, check, byHash);
+  return compiledCheck(db, "any-conflict", { base, aggregates, resolved }, (check) => {
+    const { actions, effects } = conflictSources(db, check);
     return db
       .selectNoFrom((eb) =>
         eb
           .or([eb.exists(actions.select(sql.lit(1).as("one"))), eb.exists(effects.select(sql.lit(1).as("one")))])
+          .as("conflict"),
+      )
+      .compile();
+  });
+}
+
+/**
+ * {@link anyConflictQuery} as a superset that a server answers cheaply
+ * (`SqlDialect.conflictGuard` `"coarse"`, MariaDB): true where an action on
+ * one of the aggregates' hashes (not in `resolved`), or any effect at all,
+ * has `seqNo >= base`. It may answer true for an identity that merely shares
+ * a hash with a changed one, or for an effect on a trigger none of the
+ * aggregates carries: the guard then refuses, and the exact rules decide.
+ * Without resolved seqNos the action half is a MAX over the aggregate index
+ * and the effect half a MAX of the primary key, which MariaDB 10.11 answers
+ * while it optimizes (`Select tables optimized away`); the exact effect half,
+ * a join of triggers and effects, is planned under the write lock even when
+ * the store holds no effect. A guard on one aggregate took 0.30 ms of server
+ * time instead of 0.60 (median of 800, `SHOW PROFILES`).
+ */
+export function anyChangeQuery(
+  db: Kysely<Schema>,
+  base: number,
+  aggregates: readonly EncodedIdentity[],
+  resolved: readonly number[],
+): CompiledQuery<{ conflict: unknown }> {
+  return compiledCheck(db, "any-change", { base, aggregates, resolved }, (check) => {
+    const { actions } = conflictSources(db, check, true);
+    return db
+      .selectNoFrom((eb) =>
+        eb
+          .or([
+            check.resolved.length === 0
+              ? eb(
+                  actions.select((e) => e.fn.max("seq_no").as("m")),
+                  "is not",
+                  null,
+                )
+              : eb.exists(actions.select(sql.lit(1).as("one"))),
+            eb(
+              db.selectFrom("effects").select((e) => e.fn.max("seq_no").as("m")),
+              ">=",
+              check.base as number,
+            ),
+          ])
           .as("conflict"),
       )
       .compile();

@@ -133,7 +133,7 @@ export class MysqlDialect extends BaseSqlDialect {
   // the head 10 times a second: one primary-key lookup each).
   readonly pollCeilingMs = 100;
   readonly headless = HEADLESS;
-  override readonly conflictGuard = "by-hash" as const;
+  override readonly conflictGuard = "coarse" as const;
   /** The string columns of `relations` an earlier release made binary. */
   legacyColumnsQuery(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery<BinaryColumn> {
     return sql<BinaryColumn>`select table_name as table_name, column_name as column_name, data_type as data_type, is_nullable as is_nullable from information_schema.columns where table_schema = database() and table_name in (${sql.join(relations)}) and data_type in ('varbinary', 'longblob') order by table_name, ordinal_position`.compile(
