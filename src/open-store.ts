@@ -46,6 +46,23 @@ function checkEscapes(rest: string): void {
   }
 }
 
+/**
+ * Throws unless the port of a server URL, where it names one, is a number
+ * from 0 to 65535 (mysql2 would throw a bare TypeError; pg would connect to
+ * localhost:5432 instead). The host part follows the last `@` of the authority.
+ */
+function checkPort(rest: string): void {
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  const host = authority.slice(authority.lastIndexOf("@") + 1);
+  const afterAddress = host.startsWith("[") ? host.slice(host.indexOf("]") + 1) : host;
+  const colon = afterAddress.lastIndexOf(":");
+  const port = colon < 0 ? "" : afterAddress.slice(colon + 1);
+  if (port !== "" && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
+    throw new ValidationError("invalid-url", "url", `the port ${JSON.stringify(port)} is not a number from 0 to 65535`);
+  }
+}
+
 /** A server URL's source of connections: the URL itself, or the application's pool behind a bare scheme. */
 function serverSource<O, P>(
   url: string,
@@ -62,6 +79,7 @@ function serverSource<O, P>(
     if (rest === "")
       throw new ValidationError("invalid-url", "url", "expected a server after the scheme, or options.pool");
     checkEscapes(rest);
+    checkPort(rest);
     return options === undefined ? { url } : { url, options };
   }
   if (typeof pool !== "object" || pool === null || !isPool(pool)) {
@@ -112,6 +130,19 @@ function checkSqliteOptions(options: unknown): asserts options is SqliteOptions 
   }
 }
 
+/** The path of a `sqlite:PATH` or `sqlite://PATH` URL, as the driver opens it (`:memory:` included). */
+function sqlitePath(url: string): string {
+  const path = url.slice("sqlite:".length);
+  return path.startsWith("//") ? path.slice(2) : path;
+}
+
+/** The database file of a `sqlite:` URL; undefined for any other URL, and for `sqlite::memory:`. */
+export function sqliteFile(url: string): string | undefined {
+  if (!url.startsWith("sqlite:")) return undefined;
+  const path = sqlitePath(url);
+  return path === "" || path === ":memory:" ? undefined : path;
+}
+
 /**
  * Opens a store. The URL names the database:
  * `sqlite:PATH` (the embedded default), `sqlite::memory:`, `memory:`,
@@ -143,8 +174,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   }
   if (url === "memory:") return new EventStore(new MemoryBackend(), limits);
   if (url.startsWith("sqlite:")) {
-    let path = url.slice("sqlite:".length);
-    if (path.startsWith("//")) path = path.slice(2);
+    const path = sqlitePath(url);
     if (path === "") throw new ValidationError("invalid-url", "url", "expected sqlite:PATH or sqlite::memory:");
     if (options.sqlite !== undefined) checkSqliteOptions(options.sqlite);
     const driver = new SqliteDriver(path, options.sqlite);
@@ -183,6 +213,14 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       options.pool as MysqlPoolLike,
       isPool,
     );
+    if ("url" in source) {
+      // mysql2 reads the URL with the WHATWG parser, and would throw its TypeError at the first connection.
+      try {
+        new URL(source.url);
+      } catch {
+        throw new ValidationError("invalid-url", "url", "not a URL: expected mysql://user:password@host:3306/database");
+      }
+    }
     const driver = new MysqlDriver(source, { event: tables.event, meta: derivedName(tables, "meta") }, META.writeLock);
     return new EventStore(new SqlBackend(new MysqlDialect(), driver, tables), limits);
   }

@@ -204,6 +204,7 @@ describe("--tables reaches a store whose relations are renamed", () => {
 
   it("a malformed --tables or a bad name exits 2 with one line naming it", async () => {
     const { cwd, url } = workdir();
+    await head(url);
     const runs = await Promise.all([
       runCli(["--db", url, "--tables", "events=x", "state", "order", "1"], { cwd }),
       runCli(["--db", url, "--tables", "event", "state", "order", "1"], { cwd }),
@@ -354,9 +355,132 @@ describe("bad input exits 2 with one line on stderr and writes nothing", () => {
   });
 });
 
+describe("input is read exactly or refused, and nothing is written", () => {
+  const good = act(["book", "b"], { assoc: { name: "café" } });
+
+  it("input that is not UTF-8 (Latin-1 bytes) exits 2, from a file or stdin", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const latin1 = Buffer.from(`${JSON.stringify(good)}\n`, "latin1");
+    writeFileSync(join(cwd, "l.ndjson"), latin1);
+    const fromFile = await runCli(["rebase", "--db", url, "--base", "1", "--file", "l.ndjson"], { cwd });
+    const fromStdin = await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: latin1 });
+    for (const [run, where] of [
+      [fromFile, "--file l.ndjson"],
+      [fromStdin, "stdin"],
+    ] as const) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toEqual([
+        `coherence: ${where}: not UTF-8 text (an invalid byte sequence at byte ${latin1.indexOf(0xe9)}); nothing was written`,
+      ]);
+    }
+    expect(await head(url)).toBe(0);
+    // The same text in UTF-8 is stored as it is.
+    const utf8 = await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: Buffer.from(ndjson([good])) });
+    expect(utf8.code, utf8.stderr).toBe(0);
+    const state = await runCli(["state", "--db", url, "book", "b"], { cwd });
+    expect(JSON.parse(state.stdout)).toEqual({ state: { name: "café" }, seqNo: 1 });
+  });
+
+  it("one event spread over lines, broken on its third, is reported where JSON.parse stumbles", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const pretty = JSON.stringify(good, null, 2).split("\n");
+    // The comma after the source goes missing: JSON.parse stumbles at the start of the next line.
+    expect(pretty[2]).toMatch(/^ {2}"source": .*,$/);
+    pretty[2] = pretty[2]!.replace(/,$/, "");
+    const run = await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: pretty.join("\n") });
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^coherence: input: invalid JSON at line 4, column 3 \(/);
+    expect(await head(url)).toBe(0);
+  });
+
+  it("a SQLite file that does not exist is refused (exit 2) and not created, but by init", async () => {
+    const { cwd } = workdir();
+    const file = join(cwd, "typo.db");
+    const url = `sqlite:${file}`;
+    const runs = await Promise.all([
+      runCli(["stream", "--db", url], { cwd }),
+      runCli(["state", "--db", url, "book", "1"], { cwd }),
+      runCli(["projections", "--db", url], { cwd }),
+      runCli(["keys", "list", "--db", url], { cwd }),
+      runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: ndjson([good]) }),
+    ]);
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toEqual([
+        `coherence: --db: no store at ${file} (no such file); \`coherence init\` creates one`,
+      ]);
+    }
+    const fromEnv = await runCli(["stream"], { cwd, env: { COHERENCE_DB: url } });
+    expect(fromEnv.stderr).toMatch(/^coherence: COHERENCE_DB: no store at /);
+    const byDefault = await runCli(["stream"], { cwd });
+    expect(byDefault.stderr).toMatch(/^coherence: --db \(default sqlite:coherence\.db\): no store at coherence\.db /);
+    expect(readdirSync(cwd)).toEqual([]);
+    const init = await runCli(["init", "--db", url], { cwd });
+    expect(init.code, init.stderr).toBe(0);
+    expect(readdirSync(cwd)).toContain("typo.db");
+  });
+
+  it("a server URL whose port is no number exits 2 naming the url", async () => {
+    const { cwd } = workdir();
+    const runs = await Promise.all(
+      ["mysql://root:pw@127.0.0.1:abc/x", "postgres://u:pw@host:notaport/db", "mariadb://u@h:99999/db"].map((url) =>
+        runCli(["init", "--db", url], { cwd }),
+      ),
+    );
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/^coherence: url: the port "(abc|notaport|99999)" is not a number from 0 to 65535\n$/);
+    }
+  });
+
+  it("settings from the environment are named as such in errors", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const tables = await runCli(["stream", "--db", url], { cwd, env: { COHERENCE_TABLES: "bogus" } });
+    expect(tables.code).toBe(2);
+    expect(tables.stderr).toMatch(/^coherence: COHERENCE_TABLES: expected RELATION=NAME pairs/);
+    const flag = await runCli(["stream", "--db", url, "--tables", "bogus"], { cwd });
+    expect(flag.stderr).toMatch(/^coherence: --tables: expected RELATION=NAME pairs/);
+    const memory = await runCli(["stream"], { cwd, env: { COHERENCE_DB: "memory:" } });
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toMatch(/^coherence: COHERENCE_DB: memory: keeps nothing between commands/);
+  });
+});
+
+describe("output that cannot be written", () => {
+  it("a reader that stops early leaves the exit code as chosen: 4 for a rebase that wrote nothing", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const history = ndjson([act(["book", "b"])]);
+    expect((await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: history })).code).toBe(0);
+    const conflict = await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: history, closeStdout: true });
+    expect(conflict.code, conflict.stderr).toBe(4);
+    expect(conflict.stderr).toBe("");
+    const ok = await runCli(["rebase", "--db", url, "--base", "2"], { cwd, stdin: history, closeStdout: true });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await head(url)).toBe(2);
+  });
+
+  it("a full disk exits 1 with one line, no stack trace", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const store = openStore(url);
+    await store.rebase(1, [act(["book", "b"])]);
+    await store.close();
+    const run = await runCli(["stream", "--db", url], { cwd, stdoutTo: "/dev/full" });
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/^coherence: cannot write the output: .*ENOSPC/)]);
+  });
+});
+
 describe("failures a script can tell apart", () => {
   it("a database failure exits 1 with one line and no stack trace", async () => {
     const { cwd, url } = workdir();
+    // A SQLite file without the store's relations (an empty file is an empty database).
+    writeFileSync(url.slice("sqlite:".length), "");
     const run = await runCli(["stream", "--db", url], { cwd });
     expect(run.code).toBe(1);
     expect(lines(run.stderr)).toEqual([
@@ -416,5 +540,15 @@ describe("URLs are printed without their password", () => {
     expect(redactUrl("postgres://app:s3cret@db.example:5432/shop")).toBe("postgres://app:***@db.example:5432/shop");
     expect(redactUrl("mysql://root@127.0.0.1/test")).toBe("mysql://root@127.0.0.1/test");
     expect(redactUrl("sqlite:a:b@c.db")).toBe("sqlite:a:b@c.db");
+    // The user part ends at the last @ before the path, as the drivers read it.
+    expect(redactUrl("postgres://postgres:hunter@2secret@127.0.0.1:5432/db")).toBe(
+      "postgres://postgres:***@127.0.0.1:5432/db",
+    );
+    // A password given as a query parameter.
+    expect(redactUrl("postgres://app@db/shop?sslmode=require&password=s3cret&x=1")).toBe(
+      "postgres://app@db/shop?sslmode=require&password=***&x=1",
+    );
+    expect(redactUrl("mysql://app@db/shop?Password=s3cret#f")).toBe("mysql://app@db/shop?Password=***#f");
+    expect(redactUrl("postgres://db.example/shop")).toBe("postgres://db.example/shop");
   });
 });

@@ -69,14 +69,14 @@ export function walkthrough(): DemoRebase[] {
       ],
     },
     {
-      title: "Alice stores two receipts with encrypted card numbers",
-      why: "Each receipt is linked to the key that decrypts it by a trigger.",
+      title: "Alice stores two receipts, each linked to an encryption key",
+      why: "A trigger links each receipt to its own key. Here the card numbers stay in clear; the keystore (README, Crypto-shredding) encrypts them under those keys.",
       base: 2,
       history: [receipt(1, "avd2dlg3g93fm1osu", 100), receipt(2, "kepf62djsdk8fw21", 200)],
     },
     {
       title: "The key of receipt 1 expires",
-      why: "The keystore appends an effect on the trigger: readers must forget what the key opened.",
+      why: "An effect on the trigger, as the keystore appends when it shreds a key: readers must forget what the key opened.",
       base: 6,
       history: [
         {

@@ -1,27 +1,86 @@
+import { constants } from "node:buffer";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { CliError } from "./exit-codes.js";
 import { parseTimestamp } from "./timestamp.js";
 
+/** Decodes UTF-8 strictly: a byte sequence that is not UTF-8 fails instead of becoming U+FFFD. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /**
  * Reads the whole input of a command: the file `file` names (`-` is stdin),
  * or stdin. Refuses to wait on an interactive terminal, where a forgotten
- * `--file` would look like a hang.
+ * `--file` would look like a hang. Input that is not UTF-8 is refused rather
+ * than stored with its bad bytes replaced.
  */
 export async function readInput(file: string | undefined): Promise<string> {
+  const where = file !== undefined && file !== "-" ? `--file ${file}` : "stdin";
+  let bytes: Buffer;
   if (file !== undefined && file !== "-") {
     try {
-      return await readFile(file, "utf8");
+      bytes = await readFile(file);
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+      const { code } = error as NodeJS.ErrnoException;
+      const reason =
+        code === "ENOENT" ? "no such file" : code === "ERR_FS_FILE_TOO_LARGE" ? tooLarge() : (error as Error).message;
       throw new CliError(`--file: cannot read ${file}: ${reason}`);
     }
+  } else {
+    if (process.stdin.isTTY) throw new CliError("no input: give --file FILE or pipe JSON or NDJSON to stdin");
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of process.stdin) {
+      length += (chunk as Buffer).length;
+      if (length > MAX_INPUT_BYTES) throw new CliError(`stdin: ${tooLarge()}`);
+      chunks.push(chunk as Buffer);
+    }
+    bytes = Buffer.concat(chunks);
   }
-  if (process.stdin.isTTY) throw new CliError("no input: give --file FILE or pipe JSON or NDJSON to stdin");
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  if (bytes.length > MAX_INPUT_BYTES) throw new CliError(`${where}: ${tooLarge()}`);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new CliError(`${where}: not UTF-8 text (an invalid byte sequence at byte ${at}); nothing was written`);
+  }
+}
+
+/**
+ * The most input one command reads: its text must fit in one JavaScript string
+ * (`buffer.constants.MAX_STRING_LENGTH` UTF-16 code units; 512 MiB on 64-bit Node 20).
+ */
+const MAX_INPUT_BYTES = constants.MAX_STRING_LENGTH;
+
+function tooLarge(): string {
+  return `more than ${Math.floor(MAX_INPUT_BYTES / 2 ** 20)} MiB, the most one command reads: split the history into several rebases`;
+}
+
+/** The offset of the first byte of the first sequence that is not UTF-8. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  // Decoding prefixes finds it without reimplementing UTF-8: the longest prefix that decodes, a
+  // sequence cut off at its end allowed, ends where decoding fails.
+  let low = 0;
+  let high = bytes.length;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (decodesAsPrefix(bytes.subarray(0, mid))) low = mid;
+    else high = mid - 1;
+  }
+  // When that prefix ends inside a sequence, the bad sequence began at its lead byte.
+  let start = low;
+  while (start > 0 && start > low - 4 && (bytes[start - 1]! & 0xc0) === 0x80) start--;
+  return start > 0 && bytes[start - 1]! >= 0xc0 ? start - 1 : low;
+}
+
+/** Whether `prefix` is UTF-8, allowing a sequence cut off at its end. */
+function decodesAsPrefix(prefix: Buffer): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(prefix, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -51,20 +110,38 @@ function parseJsonOrNdjson(text: string): unknown[] {
     if (!Array.isArray(value)) throw new CliError("input: expected a JSON array of events");
     return value;
   }
+  let whole: Error;
   try {
     // A single event, possibly spread over several lines.
     const value: unknown = JSON.parse(trimmed);
     return [value];
-  } catch {
+  } catch (error) {
     // Several lines: NDJSON.
+    whole = error as Error;
   }
   const events: unknown[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    if (line !== "") events.push(parseJson(line, `input line ${i + 1}`));
+    if (line === "") continue;
+    try {
+      events.push(JSON.parse(line));
+    } catch (error) {
+      // Its first line no JSON text of its own: one event spread over lines, broken somewhere in it.
+      if (events.length === 0) throw new CliError(`input: invalid JSON${located(whole, text)} (${whole.message})`);
+      throw new CliError(`input line ${i + 1}: invalid JSON (${(error as Error).message})`);
+    }
   }
   return events;
+}
+
+/** ` at line L, column C` of the position a JSON.parse message gives (of `text` trimmed), or nothing. */
+function located(error: Error, text: string): string {
+  const position = /at position (\d+)/.exec(error.message);
+  if (position === null) return "";
+  const offset = text.length - text.trimStart().length + Number(position[1]);
+  const before = text.slice(0, offset).split("\n");
+  return ` at line ${before.length}, column ${(before[before.length - 1] ?? "").length + 1}`;
 }
 
 function parseJson(text: string, where: string): unknown {

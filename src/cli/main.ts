@@ -59,10 +59,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// A reader that stops early (`coherence stream | head`) is not an error.
+// A reader that stops early (`coherence stream | head`) is not an error: the command ends with the
+// code it already chose (a rebase that wrote nothing still ends with 4). Other failures to write the
+// output (a full disk) end it with one line, as any error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(ExitCode.ok);
-  throw error;
+  const chosen = typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  if (error.code === "EPIPE") process.exit(chosen);
+  process.stderr.write(`coherence: cannot write the output: ${error.message}\n`);
+  process.exit(ExitCode.unexpected);
 });
 
 process.exitCode = await main(process.argv);

@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { openStore, type Store, type TableNames } from "../index.js";
+import { sqliteFile } from "../open-store.js";
 import { CliError } from "./exit-codes.js";
 
 /** The store URL when neither `--db` nor `COHERENCE_DB` names one. */
@@ -12,16 +14,49 @@ export function givenDb(command: Command): string | undefined {
 
 /** The store URL: `--db`, else `COHERENCE_DB`, else {@link DEFAULT_DB}. */
 export function dbUrl(command: Command): string {
-  const env = process.env.COHERENCE_DB;
-  return givenDb(command) ?? (env !== undefined && env !== "" ? env : DEFAULT_DB);
+  return storeUrl(command).url;
 }
 
+/** {@link dbUrl}, and where it came from, as messages about it name it. */
+function storeUrl(command: Command): { url: string; from: string } {
+  const given = givenDb(command);
+  if (given !== undefined) return { url: given, from: "--db" };
+  const env = process.env.COHERENCE_DB;
+  if (env !== undefined && env !== "") return { url: env, from: "COHERENCE_DB" };
+  return { url: DEFAULT_DB, from: `--db (default ${DEFAULT_DB})` };
+}
+
+/** Query parameters that carry a password (pg reads `password`; mysql2 takes any option there). */
+const SECRET_PARAMETER = /^(password|passwd|pass|pwd)$/i;
+
 /**
- * The URL as it may be printed: a password in it (`postgres://u:secret@h/db`)
- * becomes `***`, so that logs of `coherence init` never hold one.
+ * The URL as it may be printed: a password in it (`postgres://u:secret@h/db`,
+ * or `?password=secret`) becomes `***`, so that logs of `coherence init`
+ * never hold one. The user part ends at the last `@` before the path, as
+ * URL parsers read it: a password may hold an `@` of its own.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (scheme === null) return url;
+  const start = scheme[0].length;
+  const pathAt = url.slice(start).search(/[/?#]/);
+  const end = pathAt < 0 ? url.length : start + pathAt;
+  const at = url.lastIndexOf("@", end - 1);
+  let out = url;
+  if (at >= start) {
+    const colon = url.indexOf(":", start);
+    if (colon >= 0 && colon < at) out = `${url.slice(0, colon)}:***${url.slice(at)}`;
+  }
+  const query = out.indexOf("?");
+  if (query < 0) return out;
+  const hash = out.indexOf("#", query);
+  const tail = hash < 0 ? "" : out.slice(hash);
+  const parameters = out.slice(query + 1, hash < 0 ? undefined : hash).split("&");
+  const masked = parameters.map((p) => {
+    const eq = p.indexOf("=");
+    return eq >= 0 && SECRET_PARAMETER.test(p.slice(0, eq)) ? `${p.slice(0, eq)}=***` : p;
+  });
+  return `${out.slice(0, query + 1)}${masked.join("&")}${tail}`;
 }
 
 /** The relation keys `--tables` takes. */
@@ -33,17 +68,19 @@ const TABLE_KEYS = ["event", "action", "effect", "trigger"] as const;
  * names themselves are the store's to check (`options.tables.event: …`).
  */
 export function tablesOption(command: Command): Partial<TableNames> | undefined {
-  const given = command.optsWithGlobals<{ tables?: string }>().tables ?? process.env.COHERENCE_TABLES;
+  const flag = command.optsWithGlobals<{ tables?: string }>().tables;
+  const given = flag ?? process.env.COHERENCE_TABLES;
+  const from = flag === undefined ? "COHERENCE_TABLES" : "--tables";
   if (given === undefined || given === "") return undefined;
   const tables: Record<string, string> = {};
   for (const pair of given.split(",")) {
     const [key = "", name, ...rest] = pair.split("=");
     if (!TABLE_KEYS.includes(key.trim() as never) || name === undefined || rest.length > 0) {
       throw new CliError(
-        `--tables: expected RELATION=NAME pairs separated by commas (${TABLE_KEYS.join(", ")}), got ${JSON.stringify(pair)}`,
+        `${from}: expected RELATION=NAME pairs separated by commas (${TABLE_KEYS.join(", ")}), got ${JSON.stringify(pair)}`,
       );
     }
-    if (key.trim() in tables) throw new CliError(`--tables: ${key.trim()} given twice`);
+    if (key.trim() in tables) throw new CliError(`${from}: ${key.trim()} given twice`);
     tables[key.trim()] = name.trim();
   }
   return tables;
@@ -56,16 +93,27 @@ const IN_PROCESS = /^(memory:|sqlite:(\/\/)?:memory:)$/;
  * Opens the store of `--db` and `--tables`, runs `work` on it and closes it,
  * whatever happens: commands never leak a connection or leave a SQLite file
  * locked. `url` overrides `--db` (the demo, which runs in one process and so
- * may use a store of the process).
+ * may use a store of the process). A SQLite file that does not exist is
+ * created only where `creates` (`init`): the other commands refuse it, so that
+ * a mistyped path leaves no empty database behind.
  */
-export async function withStore<T>(command: Command, work: (store: Store) => Promise<T>, url?: string): Promise<T> {
+export async function withStore<T>(
+  command: Command,
+  work: (store: Store) => Promise<T>,
+  { url, creates = false }: { url?: string; creates?: boolean } = {},
+): Promise<T> {
+  const tables = tablesOption(command);
   if (url === undefined) {
-    url = dbUrl(command);
+    const chosen = storeUrl(command);
+    url = chosen.url;
     if (IN_PROCESS.test(url)) {
-      throw new CliError(`--db: ${url} keeps nothing between commands; give a sqlite: file or server URL`);
+      throw new CliError(`${chosen.from}: ${url} keeps nothing between commands; give a sqlite: file or server URL`);
+    }
+    const file = sqliteFile(url);
+    if (file !== undefined && !creates && !existsSync(file)) {
+      throw new CliError(`${chosen.from}: no store at ${file} (no such file); \`coherence init\` creates one`);
     }
   }
-  const tables = tablesOption(command);
   const store = openStore(url, tables === undefined ? {} : { tables });
   try {
     return await work(store);

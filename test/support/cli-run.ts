@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -16,7 +16,11 @@ export interface CliRun {
 /** Options of one run: its working directory, its stdin, the environment it gets. */
 export interface CliRunOptions {
   readonly cwd: string;
-  readonly stdin?: string;
+  readonly stdin?: string | Buffer;
+  /** Closes the reading end of stdout at once, as `| head -1` does once it has its line. */
+  readonly closeStdout?: boolean;
+  /** Sends stdout to this file (`/dev/full`: every write fails) instead of a pipe. */
+  readonly stdoutTo?: string;
   /** The only variables the child sees besides PATH: no stray COHERENCE_DB leaks in. */
   readonly env?: Record<string, string>;
 }
@@ -52,17 +56,20 @@ export async function buildCli(): Promise<BuiltCli> {
 
 function run(main: string, args: readonly string[], options: CliRunOptions): Promise<CliRun> {
   return new Promise((resolve, reject) => {
+    const out = options.stdoutTo === undefined ? "pipe" : openSync(options.stdoutTo, "w");
     const child = spawn(process.execPath, [main, ...args], {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? "", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: ["pipe", out, "pipe"],
     });
+    if (typeof out === "number") closeSync(out);
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    if (options.closeStdout) child.stdout?.destroy();
+    else child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.stdin ?? "");
+    child.stdin?.end(options.stdin ?? "");
   });
 }

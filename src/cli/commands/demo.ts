@@ -25,7 +25,9 @@ export function registerDemo(program: Command): void {
       const dir = given === undefined ? mkdtempSync(join(tmpdir(), "coherence-demo-")) : undefined;
       const url = given ?? `sqlite:${join(dir!, "demo.db")}`;
       try {
-        await withStore(command, (store) => play(store, url, (line) => process.stdout.write(`${line}\n`)), url);
+        await withStore(command, (store) => play(store, url, (line) => process.stdout.write(`${line}\n`)), {
+          url,
+        });
       } finally {
         if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       }

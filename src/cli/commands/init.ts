@@ -8,7 +8,7 @@ export function registerInit(program: Command): void {
     .description("create the store's tables and indexes, or upgrade those of an earlier release (safe to run again)")
     .action(async (_options: unknown, command: Command) => {
       const url = dbUrl(command);
-      await withStore(command, (store) => store.initSchema());
+      await withStore(command, (store) => store.initSchema(), { creates: true });
       process.stdout.write(`schema ready in ${redactUrl(url)}\n`);
     });
 }

@@ -41,7 +41,8 @@ Events: timestamps are ISO 8601 strings with a zone, e.g.
           ...(flags.id === undefined ? {} : { id: flags.id }),
         }),
       );
-      printJson(result);
+      // Chosen before the output: a reader that stops early leaves the code as it is.
       if (result.result !== "ok") process.exitCode = ExitCode.notRebased;
+      printJson(result);
     });
 }
