@@ -22,19 +22,28 @@ export interface Checkpoint {
 
 /**
  * Runs `fn` with the projection's current checkpoint (undefined when it has
- * none) and, on SQL stores, the transaction; writes the checkpoint `fn`
- * returns, if any, in that same transaction.
+ * none), on SQL stores the transaction, and the row's stamp: its `updatedAt`
+ * in milliseconds, which every write of the row raises, even one that leaves
+ * the checkpoint where it was. It writes the checkpoint `fn` returns, if any,
+ * in that same transaction.
  */
 export type CheckpointWork = (
   current: number | undefined,
   sql: ProjectionSql | undefined,
+  stamp: number | undefined,
 ) => Promise<number | undefined>;
 
 /** Where a store keeps its projections' checkpoints. */
 export interface Checkpoints {
   list(name?: string): Promise<Checkpoint[]>;
-  transact(name: string, work: CheckpointWork): Promise<void>;
+  /** Resolves with the stamp written, or undefined when `work` wrote no checkpoint. */
+  transact(name: string, work: CheckpointWork): Promise<number | undefined>;
   remove(name: string): Promise<void>;
+}
+
+/** The stamp of a row written now, after one stamped `previous`: its time, and above `previous` whatever the clock says. */
+function nextStamp(previous: number | undefined): number {
+  return Math.max(Date.now(), (previous ?? 0) + 1);
 }
 
 function sqlHandle(dialect: ProjectionSql["dialect"], s: SqlSession): ProjectionSql {
@@ -68,23 +77,28 @@ class SqlCheckpoints implements Checkpoints {
     }));
   }
 
-  async transact(name: string, work: CheckpointWork): Promise<void> {
+  async transact(name: string, work: CheckpointWork): Promise<number | undefined> {
     const { db, dialect } = this.backend;
     for (let attempt = 1; ; attempt++) {
       let inserting = false;
+      let written: number | undefined;
       try {
-        return await this.#transaction(async (s) => {
+        await this.#transaction(async (s) => {
+          written = undefined;
           await s.run(lockCheckpointQuery(db, name));
           const [row] = await s.all<CheckpointRow>(selectCheckpointsQuery(db, name));
           const current = row === undefined ? undefined : Number(row.checkpoint);
-          const next = await work(current, sqlHandle(dialect.name, s));
+          const stamp = row === undefined ? undefined : Number(row.updated_at);
+          const next = await work(current, sqlHandle(dialect.name, s), stamp);
           if (next === undefined) return;
-          const now = Date.now();
+          const now = nextStamp(stamp);
           inserting = current === undefined;
           await s.run(
             inserting ? insertCheckpointQuery(db, name, next, now) : updateCheckpointQuery(db, name, next, now),
           );
+          written = now;
         });
+        return written;
       } catch (error) {
         // A new projection has no row to lock: two runners may both insert it. The one that lost
         // rolled back everything `work` did; the next attempt finds the row and waits for its lock.
@@ -109,10 +123,15 @@ class MemoryCheckpoints implements Checkpoints {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  transact(name: string, work: CheckpointWork): Promise<void> {
+  transact(name: string, work: CheckpointWork): Promise<number | undefined> {
     return this.#lock.run(async () => {
-      const next = await work(this.#rows.get(name)?.checkpoint, undefined);
-      if (next !== undefined) this.#rows.set(name, { name, checkpoint: next, updatedAt: new Date() });
+      const row = this.#rows.get(name);
+      const stamp = row?.updatedAt.getTime();
+      const next = await work(row?.checkpoint, undefined, stamp);
+      if (next === undefined) return undefined;
+      const now = nextStamp(stamp);
+      this.#rows.set(name, { name, checkpoint: next, updatedAt: new Date(now) });
+      return now;
     });
   }
 

@@ -41,7 +41,8 @@ export async function rebuildProjection(store: Store, projection: Projection): P
   await (store as EventStore).track(() =>
     checkpointsOf(backend).transact(projection.name, async (current, sql) => {
       await projection.clear?.({ sql, replay: false });
-      return current === 0 ? undefined : 0;
+      // Written even at 0: the new stamp tells a running runner that the read model was cleared.
+      return 0;
     }),
   );
 }

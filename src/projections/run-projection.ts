@@ -15,25 +15,33 @@ interface Pending {
   readonly replay: boolean;
 }
 
+/** Where a runner left its projection's checkpoint row: the checkpoint and the row's stamp. */
+interface Position {
+  readonly checkpoint: number;
+  readonly stamp: number | undefined;
+}
+
 /**
  * Applies `pending` in one transaction that moves the checkpoint from
- * `from` to `to`, unless the checkpoint is no longer `from`. `reset` holds the
- * aggregates already reset in this batch of commits; it grows only if the
- * transaction commits.
+ * `from` to `to`, unless the row is no longer as `from` left it: another
+ * runner wrote it meanwhile, if only a batch of a replay that leaves the
+ * checkpoint where it was. `reset` holds the aggregates already reset in
+ * this batch of commits; it grows only if the transaction commits. Resolves
+ * with the position written.
  */
 async function applyBatch(
   checkpoints: Checkpoints,
   projection: Projection,
   pending: readonly Pending[],
-  from: number,
+  from: Position,
   to: number,
   reset: Set<string>,
-): Promise<void> {
+): Promise<Position> {
   const resetNow = new Set<string>();
-  await checkpoints.transact(projection.name, async (current, sql) => {
+  const stamp = await checkpoints.transact(projection.name, async (current, sql, stamp) => {
     // A transaction run again (see `Checkpoints.transact`) rolled back the resets of the one before.
     resetNow.clear();
-    if ((current ?? 0) !== from) throw new CheckpointMoved();
+    if ((current ?? 0) !== from.checkpoint || stamp !== from.stamp) throw new CheckpointMoved();
     for (const { event, replay } of pending) {
       const ctx = { sql, replay };
       if (replay) {
@@ -45,9 +53,11 @@ async function applyBatch(
       }
       await projection.apply(event, ctx);
     }
-    return to === current ? undefined : to;
+    // Written even where the checkpoint stays (a batch of a replay): the new stamp tells other runners.
+    return to;
   });
   for (const key of resetNow) reset.add(key);
+  return { checkpoint: to, stamp };
 }
 
 /**
@@ -83,9 +93,9 @@ export async function runProjection(
     // A new projection's row exists from its first run, so listings show it at 0.
     await checkpoints.transact(projection.name, async (current) => (current === undefined ? 0 : undefined));
     const [row] = await checkpoints.list(projection.name);
-    let checkpoint = row?.checkpoint ?? 0;
+    let position: Position = { checkpoint: row?.checkpoint ?? 0, stamp: row?.updatedAt.getTime() };
     const followOptions = {
-      offset: checkpoint + 1,
+      offset: position.checkpoint + 1,
       aggregates: projection.aggregates,
       kinds: projection.kinds,
       signal,
@@ -93,16 +103,15 @@ export async function runProjection(
     let pending: Pending[] = [];
     let reset = new Set<string>();
     const flush = async (to: number) => {
-      if (pending.length === 0 && to === checkpoint) return;
-      await applyBatch(checkpoints, projection, pending, checkpoint, to, reset);
+      if (pending.length === 0 && to === position.checkpoint) return;
+      position = await applyBatch(checkpoints, projection, pending, position, to, reset);
       pending = [];
-      checkpoint = to;
     };
     try {
       for await (const step of followSteps(backend, followOptions, PAGE_SIZE, checkOpen)) {
         if (step.type === "action") {
           pending.push(step);
-          if (pending.length >= batchSize) await flush(step.replay ? checkpoint : step.event.seqNo);
+          if (pending.length >= batchSize) await flush(step.replay ? position.checkpoint : step.event.seqNo);
         } else if (step.type === "batch") {
           await flush(step.head);
           reset = new Set();

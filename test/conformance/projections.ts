@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   deleteProjection,
+  type Identity,
   listProjections,
   type NewEvent,
   openStore,
@@ -8,6 +9,7 @@ import {
   rebuildProjection,
   runProjection,
   type Store,
+  type StoredAction,
 } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { act, eff } from "../support/events.js";
@@ -51,6 +53,63 @@ async function runUntilCaughtUp(store: Store, projection: ReturnType<typeof fold
       if (h >= head) controller.abort();
     },
   });
+}
+
+/** A read model counting the actions applied to each aggregate (by id) since its last reset: not idempotent. */
+function countingProjection(name: string) {
+  const memory = new Map<string, number>();
+  const p = (ctx: ProjectionContext, n: number) =>
+    Array.from({ length: n }, (_, i) => (ctx.sql?.dialect === "postgres" ? `$${i + 1}` : "?"));
+  const set = async (ctx: ProjectionContext, id: string, n: number | undefined) => {
+    if (!ctx.sql) {
+      if (n === undefined) memory.delete(id);
+      else memory.set(id, n);
+      return;
+    }
+    const [a, b] = p(ctx, 2);
+    await ctx.sql.run(`delete from ${name} where id = ${a}`, [id]);
+    if (n !== undefined) await ctx.sql.run(`insert into ${name} (id, n) values (${a}, ${b})`, [id, n]);
+  };
+  const get = async (ctx: ProjectionContext, id: string) => {
+    if (!ctx.sql) return memory.get(id) ?? 0;
+    const [a] = p(ctx, 1);
+    const rows = await ctx.sql.all<{ n: number }>(`select n from ${name} where id = ${a}`, [id]);
+    return Number(rows[0]?.n ?? 0);
+  };
+  return {
+    name,
+    memory,
+    async apply(event: StoredAction, ctx: ProjectionContext) {
+      const id = String(event.action.aggregate[1]);
+      await set(ctx, id, (await get(ctx, id)) + 1);
+    },
+    async reset(aggregate: Identity, ctx: ProjectionContext) {
+      await set(ctx, String(aggregate[1]), undefined);
+    },
+    async clear(ctx: ProjectionContext) {
+      if (!ctx.sql) {
+        memory.clear();
+        return;
+      }
+      const text = ctx.sql.dialect === "mysql" ? "varchar(100)" : "text";
+      await ctx.sql.run(`create table if not exists ${name} (id ${text} primary key, n integer not null)`);
+      await ctx.sql.run(`delete from ${name}`);
+    },
+  };
+}
+
+/** The counts of {@link countingProjection}, by aggregate id. */
+async function counts(store: Store, projection: ReturnType<typeof countingProjection>) {
+  const out: Record<string, number> = {};
+  await reader(store)(async (ctx) => {
+    if (!ctx.sql) {
+      for (const [id, n] of projection.memory) out[id] = n;
+      return;
+    }
+    for (const r of await ctx.sql.all<{ id: string; n: number }>(`select id, n from ${projection.name}`))
+      out[r.id] = Number(r.n);
+  });
+  return out;
 }
 
 /** Issue 5: projections with checkpoints kept by the store. */
@@ -159,6 +218,37 @@ export function testProjections(factory: StoreFactory): void {
       expect(model.states).toEqual(await expectedStates(store));
       const fresh = model.log.filter((e) => !e.endsWith(" r"));
       expect(fresh).toEqual(["1", "2", "3", "4", "6", "7", "9"]);
+    });
+
+    it("two runners while an effect replays an aggregate of more actions than a batch: each counted once after its reset", async () => {
+      const store = await factory.create();
+      const counter = countingProjection("counted");
+      await rebuildProjection(store, counter);
+      const actions = Array.from({ length: 250 }, (_, i) =>
+        act(["account", 1], { assoc: { i } }, { triggers: [["key", 1]] }),
+      );
+      expect((await store.rebase(1, actions)).result).toBe("ok");
+      const runBoth = async () => {
+        const head = await store.currentSeqNo();
+        const controller = new AbortController();
+        const caughtUp = new Set<number>();
+        await Promise.all(
+          [0, 1].map((i) =>
+            runProjection(store, counter, {
+              signal: controller.signal,
+              batchSize: 100,
+              onCaughtUp: (h) => h >= head && caughtUp.add(i) && caughtUp.size === 2 && controller.abort(),
+            }),
+          ),
+        );
+      };
+      await runBoth();
+      expect(await counts(store, counter)).toEqual({ 1: 250 });
+      // The effect replays all 250 in three batches that leave the checkpoint where it is.
+      expect((await store.rebase(251, [eff(["key", 1])])).result).toBe("ok");
+      await runBoth();
+      expect(await counts(store, counter)).toEqual({ 1: 250 });
+      expect((await listProjections(store, "counted"))[0]).toMatchObject({ checkpoint: 251 });
     });
 
     it("runners of a new projection started at once, each on its own connections, all run and share one checkpoint", async () => {
