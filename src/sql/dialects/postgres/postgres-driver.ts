@@ -315,6 +315,8 @@ export class PostgresDriver implements SqlDriver {
     if (options === undefined) return this.#pool.connect();
     const Client = (this.#pool as { Client?: typeof pg.Client }).Client ?? packages.pg().Client;
     const client = new Client(options);
+    // Heard from the start: an error before the listener attaches its own would end the process.
+    client.on("error", noop);
     await client.connect();
     // Ended, not pooled: an error while it ends (its server going away meanwhile) is nobody's, and
     // unheard it would end the process.
@@ -344,6 +346,9 @@ export class PostgresDriver implements SqlDriver {
       const pool = new (packages.pg().Pool)({ ...source.options, connectionString: source.url });
       // An idle client whose server went away is dropped by the pool; unheard, the event would end the process.
       pool.on("error", noop);
+      // So would a new client's error between the pool's handing it out and the call's own listener: the
+      // server's FATAL can arrive in the same packet as its readiness, before the call gets the client.
+      pool.on("connect", (client: { on(event: "error", listener: () => void): unknown }) => client.on("error", noop));
       this.#pool = pool as unknown as PostgresPool;
       this.#owned = true;
       this.#target = serverTarget(source.url, source.options, 5432);
