@@ -17,7 +17,7 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
     it("does not end the process: the error is heard, the calls go on", async () => {
       await factory.create();
       const url = factory.lastUrl as string;
-      const connect = pg.Client.prototype.connect;
+      const connect = pg.Client.prototype.connect as (this: pg.Client, callback?: (error?: Error) => void) => unknown;
       let emitted = 0;
       // biome-ignore lint/suspicious/noExplicitAny: wraps pg's overloads
       (pg.Client.prototype as any).connect = function (this: pg.Client, callback?: (error?: Error) => void) {
@@ -38,7 +38,7 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
         expect(await store.currentSeqNo()).toBe(1);
         expect(emitted).toBeGreaterThan(0);
       } finally {
-        pg.Client.prototype.connect = connect;
+        (pg.Client.prototype as { connect: unknown }).connect = connect;
         await store.close();
       }
     });

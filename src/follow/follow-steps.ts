@@ -13,6 +13,40 @@ export type FollowStep =
   /** Nothing more was committed after the last batch: the store's head is `head`. */
   | { readonly type: "caught-up"; readonly head: number };
 
+const ABORTED = Symbol("aborted");
+const noop = () => {};
+
+/**
+ * `work`, unless `signal` aborts first: then {@link ABORTED} at once, without
+ * waiting for a read that may hang as long as its database is unreachable.
+ * What `work` does later, failing included, is nobody's: the follower ended.
+ */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
+  if (signal === undefined) return work;
+  if (signal.aborted) {
+    work.catch(noop);
+    return Promise.resolve(ABORTED);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(noop);
+      resolve(ABORTED);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) resolve(ABORTED);
+        else reject(error);
+      },
+    );
+  });
+}
+
 /** The in-process wake-up channel of a backend: its database's, or its own. */
 export function channelOf(backend: Backend): unknown {
   return backend.channel ?? backend;
@@ -47,12 +81,25 @@ export async function* followSteps(
     for (;;) {
       wakeup.clear();
       checkOpen();
-      const head = await backend.head();
-      if (signal?.aborted) return;
+      const head = await unlessAborted(backend.head(), signal);
+      if (head === ABORTED) return;
       if (head > delivered) {
-        for await (const item of readRange(backend, filter, delivered + 1, head, pageSize, checkOpen)) {
-          yield { type: "action", ...item };
-          if (signal?.aborted) return;
+        const range = readRange(backend, filter, delivered + 1, head, pageSize, checkOpen);
+        let reading = false;
+        try {
+          for (;;) {
+            reading = true;
+            const next = await unlessAborted(range.next(), signal);
+            if (next === ABORTED) return;
+            reading = false;
+            if (next.done) break;
+            yield { type: "action", ...next.value };
+            if (signal?.aborted) return;
+          }
+        } finally {
+          // A page read still running when the signal aborted: the range ends once it has answered.
+          if (reading) range.return(undefined).catch(noop);
+          else await range.return(undefined);
         }
         delivered = head;
         wakeup.active();

@@ -1,4 +1,6 @@
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import type { EventStore } from "../../src/event-store.js";
 import { type FollowOptions, type NewEvent, openStore, type Store, type StoredAction } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { act, collect, eff } from "../support/events.js";
@@ -129,6 +131,49 @@ export function testFollow(factory: StoreFactory): void {
       controller.abort();
       expect(await collect(store.follow({ signal: controller.signal }))).toEqual([]);
     });
+
+    it("ends at once when its iterator is given up while it waits for commits (a destroyed Readable.from)", async () => {
+      const store = await factory.create();
+      await store.rebase(1, [act(["a", 1])]);
+      const iterator = store.follow()[Symbol.asyncIterator]();
+      expect((await iterator.next()).value?.seqNo).toBe(1);
+      // Waits for a commit that never comes: return() must not wait for it.
+      const waiting = iterator.next();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await iterator.return?.()).toEqual({ done: true, value: undefined });
+      expect(await waiting).toEqual({ done: true, value: undefined });
+      // Through a stream, as Node's own pipelines give it up.
+      const readable = Readable.from(store.follow());
+      const first = await new Promise<StoredAction>((resolve) => readable.once("data", resolve));
+      expect(first.seqNo).toBe(1);
+      const closed = new Promise((resolve) => readable.once("close", resolve));
+      readable.destroy();
+      await closed;
+    });
+
+    for (const read of ["head", "actionPage"] as const) {
+      it(`ends when the signal aborts while its read of the store (${read}) hangs, and the read's late failure is nobody's`, async () => {
+        const store = await factory.create();
+        await store.rebase(1, [act(["a", 1])]);
+        const follower = startFollower(store);
+        await follower.at(1);
+        // The database stops answering (a network partition): the next read hangs until it fails.
+        const backend = (store as unknown as EventStore).backend as unknown as Record<string, unknown>;
+        let fail: ((error: Error) => void) | undefined;
+        const hanging = () => new Promise((_, reject) => (fail = reject));
+        backend[read] = hanging;
+        try {
+          // Wakes the follower, whose reads go to the hanging one.
+          expect((await store.rebase(2, [act(["a", 2])])).result).toBe("ok");
+          while (fail === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+          await follower.stop();
+          fail(new Error("connection lost"));
+          expect(follower.seen.map((e) => e.seqNo)).toEqual([1]);
+        } finally {
+          delete backend[read];
+        }
+      });
+    }
 
     it("ends when the consumer breaks out of the loop, and a later follower starts afresh", async () => {
       const store = await factory.create();
