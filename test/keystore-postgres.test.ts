@@ -62,11 +62,24 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
       }
     });
 
-    it("true when no other transaction is open", async () => {
+    it("true when no other transaction is open, and the key relation is then a new file", async () => {
       const store = await factory.create();
       const keystore = openKeystore(store, { masterKey: randomBytes(32) });
       await keystore.encrypt(["subject", 1], "x");
-      expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: true });
+      const client = new pg.Client({ connectionString: factory.lastUrl });
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        const file = async () =>
+          (await client.query<{ f: string }>("select pg_relation_filenode('events_keys')::text as f")).rows[0]?.f;
+        const before = await file();
+        expect(before).toMatch(/^\d+$/);
+        expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: true });
+        // Rewritten (VACUUM FULL): the old file, and the wrapped key in it, are gone.
+        expect(await file()).not.toBe(before);
+      } finally {
+        await client.end();
+      }
     });
   });
 }

@@ -170,6 +170,22 @@ export function testKeystore(factory: StoreFactory): void {
       expect((await keystore.expireDue(now)).effects.map((e) => e.effect.trigger)).toEqual([["k", 2]]);
     });
 
+    it("setExpiry and expireDue refuse what is not a valid Date with a ValidationError, changing nothing", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const due = new Date(Date.now() - 1000);
+      await keystore.encrypt(["k", 1], 1, { expiresAt: due });
+      for (const bad of [new Date(Number.NaN), 123, "2020-01-01"]) {
+        await expect(keystore.setExpiry(["k", 1], bad as never)).rejects.toMatchObject({
+          name: "ValidationError",
+          path: "expiresAt",
+        });
+        await expect(keystore.expireDue(bad as never)).rejects.toMatchObject({ name: "ValidationError", path: "now" });
+      }
+      expect((await keystore.keys()).map((k) => [k.expiresAt, k.expiredAt])).toEqual([[due, null]]);
+      expect(await store.currentSeqNo()).toBe(0);
+    });
+
     it("a new key after expiry: old ciphertexts stay redacted, new ones decrypt", async () => {
       const store = await factory.create();
       const keystore = openKeystore(store, { masterKey: MASTER });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type NewEvent, openStore, type RebaseResult, type Store } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
-import { act, eff } from "../support/events.js";
+import { act, collect, eff } from "../support/events.js";
 import { expectUnchanged, numbered, seqNos, stateOf } from "../support/store-state.js";
 
 const X = ["book", "x"] as const;
@@ -47,6 +47,18 @@ export function testRebase(factory: StoreFactory): void {
     });
   });
 
+  describe("rebase rule 1 after writes of this process (the head it saw)", () => {
+    it("a base past the next seqNo is invalid after writes on the head this process saw, too: no gap", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["a", 1])])).result).toBe("ok");
+      expect((await store.rebase(2, [act(["a", 2])])).result).toBe("ok");
+      expect(await store.rebase(4, [act(["a", 3])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 3 });
+      expect(await store.currentSeqNo()).toBe(2);
+      expect((await store.rebase(3, [act(["a", 3])])).result).toBe("ok");
+      expect((await collect(store.stream())).map((e) => e.seqNo)).toEqual([1, 2, 3]);
+    });
+  });
+
   describe("rebase rule 2: the history is numbered next, next+1, … in its order", () => {
     it("actions and effects alike, whole events returned as written", async () => {
       const store = await factory.create();
@@ -77,6 +89,24 @@ export function testRebase(factory: StoreFactory): void {
         events: [three, four],
         conflict: { ours: five, theirs: numbered(first, 1)[0] },
       });
+    });
+
+    it("a history of 600 aggregates (more than one statement of the check takes) finds the conflict of the first", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["a", 0])])).result).toBe("ok");
+      const history = Array.from({ length: 600 }, (_, i) => act(["a", i], { assoc: { n: i } }));
+      expect(await store.rebase(1, history)).toMatchObject({
+        result: "conflict",
+        events: [],
+        conflict: { ours: { seqNo: 2 }, theirs: { seqNo: 1 } },
+      });
+      // Its last aggregate alone, too.
+      const last = [...history.slice(1), act(["a", 0])];
+      expect(await store.rebase(1, last)).toMatchObject({
+        result: "conflict",
+        conflict: { ours: { seqNo: 601 }, theirs: { seqNo: 1 } },
+      });
+      expect(await store.currentSeqNo()).toBe(1);
     });
 
     it("the first action of the history that has a conflict ends the check", async () => {

@@ -76,6 +76,31 @@ export function testStream(factory: StoreFactory): void {
       expect(await streamed(store, { offset: 1000 })).toEqual([]);
     });
 
+    it("a trigger an aggregate takes after the head the stream read replays nothing of it (the replay stops at that head)", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["a", 1])])).result).toBe("ok");
+      expect((await store.rebase(2, [eff(["key", 1])])).result).toBe("ok");
+      // Right after the stream has read the head (2), a writer gives the aggregate the effect's trigger.
+      const backend = (store as unknown as { backend: { head(): Promise<number> } }).backend;
+      const head = backend.head;
+      backend.head = async function (this: unknown) {
+        backend.head = head;
+        const read = await head.call(this);
+        expect((await store.rebase(3, [act(["a", 1], { assoc: { n: 3 } }, { triggers: [["key", 1]] })])).result).toBe(
+          "ok",
+        );
+        return read;
+      };
+      try {
+        expect(await collect(store.stream({ offset: 2 }))).toEqual([]);
+      } finally {
+        backend.head = head;
+      }
+      expect(await store.currentSeqNo()).toBe(3);
+      // Read again, at head 3: the aggregate carries the key, so its action at 1 is replayed, then 3.
+      expect((await collect(store.stream({ offset: 2 }))).map((e) => e.seqNo)).toEqual([1, 3]);
+    });
+
     it("a trigger carried by a later action replays the aggregate's earlier actions", async () => {
       const store = await factory.create();
       await write(store, [act(A), act(B), act(A, undefined, { triggers: [["key", 1]] }), eff(["key", 1])]);

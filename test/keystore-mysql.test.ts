@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+import { afterAll, describe, expect, it } from "vitest";
+import { openKeystore } from "../src/index.js";
+import { storeFactories } from "./stores.js";
+
+/**
+ * MariaDB/MySQL rebuild the key relation (OPTIMIZE TABLE) after an expiry, so
+ * that the old wrapped key leaves its pages: the rebuilt relation is a new
+ * tablespace.
+ */
+for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+  describe("MySQL/MariaDB keystore: an expiry rebuilds the key relation", () => {
+    afterAll(() => factory.dispose());
+
+    it("the key relation is a new tablespace after expire(), which reports scrubbed", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      await keystore.encrypt(["subject", 1], "x");
+      const connection = await mysql.createConnection({ uri: factory.lastUrl as string });
+      try {
+        // MariaDB lists InnoDB's tables in innodb_sys_tables, MySQL 8 in innodb_tables.
+        const [[{ mariadb }]] = (await connection.query("select version() like '%MariaDB%' as mariadb")) as never as [
+          [{ mariadb: number }],
+        ];
+        const table = mariadb ? "innodb_sys_tables" : "innodb_tables";
+        const space = async () => {
+          const [rows] = await connection.query(
+            `select space from information_schema.${table} where name = concat(database(), '/events_keys')`,
+          );
+          return (rows as { space: number }[])[0]?.space;
+        };
+        const before = await space();
+        expect(before).toBeGreaterThan(0);
+        expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: true });
+        expect(await space()).not.toBe(before);
+      } finally {
+        await connection.end();
+      }
+    });
+  });
+}
