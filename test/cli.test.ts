@@ -375,6 +375,18 @@ describe("input is read exactly or refused, and nothing is written", () => {
       ]);
     }
     expect(await head(url)).toBe(0);
+    // The byte named is the bad one, after a character of several bytes as well.
+    const [afterChar, inArray] = [
+      Buffer.from([0x61, 0x62, 0xc3, 0xa9, 0xff]),
+      Buffer.from('[{"x":1}]\xc3\xa9\xff', "latin1"),
+    ];
+    for (const [bytes, at] of [
+      [afterChar, 4],
+      [inArray, 11],
+    ] as const) {
+      const run = await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: bytes });
+      expect(run.stderr).toContain(`invalid byte sequence at byte ${at})`);
+    }
     // The same text in UTF-8 is stored as it is.
     const utf8 = await runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: Buffer.from(ndjson([good])) });
     expect(utf8.code, utf8.stderr).toBe(0);
@@ -549,6 +561,10 @@ describe("URLs are printed without their password", () => {
       "postgres://app@db/shop?sslmode=require&password=***&x=1",
     );
     expect(redactUrl("mysql://app@db/shop?Password=s3cret#f")).toBe("mysql://app@db/shop?Password=***#f");
+    // mysql2 takes password1 (and 2, 3) from the URL as passwords too.
+    expect(redactUrl("mysql://app@db/shop?password1=a&password2=b&password3=c")).toBe(
+      "mysql://app@db/shop?password1=***&password2=***&password3=***",
+    );
     expect(redactUrl("postgres://db.example/shop")).toBe("postgres://db.example/shop");
   });
 });

@@ -67,10 +67,21 @@ function firstInvalidUtf8(bytes: Buffer): number {
     if (decodesAsPrefix(bytes.subarray(0, mid))) low = mid;
     else high = mid - 1;
   }
-  // When that prefix ends inside a sequence, the bad sequence began at its lead byte.
+  // Where that prefix ends inside a sequence it could not finish, the bad sequence began at its lead byte.
+  if (decodesWhole(bytes.subarray(0, low))) return low;
   let start = low;
   while (start > 0 && start > low - 4 && (bytes[start - 1]! & 0xc0) === 0x80) start--;
   return start > 0 && bytes[start - 1]! >= 0xc0 ? start - 1 : low;
+}
+
+/** Whether `bytes` is UTF-8 that ends where a sequence ends. */
+function decodesWhole(bytes: Buffer): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `prefix` is UTF-8, allowing a sequence cut off at its end. */

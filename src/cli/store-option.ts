@@ -26,8 +26,8 @@ function storeUrl(command: Command): { url: string; from: string } {
   return { url: DEFAULT_DB, from: `--db (default ${DEFAULT_DB})` };
 }
 
-/** Query parameters that carry a password (pg reads `password`; mysql2 takes any option there). */
-const SECRET_PARAMETER = /^(password|passwd|pass|pwd)$/i;
+/** Query parameters that carry a password (pg reads `password`; mysql2 takes any option there, `password1` to `3` included). */
+const SECRET_PARAMETER = /^(password[123]?|passwd|pass|pwd)$/i;
 
 /**
  * The URL as it may be printed: a password in it (`postgres://u:secret@h/db`,

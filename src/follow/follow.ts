@@ -17,7 +17,7 @@ export function follow(
   checkOpen: () => void,
 ): AsyncIterator<StoredAction> {
   const stop = new AbortController();
-  const actions = followActions(backend, options, pageSize, checkOpen, stop.signal);
+  const actions = followActions(backend, options, pageSize, checkOpen, stop);
   return {
     next: () => actions.next(),
     return: (value?: unknown) => {
@@ -36,13 +36,23 @@ async function* followActions(
   options: unknown,
   pageSize: number,
   checkOpen: () => void,
-  stopped: AbortSignal,
+  stopper: AbortController,
 ): AsyncGenerator<StoredAction> {
+  const stopped = stopper.signal;
   checkOpen();
   const checked = checkFollowOptions(options);
-  const signal = checked.signal === undefined ? stopped : AbortSignal.any([checked.signal, stopped]);
-  for await (const step of followSteps(backend, { ...checked, signal }, pageSize, checkOpen)) {
-    if (step.type === "action") yield step.event;
-    else if (step.type === "caught-up") checked.onCaughtUp?.(step.head);
+  // The caller's signal stops it too, through a listener removed at the end: a signal combined with
+  // AbortSignal.any would keep memory in a long-lived caller's signal for every follower (Node 20).
+  const caller = checked.signal;
+  const stop = () => stopper.abort();
+  if (caller?.aborted) stopper.abort();
+  else caller?.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const step of followSteps(backend, { ...checked, signal: stopped }, pageSize, checkOpen)) {
+      if (step.type === "action") yield step.event;
+      else if (step.type === "caught-up") checked.onCaughtUp?.(step.head);
+    }
+  } finally {
+    caller?.removeEventListener("abort", stop);
   }
 }
