@@ -249,7 +249,7 @@ export interface HeadlessAppend {
   keepHead(head: Statement): Statement;
   /**
    * Fails with {@link failure} when `base` is past the kept head + 1 or
-   * `conflicts` (one row, one boolean column: `anyConflictQuery`) holds; else
+   * `conflicts` (one row, one boolean column: `anyConflictQuery` or `anyChangeQuery`) holds; else
    * answers one row `{ head }`, the kept head.
    */
   guard(base: number, conflicts: Statement | undefined): Statement;
