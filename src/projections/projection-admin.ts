@@ -39,7 +39,7 @@ export async function rebuildProjection(store: Store, projection: Projection): P
   const backend = backendOf(store);
   checkProjection(projection);
   await (store as EventStore).track(() =>
-    checkpointsOf(backend).transact(projection.name, async (current, sql) => {
+    checkpointsOf(backend).transact(projection.name, async (_current, sql) => {
       await projection.clear?.({ sql, replay: false });
       // Written even at 0: the new stamp tells a running runner that the read model was cleared.
       return 0;
