@@ -52,15 +52,25 @@ function checkEscapes(rest: string): void {
  * localhost:5432 instead). The host part follows the last `@` of the authority.
  */
 function checkPort(rest: string): void {
-  const end = rest.search(/[/?#]/);
-  const authority = end < 0 ? rest : rest.slice(0, end);
-  const host = authority.slice(authority.lastIndexOf("@") + 1);
+  const { authority, host: at } = urlAuthority(rest);
+  const host = authority.slice(at);
   const afterAddress = host.startsWith("[") ? host.slice(host.indexOf("]") + 1) : host;
   const colon = afterAddress.lastIndexOf(":");
   const port = colon < 0 ? "" : afterAddress.slice(colon + 1);
   if (port !== "" && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
     throw new ValidationError("invalid-url", "url", `the port ${JSON.stringify(port)} is not a number from 0 to 65535`);
   }
+}
+
+/**
+ * The authority of a server URL's `rest` (what follows `scheme://`, up to its
+ * path, query or fragment) and where its host begins: after the last `@`, as
+ * URL parsers read it (a password may hold an `@`); 0 without a user part.
+ */
+export function urlAuthority(rest: string): { authority: string; host: number } {
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  return { authority, host: authority.lastIndexOf("@") + 1 };
 }
 
 /** A server URL's source of connections: the URL itself, or the application's pool behind a bare scheme. */

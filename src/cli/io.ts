@@ -64,30 +64,20 @@ function firstInvalidUtf8(bytes: Buffer): number {
   let high = bytes.length;
   while (low < high) {
     const mid = (low + high + 1) >> 1;
-    if (decodesAsPrefix(bytes.subarray(0, mid))) low = mid;
+    if (decodes(bytes.subarray(0, mid), true)) low = mid;
     else high = mid - 1;
   }
   // Where that prefix ends inside a sequence it could not finish, the bad sequence began at its lead byte.
-  if (decodesWhole(bytes.subarray(0, low))) return low;
+  if (decodes(bytes.subarray(0, low), false)) return low;
   let start = low;
   while (start > 0 && start > low - 4 && (bytes[start - 1]! & 0xc0) === 0x80) start--;
   return start > 0 && bytes[start - 1]! >= 0xc0 ? start - 1 : low;
 }
 
-/** Whether `bytes` is UTF-8 that ends where a sequence ends. */
-function decodesWhole(bytes: Buffer): boolean {
+/** Whether `bytes` is UTF-8; with `cutOff`, a sequence cut off at its end is allowed. */
+function decodes(bytes: Buffer, cutOff: boolean): boolean {
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether `prefix` is UTF-8, allowing a sequence cut off at its end. */
-function decodesAsPrefix(prefix: Buffer): boolean {
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(prefix, { stream: true });
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: cutOff });
     return true;
   } catch {
     return false;
@@ -135,12 +125,15 @@ function parseJsonOrNdjson(text: string): unknown[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === "") continue;
+    if (events.length > 0) {
+      events.push(parseJson(line, `input line ${i + 1}`));
+      continue;
+    }
     try {
       events.push(JSON.parse(line));
-    } catch (error) {
+    } catch {
       // Its first line no JSON text of its own: one event spread over lines, broken somewhere in it.
-      if (events.length === 0) throw new CliError(`input: invalid JSON${located(whole, text)} (${whole.message})`);
-      throw new CliError(`input line ${i + 1}: invalid JSON (${(error as Error).message})`);
+      throw new CliError(`input: invalid JSON${located(whole, text)} (${whole.message})`);
     }
   }
   return events;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { openStore, type Store, type TableNames } from "../index.js";
-import { sqliteFile } from "../open-store.js";
+import { sqliteFile, urlAuthority } from "../open-store.js";
 import { CliError } from "./exit-codes.js";
 
 /** The store URL when neither `--db` nor `COHERENCE_DB` names one. */
@@ -39,14 +39,10 @@ export function redactUrl(url: string): string {
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
   if (scheme === null) return url;
   const start = scheme[0].length;
-  const pathAt = url.slice(start).search(/[/?#]/);
-  const end = pathAt < 0 ? url.length : start + pathAt;
-  const at = url.lastIndexOf("@", end - 1);
-  let out = url;
-  if (at >= start) {
-    const colon = url.indexOf(":", start);
-    if (colon >= 0 && colon < at) out = `${url.slice(0, colon)}:***${url.slice(at)}`;
-  }
+  const { authority, host } = urlAuthority(url.slice(start));
+  // The user part is the authority before its host's `@`; a password follows its first colon.
+  const colon = authority.indexOf(":");
+  const out = colon >= 0 && colon < host - 1 ? `${url.slice(0, start + colon)}:***${url.slice(start + host - 1)}` : url;
   const query = out.indexOf("?");
   if (query < 0) return out;
   const hash = out.indexOf("#", query);

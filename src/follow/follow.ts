@@ -16,16 +16,16 @@ export function follow(
   pageSize: number,
   checkOpen: () => void,
 ): AsyncIterator<StoredAction> {
-  const stop = new AbortController();
-  const actions = followActions(backend, options, pageSize, checkOpen, stop);
+  const stopper = new AbortController();
+  const actions = followActions(backend, options, pageSize, checkOpen, stopper);
   return {
     next: () => actions.next(),
     return: (value?: unknown) => {
-      stop.abort();
+      stopper.abort();
       return actions.return(value);
     },
     throw: (error?: unknown) => {
-      stop.abort();
+      stopper.abort();
       return actions.throw(error);
     },
   };
@@ -38,21 +38,20 @@ async function* followActions(
   checkOpen: () => void,
   stopper: AbortController,
 ): AsyncGenerator<StoredAction> {
-  const stopped = stopper.signal;
   checkOpen();
   const checked = checkFollowOptions(options);
   // The caller's signal stops it too, through a listener removed at the end: a signal combined with
   // AbortSignal.any would keep memory in a long-lived caller's signal for every follower (Node 20).
   const caller = checked.signal;
-  const stop = () => stopper.abort();
+  const forward = () => stopper.abort();
   if (caller?.aborted) stopper.abort();
-  else caller?.addEventListener("abort", stop, { once: true });
+  else caller?.addEventListener("abort", forward, { once: true });
   try {
-    for await (const step of followSteps(backend, { ...checked, signal: stopped }, pageSize, checkOpen)) {
+    for await (const step of followSteps(backend, { ...checked, signal: stopper.signal }, pageSize, checkOpen)) {
       if (step.type === "action") yield step.event;
       else if (step.type === "caught-up") checked.onCaughtUp?.(step.head);
     }
   } finally {
-    caller?.removeEventListener("abort", stop);
+    caller?.removeEventListener("abort", forward);
   }
 }
