@@ -393,6 +393,7 @@ export class SqlBackend implements Backend {
     rows: ReturnType<typeof appendRows>,
     record?: RebaseRecord,
     keptHead?: string,
+    notified = false,
   ): Promise<void> {
     const counts = {
       events: rows.events.length,
@@ -400,6 +401,9 @@ export class SqlBackend implements Backend {
       effects: rows.effects.length,
       triggers: rows.triggers.length,
     };
+    // First: without parameters, the notification goes out with the statements before it (it is sent on commit).
+    if (this.dialect.notifyStatement && !notified)
+      await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
     const parameters = TABLES.reduce((n, t) => n + counts[t] * columnCount(t), 0);
     if (
       this.dialect.insertsWithCtes &&
@@ -413,7 +417,6 @@ export class SqlBackend implements Backend {
       await this.#send(s, { sql, parameters: values });
     } else await this.#appendByTable(s, rows, keptHead);
     if (record) await this.#send(s, insertRebaseQuery(this.db, record));
-    if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
   }
 
   /**
@@ -446,9 +449,11 @@ export class SqlBackend implements Backend {
             head = Number((r[0] as { head: unknown } | undefined)?.head);
           };
           if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
+          const notify = this.dialect.notifyStatement?.(this.notifyChannel);
+          if (notify) s.defer(notify);
           const conflicts = aggregates.length > 0 ? this.#anyConflict(base, aggregates, resolved) : undefined;
           s.deferRows(headless.guard(base, conflicts), take);
-          await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
+          await this.#appendRows(s, rows, undefined, headless.keptHeadSql, true);
           return true;
         },
         (queued) => queued,

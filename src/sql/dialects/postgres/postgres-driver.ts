@@ -50,18 +50,25 @@ const TYPES = {
       : packages.pg().types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+/** `text` as a string literal, whatever `standard_conforming_strings` is. */
+function textLiteral(text: string): string {
+  const quoted = text.replaceAll("'", "''");
+  return text.includes("\\") ? `E'${quoted.replaceAll("\\", "\\\\")}'` : `'${quoted}'`;
+}
+
 /**
  * Serializes the writers of one store in every process: a transaction-level
  * advisory lock keyed by the schema and the event relation's name. Readers take
- * no lock and are never blocked. A prepared statement (parsed and planned once
- * per client); it also keeps the transaction's statements off parallel workers:
- * they are small index lookups, and workers would only add their start-up
- * (tens of ms) while the lock is held.
+ * no lock and are never blocked. Without parameters, it travels in one simple
+ * query with the BEGIN before it and the statements after it that have none;
+ * it also keeps the transaction's statements off parallel workers: they are
+ * small index lookups, and workers would only add their start-up (tens of ms)
+ * while the lock is held.
  */
 function writeLock(eventTable: string): Statement {
   return {
-    sql: "select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || $1::text), 1, 16))::bit(64)::bigint)",
-    parameters: [eventTable],
+    sql: `select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || ${textLiteral(eventTable)}), 1, 16))::bit(64)::bigint)`,
+    parameters: [],
   };
 }
 
@@ -164,6 +171,7 @@ class Session implements SqlSession {
   async #run(q: Statement | CompiledQuery, rowMode?: "array"): Promise<unknown[]> {
     if (this.#ownMode === undefined) return this.#query(this.#config(q, rowMode));
     const rows = this.#pipe(q, rowMode);
+    this.#uncork();
     while (this.#awaited < this.#inflight.length) await this.#inflight[this.#awaited++];
     return rows;
   }
@@ -175,8 +183,33 @@ class Session implements SqlSession {
    */
   readonly #simple: string[] = [];
 
+  /**
+   * The client's socket while this session holds back its writes: pg writes
+   * each query on its own, and each write wakes the server, which would then
+   * hold the write lock while it waits for the rest of the transaction.
+   */
+  #corked: { uncork(): void } | undefined;
+
+  /** Holds the socket's writes until {@link #uncork}: what a round trip sends leaves in one write. */
+  #cork(): void {
+    if (this.#corked !== undefined) return;
+    const stream = (this.client as { connection?: { stream?: Partial<Record<"cork" | "uncork", () => void>> } })
+      .connection?.stream;
+    if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return;
+    stream.cork();
+    this.#corked = stream as { uncork(): void };
+  }
+
+  /** Sends what {@link #cork} held back: before anything waits for an answer. */
+  #uncork(): void {
+    const stream = this.#corked;
+    this.#corked = undefined;
+    stream?.uncork();
+  }
+
   /** Sends `q` into the pipeline (after what {@link #simple} holds) and tracks it. */
   #pipe(q: Statement | CompiledQuery, rowMode?: "array"): Promise<unknown[]> {
+    this.#cork();
     if (this.#simple.length > 0) {
       const held = this.#simple.splice(0);
       if (q.parameters.length === 0) {
@@ -236,6 +269,7 @@ class Session implements SqlSession {
 
   /** Waits until nothing is in flight, then gives the client back its own mode. */
   async settle(): Promise<void> {
+    this.#uncork();
     this.#simple.length = 0;
     await Promise.allSettled(this.#inflight);
     this.#inflight.length = 0;
@@ -261,6 +295,7 @@ class Session implements SqlSession {
 
   /** Rolls back after a failure, once nothing is in flight; never throws (the session may be gone). */
   async abandon(): Promise<void> {
+    this.#uncork();
     this.#simple.length = 0;
     await Promise.allSettled(this.#inflight);
     await this.client.query({ text: "rollback" }).catch(noop);
