@@ -290,6 +290,13 @@ export function testProjections(factory: StoreFactory): void {
         [{ ...ok, apply: 1 }, undefined, "projection.apply"],
         [{ ...ok, reset: "x" }, undefined, "projection.reset"],
         [{ ...ok, kinds: [] }, undefined, "projection.kinds"],
+        // Misspelled optional members would filter nothing or never be called.
+        [{ ...ok, kind: ["book"] }, undefined, "projection.kind"],
+        [{ ...ok, Kinds: ["book"] }, undefined, "projection.Kinds"],
+        [{ ...ok, kind: "book" }, undefined, "projection.kind"],
+        [{ ...ok, aggregate: [["book", 1]] }, undefined, "projection.aggregate"],
+        [{ ...ok, rest() {} }, undefined, "projection.rest"],
+        [{ ...ok, claer() {} }, undefined, "projection.claer"],
         [null, undefined, "projection"],
         [ok, { batchSize: 0 }, "options.batchSize"],
         [ok, { signal: 1 }, "options.signal"],
@@ -301,6 +308,14 @@ export function testProjections(factory: StoreFactory): void {
         });
       }
       expect(await listProjections(store)).toEqual([]);
+      await expect(runProjection(store, { ...ok, kind: ["book"] } as never)).rejects.toThrow(
+        "a projection has no kind: did you mean kinds?",
+      );
+      // Members of the projection's own are fine, near a member's name or not, when not shaped like it.
+      const controller = new AbortController();
+      const own = { ...ok, kindName: "book", aggregateCount: 3, resets: 0, db: {}, clearing: false };
+      await runProjection(store, own, { signal: controller.signal, onCaughtUp: () => controller.abort() });
+      expect((await listProjections(store)).map((p) => p.name)).toEqual(["ok"]);
     });
   });
 }
