@@ -7,7 +7,7 @@ import {
   firstConflictsQuery,
 } from "../src/sql/queries/first-conflicts.js";
 import type { SqlBackend } from "../src/sql/sql-backend.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, eff } from "./support/events.js";
 
 /** The SQL backend behind a store (the event store keeps it as `backend`). */
@@ -20,7 +20,7 @@ function backendOf(store: Store): SqlBackend {
  * read: it finds what the check would have found when the store stood at that head, even
  * when writers committed since (SPEC section 2, rule 3, read at one head).
  */
-for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
+for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
   describe(`the conflict check bound by a head: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
 

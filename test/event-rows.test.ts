@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect, eff } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
 
@@ -11,7 +11,7 @@ import { onDatabase } from "./support/raw-sql.js";
  * refused when others committed since (the first seqNo of their commit is
  * taken), the head is the last event, and every event reads back whole.
  */
-for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
+for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
   describe(`${factory.name}: the event relation keeps the first and last event of each commit, and each effect`, () => {
     afterAll(() => factory.dispose());
 

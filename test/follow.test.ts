@@ -12,7 +12,7 @@ import {
   type Store,
   type StoredAction,
 } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { kill, startChild } from "./support/child.js";
 import { act, eff } from "./support/events.js";
 import { expectedStates, foldProjection, readModel } from "./support/read-model.js";
@@ -62,7 +62,7 @@ function reader(store: Store) {
   };
 }
 
-for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
+for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
   describe(`processes: ${factory.name}`, () => {
     afterAll(() => factory.dispose());
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
 import { legacyForeignKeys } from "../src/sql/queries/create-schema.js";
 import { resolveTables } from "../src/sql/tables.js";
-import { sqliteFactory, storeFactories } from "./stores.js";
+import { sqliteFactory, storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
 
@@ -19,7 +19,7 @@ const LEGACY: [string, string, string, string][] = legacyForeignKeys(tables).map
 const FOREIGN_KEYS = (schema: string) =>
   `select table_name as t, constraint_name as c from information_schema.table_constraints where constraint_type = 'FOREIGN KEY' and table_schema = ${schema} order by 1`;
 
-for (const factory of storeFactories().filter((f) => f.name === "postgres" || f.name === "mysql")) {
+for (const factory of storesNamed("postgres", "mysql")) {
   const schema = factory.name === "postgres" ? "current_schema()" : "database()";
   const q = (name: string) => (factory.name === "postgres" ? `"${name}"` : `\`${name}\``);
 

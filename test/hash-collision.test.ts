@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
 import { encodeIdentity } from "../src/model/codec.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect, eff } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
 
@@ -12,7 +12,7 @@ import { onDatabase } from "./support/raw-sql.js";
  * report the other's changes as its conflicts. The collision is made here by
  * giving the stored rows of one aggregate the hash of another.
  */
-for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
+for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
   describe(`${factory.name}: an aggregate sharing its hash with a changed one`, () => {
     afterAll(() => factory.dispose());
 

@@ -2,14 +2,14 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
 import { openKeystore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 
 /**
  * MariaDB/MySQL rebuild the key relation (OPTIMIZE TABLE) after an expiry, so
  * that the old wrapped key leaves its pages: the rebuilt relation is a new
  * tablespace.
  */
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB keystore: an expiry rebuilds the key relation", () => {
     afterAll(() => factory.dispose());
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openKeystore, openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 
 /**
  * PostgreSQL rewrites the key relation (VACUUM FULL) after an expiry, and
@@ -10,7 +10,7 @@ import { storeFactories } from "./stores.js";
  * a transaction older than the expiry is open, the old wrapped key would stay
  * in the relation's files, so the expiry reports `scrubbed: false`.
  */
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL keystore: scrubbed says whether the key left the relation's files", () => {
     afterAll(() => factory.dispose());
 

@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConnectionError, openStore, type Store } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect, eff } from "./support/events.js";
 
 /**
@@ -64,7 +64,7 @@ class CommitCutter {
  * the rebase again on another connection (it would be written twice). The
  * caller gets a ConnectionError and retries with the rebase's id.
  */
-for (const factory of storeFactories().filter((f) => f.name === "postgres" || f.name === "mysql")) {
+for (const factory of storesNamed("postgres", "mysql")) {
   describe(`${factory.name}: a COMMIT whose answer is lost`, () => {
     const opened: Store[] = [];
     let cutter: CommitCutter | undefined;

@@ -1,7 +1,7 @@
 import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
 import { type NewEvent, openStore, type Store, type StoredAction } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool, query } from "./support/mysql-pool.js";
 
@@ -34,7 +34,7 @@ const POOLS: [string, (url: string) => mysql.Pool][] = [
   ],
 ];
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: pools whose sessions are not in utf8mb4", () => {
     afterAll(() => factory.dispose());
 

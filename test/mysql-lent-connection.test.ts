@@ -1,11 +1,11 @@
 import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool, query } from "./support/mysql-pool.js";
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: the application's connections come back as they were lent", () => {
     afterAll(() => factory.dispose());
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
 import { openKeystore, openStore, runProjection, type Store } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 
 /** Options of an application's pool that change the shape of the rows mysql2 hands back. */
@@ -14,7 +14,7 @@ const OPTIONS: [string, mysql.PoolOptions][] = [
   ["rowsAsArray and several statements a query", { rowsAsArray: true, multipleStatements: true }],
 ];
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: an application's pool whose options change the rows' shape", () => {
     afterAll(() => factory.dispose());
 

@@ -1,7 +1,7 @@
 import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool, query } from "./support/mysql-pool.js";
 
@@ -14,7 +14,7 @@ function plainPool(url: string): mysql.Pool {
   return mysql.createPool({ uri: url, connectionLimit: 4 });
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: an application's pool without multipleStatements (mysql2's default)", () => {
     afterAll(() => factory.dispose());
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_TABLES, type NewEvent, openStore, type Store, type StoredAction } from "../src/index.js";
 import { MysqlDriver } from "../src/sql/dialects/mysql/mysql-driver.js";
 import { derivedName } from "../src/sql/tables.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool } from "./support/mysql-pool.js";
 
@@ -20,7 +20,7 @@ function history(): NewEvent[] {
   );
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB reads: the stream's pages read the same values whatever the pool's settings", () => {
     afterAll(() => factory.dispose());
     let url = "";

@@ -1,7 +1,7 @@
 import mysql from "mysql2";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, eff } from "./support/events.js";
 
 /**
@@ -35,7 +35,7 @@ function countingPool(url: string): {
   return { pool, sent: () => sent, prepared: () => prepared, locks: () => locks };
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: a rebase is one round trip when nothing conflicts", () => {
     afterAll(() => factory.dispose());
     // The clock stands still: no connection counts as idle, whose first write would take a round trip

@@ -1,7 +1,7 @@
 import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool, query } from "./support/mysql-pool.js";
 
@@ -14,7 +14,7 @@ function poolWith(url: string, statements: string[], options: mysql.PoolOptions 
   return pool;
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: sessions with another autocommit or isolation by default", () => {
     afterAll(() => factory.dispose());
 

@@ -4,7 +4,7 @@ import { format } from "sql-escaper";
 import { afterAll, describe, expect, it } from "vitest";
 import { type NewEvent, openStore, runProjection, type Store, type StoredAction } from "../src/index.js";
 import { formatSql, type SqlMode, sqlModeOf } from "../src/sql/dialects/mysql/mysql-format.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool, query } from "./support/mysql-pool.js";
 
@@ -101,7 +101,7 @@ describe("formatSql: values written as sql-escaper writes them", () => {
   });
 });
 
-for (const factory of storeFactories().filter((f) => f.name === "mysql")) {
+for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: values are written for the session's sql_mode", () => {
     afterAll(() => factory.dispose());
 

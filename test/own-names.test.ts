@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { TableNames } from "../src/index.js";
 import { ownNames, resolveTables } from "../src/sql/tables.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { onDatabase } from "./support/raw-sql.js";
 
 /**
@@ -26,7 +26,7 @@ const RENAMED: Partial<TableNames> = {
   trigger: "Trig",
 };
 
-for (const factory of storeFactories().filter((f) => f.name in OBJECTS)) {
+for (const factory of storesNamed(...Object.keys(OBJECTS))) {
   describe(`${factory.name}: the names of the store's own relations and indexes`, () => {
     afterAll(() => factory.dispose());
 

@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EventStore } from "../src/event-store.js";
 import { openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
 import { admin, freshName, SERVER_URLS, withDatabase } from "./support/servers.js";
 
@@ -12,7 +12,7 @@ import { admin, freshName, SERVER_URLS, withDatabase } from "./support/servers.j
  * pool's settings but not through its hooks: the notifications of the
  * writers (which name their schema) must still be heard as the store's own.
  */
-for (const _ of storeFactories().filter((f) => f.name === "postgres")) {
+for (const _ of storesNamed("postgres")) {
   describe("PostgreSQL: a pool whose connect hook sets search_path", () => {
     const database = freshName("coherence_test_hook");
     afterAll(() => admin("postgres", [`drop database if exists ${database} with (force)`]));

@@ -4,10 +4,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
 import type { PostgresClient } from "../src/sql/dialects/postgres/postgres-driver.js";
 import { PostgresListener } from "../src/sql/dialects/postgres/postgres-listener.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
 
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL: the LISTEN connection goes back to the pool as it came", () => {
     afterAll(() => factory.dispose());
 
@@ -45,7 +45,7 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
   });
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL: the LISTEN connection's late errors", () => {
     afterAll(() => factory.dispose());
 
@@ -138,7 +138,7 @@ describe("PostgresListener: a follower that fails with the connection leaves lat
   });
 });
 
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL: followers take no connection from the store's pool", () => {
     afterAll(() => factory.dispose());
 
@@ -174,7 +174,7 @@ for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
   });
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL: a follower outlives its LISTEN connection", () => {
     afterAll(() => factory.dispose());
 

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
 
 /**
@@ -10,7 +10,7 @@ import { act } from "./support/events.js";
  * then emits the client's error while the pool hands the client out, before the
  * store's call holds it. Here the error is emitted right there, every time.
  */
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL: a new client of the store's own pool that fails as it is handed out", () => {
     afterAll(() => factory.dispose());
 

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openStore } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
 
 /**
@@ -59,7 +59,7 @@ function countingWrites(pool: pg.Pool): () => { write: number; writev: number } 
   };
 }
 
-for (const factory of storeFactories().filter((f) => f.name === "postgres")) {
+for (const factory of storesNamed("postgres")) {
   afterAll(() => factory.dispose());
 
   describe("PostgreSQL: a rebase is one round trip when nothing conflicts", () => {

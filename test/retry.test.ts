@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Store } from "../src/index.js";
-import { type StoreFactory, storeFactories } from "./stores.js";
+import { type StoreFactory, storesNamed } from "./stores.js";
 import { kill, startChild } from "./support/child.js";
 import { collect } from "./support/events.js";
 import { idBatch } from "./support/id-batch.js";
@@ -71,6 +71,4 @@ function testRetries(factory: StoreFactory): void {
 }
 
 // Processes share nothing of a memory store.
-for (const factory of storeFactories()) {
-  if (factory.name !== "memory") testRetries(factory);
-}
+for (const factory of storesNamed("sqlite", "postgres", "mysql")) testRetries(factory);

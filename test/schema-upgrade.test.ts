@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { DatabaseError, openStore, type Store } from "../src/index.js";
-import { storeFactories } from "./stores.js";
+import { storesNamed } from "./stores.js";
 import { act, collect, eff, T0 } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
 
@@ -54,7 +54,7 @@ function downgrade(name: string): string[] {
   return [rows, ...drops, "update events_meta set value = 1 where name = 'schema-version'"];
 }
 
-for (const factory of storeFactories().filter((f) => f.name !== "memory")) {
+for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
   describe(`${factory.name}: initSchema upgrades schema version 1 to 3`, () => {
     afterAll(() => factory.dispose());
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
+import { inject, it } from "vitest";
 import { type OpenStoreOptions, openStore, type Store } from "../src/index.js";
 import { admin, freshName, SERVER_URLS, withDatabase } from "./support/servers.js";
 
@@ -151,6 +151,18 @@ export function storeFactories(): StoreFactory[] {
     if (!make) throw new Error(`COHERENCE_STORES names an unknown store ${JSON.stringify(name)}`);
     return SERVERS.includes(name) && !reachable.includes(name) ? [] : [make()];
   });
+}
+
+/**
+ * The factories of the stores `names` that are under test. When none is, the
+ * file says so in a skipped test: a file without any fails the run.
+ */
+export function storesNamed(...names: string[]): StoreFactory[] {
+  const found = storeFactories().filter((f) => names.includes(f.name));
+  if (found.length === 0) {
+    it.skip(`${names.join(", ")}: not among the stores under test (COHERENCE_STORES, or a server not reachable)`, () => {});
+  }
+  return found;
 }
 
 /**

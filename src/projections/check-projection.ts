@@ -59,7 +59,11 @@ function checkNearMisses(value: object): void {
     const member = (value as Record<string, unknown>)[key];
     for (const { name, shape } of OPTIONAL_MEMBERS) {
       if (key === name || !shape(member) || distance(key.toLowerCase(), name, 2) > 2) continue;
-      throw new ValidationError("unknown-key", `projection.${key}`, `a projection has no ${key}: did you mean ${name}?`);
+      throw new ValidationError(
+        "unknown-key",
+        `projection.${key}`,
+        `a projection has no ${key}: did you mean ${name}?`,
+      );
     }
   }
 }
