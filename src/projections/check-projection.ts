@@ -2,7 +2,7 @@ import type { Backend } from "../backend.js";
 import { EventStore } from "../event-store.js";
 import { ValidationError } from "../model/errors.js";
 import { checkIdentity, checkKind, checkList, checkObject, checkPositive } from "../model/validate.js";
-import { describe } from "../model/validate-json.js";
+import { describe, fieldPath } from "../model/validate-json.js";
 import type { Store } from "../store.js";
 import type { Projection, RunProjectionOptions } from "./projection.js";
 
@@ -23,48 +23,71 @@ function checkFunction(value: unknown, path: string, required: boolean): void {
   }
 }
 
-/** The optional members whose misspelling would pass unnoticed: a filter that filters nothing, a reset never called. */
+/**
+ * The optional members whose misspelling would pass unnoticed: a filter that filters nothing, a reset never called.
+ * `near`: the edit distance (a transposition counts one) within which a name is taken for a typo of it.
+ */
 const OPTIONAL_MEMBERS = [
-  { name: "kinds", shape: (v: unknown) => Array.isArray(v) || typeof v === "string" },
-  { name: "aggregates", shape: Array.isArray },
-  { name: "reset", shape: (v: unknown) => typeof v === "function" },
-  { name: "clear", shape: (v: unknown) => typeof v === "function" },
+  {
+    name: "kinds",
+    near: 1,
+    shape: (v: unknown) => typeof v === "string" || (Array.isArray(v) && v.every((k) => typeof k === "string")),
+  },
+  { name: "aggregates", near: 2, shape: (v: unknown) => Array.isArray(v) && v.every(Array.isArray) },
+  { name: "reset", near: 1, shape: (v: unknown) => typeof v === "function" },
+  { name: "clear", near: 1, shape: (v: unknown) => typeof v === "function" },
 ] as const;
 
-/** Levenshtein distance between `a` and `b`, or `limit + 1` once it is known to exceed `limit`. */
+/** Optimal string alignment distance between `a` and `b`, or `limit + 1` once it is known to exceed `limit`. */
 function distance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
+    const row = d[i] as number[];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        (previous[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min((d[i - 1] as number[])[j] as number, row[j - 1] as number) + 1;
+      best = Math.min(best, ((d[i - 1] as number[])[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = best;
     }
-    previous = row;
   }
-  return previous[b.length] as number;
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** The projection's own enumerable names, and its class's methods (up to `Object.prototype`), each with the object holding it. */
+function* memberNames(value: object): Generator<[string, object]> {
+  for (const key of Object.keys(value)) yield [key, value];
+  for (
+    let proto = Object.getPrototypeOf(value);
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    for (const key of Object.getOwnPropertyNames(proto)) if (key !== "constructor") yield [key, proto];
+  }
 }
 
 /**
  * A projection may carry members of its own, but one that is shaped like an
  * optional member and named almost like it (`kind: ["book"]`) is a typo that
  * would silently follow every aggregate: it is refused, naming the member meant.
+ * Only data properties are read: a getter of the projection's own is not run.
  */
 function checkNearMisses(value: object): void {
-  for (const key of Object.keys(value)) {
-    const member = (value as Record<string, unknown>)[key];
-    for (const { name, shape } of OPTIONAL_MEMBERS) {
-      if (key === name || !shape(member) || distance(key.toLowerCase(), name, 2) > 2) continue;
-      throw new ValidationError(
-        "unknown-key",
-        `projection.${key}`,
-        `a projection has no ${key}: did you mean ${name}?`,
-      );
-    }
+  for (const [key, owner] of memberNames(value)) {
+    const near = OPTIONAL_MEMBERS.find(
+      ({ name, near }) => key !== name && distance(key.toLowerCase(), name, near) <= near,
+    );
+    if (near === undefined) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(owner, key);
+    if (descriptor === undefined || !("value" in descriptor) || !near.shape(descriptor.value)) continue;
+    throw new ValidationError(
+      "unknown-key",
+      fieldPath("projection", key),
+      `a projection has no ${JSON.stringify(key)}: did you mean ${near.name}?`,
+    );
   }
 }
 

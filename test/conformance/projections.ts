@@ -309,12 +309,35 @@ export function testProjections(factory: StoreFactory): void {
       }
       expect(await listProjections(store)).toEqual([]);
       await expect(runProjection(store, { ...ok, kind: ["book"] } as never)).rejects.toThrow(
-        "a projection has no kind: did you mean kinds?",
+        'a projection has no "kind": did you mean kinds?',
       );
       // Members of the projection's own are fine, near a member's name or not, when not shaped like it.
       const controller = new AbortController();
-      const own = { ...ok, kindName: "book", aggregateCount: 3, resets: 0, db: {}, clearing: false };
+      const own = {
+        ...ok,
+        kindName: "book",
+        aggregateCount: 3,
+        resets: 0,
+        db: {},
+        clearing: false,
+        ids: ["a"],
+        reject: () => {},
+      };
       await runProjection(store, own, { signal: controller.signal, onCaughtUp: () => controller.abort() });
+      // A class's misspelled method, and a getter of its own that is never run.
+      class Titles {
+        readonly name = "titles";
+        apply() {}
+        rest() {}
+      }
+      await expect(runProjection(store, new Titles())).rejects.toMatchObject({ path: "projection.rest" });
+      const lazy = {
+        ...ok,
+        get db(): never {
+          throw new Error("not connected yet");
+        },
+      };
+      await runProjection(store, lazy, { signal: AbortSignal.abort() });
       expect((await listProjections(store)).map((p) => p.name)).toEqual(["ok"]);
     });
   });
