@@ -80,18 +80,30 @@ function writeLock(eventTable: string): Statement {
 const MAX_PREPARED = 500;
 const prepared = new WeakMap<PostgresClient, Set<string>>();
 
+/**
+ * Statement names by text: the store sends the same few texts (the same string
+ * objects, compiled once) on every rebase, and hashing a text of some kilobytes
+ * each time cost more than the lookup. Emptied when it reaches its bound.
+ */
+const names = new Map<string, string>();
+
 /** The name under which `client` keeps `text` prepared, or undefined past the cap (then pg parses it each time). */
 function preparedName(client: PostgresClient, text: string, parameters: number): string | undefined {
   if (parameters === 0) return undefined;
-  const name = `cs_${createHash("sha1").update(text).digest("base64url")}`;
-  let names = prepared.get(client);
-  if (!names) {
-    names = new Set();
-    prepared.set(client, names);
+  let name = names.get(text);
+  if (name === undefined) {
+    if (names.size >= MAX_PREPARED * 4) names.clear();
+    name = `cs_${createHash("sha1").update(text).digest("base64url")}`;
+    names.set(text, name);
   }
-  if (names.has(name)) return name;
-  if (names.size >= MAX_PREPARED) return undefined;
-  names.add(name);
+  let kept = prepared.get(client);
+  if (!kept) {
+    kept = new Set();
+    prepared.set(client, kept);
+  }
+  if (kept.has(name)) return name;
+  if (kept.size >= MAX_PREPARED) return undefined;
+  kept.add(name);
   return name;
 }
 
