@@ -384,7 +384,14 @@ export class SqlBackend implements Backend {
   }
 
   async #append(s: SqlSession, events: readonly EncodedEvent[], record?: RebaseRecord): Promise<void> {
+    // First: without parameters, the notification goes out with the statements before it (it is sent on commit).
+    await this.#notify(s);
     await this.#appendRows(s, appendRows(events), record);
+  }
+
+  /** Queues the dialect's commit notification in the write transaction, where it has one. */
+  async #notify(s: SqlSession): Promise<void> {
+    if (this.dialect.notifyStatement) await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
   }
 
   /** Appends the rows; with `keptHead` their seqNos are offsets from the kept head (see {@link HeadlessAppend}). */
@@ -393,7 +400,6 @@ export class SqlBackend implements Backend {
     rows: ReturnType<typeof appendRows>,
     record?: RebaseRecord,
     keptHead?: string,
-    notified = false,
   ): Promise<void> {
     const counts = {
       events: rows.events.length,
@@ -401,9 +407,6 @@ export class SqlBackend implements Backend {
       effects: rows.effects.length,
       triggers: rows.triggers.length,
     };
-    // First: without parameters, the notification goes out with the statements before it (it is sent on commit).
-    if (this.dialect.notifyStatement && !notified)
-      await this.#send(s, this.dialect.notifyStatement(this.notifyChannel));
     const parameters = TABLES.reduce((n, t) => n + counts[t] * columnCount(t), 0);
     if (
       this.dialect.insertsWithCtes &&
@@ -449,11 +452,10 @@ export class SqlBackend implements Backend {
             head = Number((r[0] as { head: unknown } | undefined)?.head);
           };
           if (!s.deferRows || !s.defer?.(headless.keepHead(headQuery(this.db)))) return false;
-          const notify = this.dialect.notifyStatement?.(this.notifyChannel);
-          if (notify) s.defer(notify);
+          await this.#notify(s);
           const conflicts = aggregates.length > 0 ? this.#anyConflict(base, aggregates, resolved) : undefined;
           s.deferRows(headless.guard(base, conflicts), take);
-          await this.#appendRows(s, rows, undefined, headless.keptHeadSql, true);
+          await this.#appendRows(s, rows, undefined, headless.keptHeadSql);
           return true;
         },
         (queued) => queued,

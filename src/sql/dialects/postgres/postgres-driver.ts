@@ -50,12 +50,6 @@ const TYPES = {
       : packages.pg().types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
 };
 
-/** `text` as a string literal, whatever `standard_conforming_strings` is. */
-function textLiteral(text: string): string {
-  const quoted = text.replaceAll("'", "''");
-  return text.includes("\\") ? `E'${quoted.replaceAll("\\", "\\\\")}'` : `'${quoted}'`;
-}
-
 /**
  * Serializes the writers of one store in every process: a transaction-level
  * advisory lock keyed by the schema and the event relation's name. Readers take
@@ -67,7 +61,7 @@ function textLiteral(text: string): string {
  */
 function writeLock(eventTable: string): Statement {
   return {
-    sql: `select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || ${textLiteral(eventTable)}), 1, 16))::bit(64)::bigint)`,
+    sql: `select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || ${packages.pg().escapeLiteral(eventTable)}), 1, 16))::bit(64)::bigint)`,
     parameters: [],
   };
 }
