@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import {
   type KyselyPlugin,
+  type OperationNode,
   OperationNodeTransformer,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
+  type QueryId,
   type QueryResult,
   type RootOperationNode,
   type TableNode,
@@ -65,9 +67,31 @@ export function resolveTables(value: unknown): TableNames {
   return resolved;
 }
 
+/**
+ * Renames the logical tables of a query once. Kysely runs a plugin on a
+ * subquery when it is embedded in another query and then on the whole query
+ * again: the queries it already renamed are kept as they are, else a relation
+ * given another's default name (`{ event: "log", action: "events" }`) would
+ * be renamed twice (`actions` → `events` → `log`).
+ */
 class Renamer extends OperationNodeTransformer {
+  readonly #renamed = new WeakSet<OperationNode>();
+
   constructor(private readonly names: ReadonlyMap<string, string>) {
     super();
+  }
+
+  /** The query renamed, remembered as such. */
+  rename(node: RootOperationNode): RootOperationNode {
+    if (this.#renamed.has(node)) return node;
+    const out = this.transformNode(node);
+    this.#renamed.add(out);
+    return out;
+  }
+
+  override transformNode<T extends OperationNode | undefined>(node: T, queryId?: QueryId): T {
+    if (node !== undefined && this.#renamed.has(node)) return node;
+    return super.transformNode(node, queryId);
   }
 
   protected override transformTable(node: TableNode): TableNode {
@@ -138,7 +162,7 @@ export function renameTables(tables: TableNames): KyselyPlugin {
   for (const [logical, suffix] of Object.entries(EXTRA_TABLES)) map.set(logical, derivedName(tables, suffix));
   const renamer = new Renamer(map);
   return {
-    transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => renamer.transformNode(args.node),
+    transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => renamer.rename(args.node),
     transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => args.result,
   };
 }

@@ -37,6 +37,28 @@ export function testTables(factory: StoreFactory): void {
       expect(seqNos(await collect(store.stream({ offset: 2 })))).toEqual([1]);
     });
 
+    // Kysely runs a plugin on a subquery when it is embedded and again on the whole query: a rename
+    // applied twice sent `actions` to `events` and on to the event relation's new name.
+    for (const tables of [
+      { event: "actions", action: "events", effect: "triggers", trigger: "effects" },
+      { event: "log", action: "events" },
+      { action: "meta", effect: "rebases", trigger: "keys", event: "projections" },
+    ] satisfies Partial<TableNames>[]) {
+      it(`the default names given to other relations: ${JSON.stringify(tables)}`, async () => {
+        const store = await factory.create({ tables });
+        const first = [act(["b", 1], { assoc: { a: 1 } }, { triggers: [["k", 1]] }), act(["b", 2]), eff(["k", 1])];
+        expect((await store.rebase(1, first)).result).toBe("ok");
+        // Behind the head: the conflict guards and the conflict's own queries.
+        const c = await store.rebase(2, [act(["b", 1])]);
+        expect(c.result === "conflict" && c.conflict.theirs.seqNo).toBe(3);
+        expect((await store.rebase(3, [act(["b", 2], { assoc: { x: 1 } })])).result).toBe("ok");
+        expect(seqNos(await collect(store.stream({ offset: 3 })))).toEqual([1, 4]);
+        expect(seqNos(await store.conflicts(1, ["b", 1]))).toEqual([1, 3]);
+        expect(await store.aggregate(["b", 2])).toEqual({ state: { n: 1, x: 1 }, seqNo: 4 });
+        expect(await store.currentSeqNo()).toBe(4);
+      });
+    }
+
     it("only some relations renamed", async () => {
       const store = await factory.create({ tables: { effect: "expiries" } });
       expect((await store.rebase(1, [act(["b", 1], undefined, { triggers: [["k", 1]] }), eff(["k", 1])])).result).toBe(
