@@ -22,9 +22,10 @@ export interface FollowOptions extends StreamOptions {
   /**
    * Called each time everything committed so far has been delivered, with the
    * store's head then (`currentSeqNo()`, effects included). The consumer has
-   * finished with every delivered action when it is called.
+   * finished with every delivered action when it is called. A promise it
+   * returns is awaited: its rejection ends the iteration with that error.
    */
-  readonly onCaughtUp?: (head: number) => void;
+  readonly onCaughtUp?: (head: number) => unknown;
 }
 
 /** Validates the options of `follow`. */

@@ -13,7 +13,7 @@ export type FollowStep =
   /** Nothing more was committed after the last batch: the store's head is `head`. */
   | { readonly type: "caught-up"; readonly head: number };
 
-const ABORTED = Symbol("aborted");
+export const ABORTED = Symbol("aborted");
 const noop = () => {};
 
 /**
@@ -21,7 +21,7 @@ const noop = () => {};
  * waiting for a read that may hang as long as its database is unreachable.
  * What `work` does later, failing included, is nobody's: the follower ended.
  */
-function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
   if (signal === undefined) return work;
   if (signal.aborted) {
     work.catch(noop);

@@ -49,7 +49,7 @@ async function* followActions(
   try {
     for await (const step of followSteps(backend, { ...checked, signal: stopper.signal }, pageSize, checkOpen)) {
       if (step.type === "action") yield step.event;
-      else if (step.type === "caught-up") checked.onCaughtUp?.(step.head);
+      else if (step.type === "caught-up") await checked.onCaughtUp?.(step.head);
     }
   } finally {
     caller?.removeEventListener("abort", forward);

@@ -103,8 +103,11 @@ export interface ProjectionStatus {
 export interface RunProjectionOptions {
   /** Stops the runner (it resolves) when it aborts. */
   readonly signal?: AbortSignal;
-  /** Called each time the read model holds everything committed so far, with that head. */
-  readonly onCaughtUp?: (head: number) => void;
+  /**
+   * Called each time the read model holds everything committed so far, with
+   * that head. A promise it returns is awaited: its rejection rejects the runner.
+   */
+  readonly onCaughtUp?: (head: number) => unknown;
   /** Actions applied per transaction (default 100): larger batches commit less often. */
   readonly batchSize?: number;
 }

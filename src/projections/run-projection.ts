@@ -1,5 +1,5 @@
 import { type EventStore, PAGE_SIZE } from "../event-store.js";
-import { followSteps } from "../follow/follow-steps.js";
+import { ABORTED, followSteps, unlessAborted } from "../follow/follow-steps.js";
 import { encodeIdentity } from "../model/codec.js";
 import type { StoredAction } from "../model/types.js";
 import type { Store } from "../store.js";
@@ -90,9 +90,15 @@ export async function runProjection(
   const checkOpen = () => (store as EventStore).assertOpen();
   for (;;) {
     if (signal?.aborted) return;
-    // A new projection's row exists from its first run, so listings show it at 0.
-    await checkpoints.transact(projection.name, async (current) => (current === undefined ? 0 : undefined));
-    const [row] = await checkpoints.list(projection.name);
+    // A new projection's row exists from its first run, so listings show it at 0. Like every call of
+    // the runner to the database, it is left to finish on its own when the signal aborts: a server
+    // that stopped answering does not keep the runner from ending.
+    const opened = checkpoints
+      .transact(projection.name, async (current) => (current === undefined ? 0 : undefined))
+      .then(() => checkpoints.list(projection.name));
+    const rows = await unlessAborted(opened, signal);
+    if (rows === ABORTED) return;
+    const [row] = rows;
     let position: Position = { checkpoint: row?.checkpoint ?? 0, stamp: row?.updatedAt.getTime() };
     const followOptions = {
       offset: position.checkpoint + 1,
@@ -102,21 +108,27 @@ export async function runProjection(
     };
     let pending: Pending[] = [];
     let reset = new Set<string>();
-    const flush = async (to: number) => {
-      if (pending.length === 0 && to === position.checkpoint) return;
-      position = await applyBatch(checkpoints, projection, pending, position, to, reset);
+    /** Applies what is pending; false when the signal aborted first (the batch commits or not on its own). */
+    const flush = async (to: number): Promise<boolean> => {
+      if (pending.length === 0 && to === position.checkpoint) return true;
+      const written = await unlessAborted(applyBatch(checkpoints, projection, pending, position, to, reset), signal);
+      if (written === ABORTED) return false;
+      position = written;
       pending = [];
+      return true;
     };
     try {
       for await (const step of followSteps(backend, followOptions, PAGE_SIZE, checkOpen)) {
         if (step.type === "action") {
           pending.push(step);
-          if (pending.length >= batchSize) await flush(step.replay ? position.checkpoint : step.event.seqNo);
+          if (pending.length >= batchSize && !(await flush(step.replay ? position.checkpoint : step.event.seqNo))) {
+            return;
+          }
         } else if (step.type === "batch") {
-          await flush(step.head);
+          if (!(await flush(step.head))) return;
           reset = new Set();
         } else {
-          onCaughtUp?.(step.head);
+          await onCaughtUp?.(step.head);
         }
       }
       return;

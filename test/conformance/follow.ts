@@ -175,6 +175,27 @@ export function testFollow(factory: StoreFactory): void {
       });
     }
 
+    it("awaits an async onCaughtUp, and its rejection ends the iteration with that error", async () => {
+      const store = await factory.create();
+      await store.rebase(1, [act(["a", 1])]);
+      const seen: number[] = [];
+      const calls: number[] = [];
+      const iterate = async () => {
+        for await (const e of store.follow({
+          onCaughtUp: async (head) => {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            calls.push(head);
+            throw new Error("listener broke");
+          },
+        })) {
+          seen.push(e.seqNo);
+        }
+      };
+      await expect(iterate()).rejects.toThrow("listener broke");
+      expect(seen).toEqual([1]);
+      expect(calls).toEqual([1]);
+    });
+
     it("ends when the consumer breaks out of the loop, and a later follower starts afresh", async () => {
       const store = await factory.create();
       await store.rebase(1, [act(["a", 1]), act(["a", 2]), act(["a", 3])]);

@@ -199,6 +199,63 @@ export function testProjections(factory: StoreFactory): void {
       if (factory.name !== "memory") expect(model.log).toEqual(["1", "2", "3", "4"]);
     });
 
+    it("ends when its signal aborts while its batch, or its start behind another runner's batch, hangs; the late failure is nobody's", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("hangs");
+      await rebuildProjection(store, projection);
+      await commitAll(store, history().slice(0, 2));
+      // A batch whose apply waits on a server that stopped answering, holding the checkpoint's lock.
+      let entered = false;
+      let fail: (error: Error) => void = () => {};
+      const gate = new Promise<never>((_, reject) => (fail = reject));
+      const hanging = {
+        ...projection,
+        apply: async (event: Parameters<typeof projection.apply>[0], ctx: ProjectionContext) => {
+          entered = true;
+          await gate;
+          await projection.apply(event, ctx);
+        },
+      };
+      const first = new AbortController();
+      const running = runProjection(store, hanging, { signal: first.signal });
+      while (!entered) await new Promise((resolve) => setTimeout(resolve, 5));
+      // A second runner's start waits for that lock.
+      const second = new AbortController();
+      let secondEnded = false;
+      const waiting = runProjection(store, projection, { signal: second.signal }).then(() => (secondEnded = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(secondEnded).toBe(false);
+      second.abort();
+      await waiting;
+      first.abort();
+      await running;
+      // The hanging batch fails later: rolled back, reported to nobody.
+      fail(new Error("connection lost"));
+      await runUntilCaughtUp(store, projection);
+      expect((await listProjections(store, "hangs"))[0]).toMatchObject({ checkpoint: 2 });
+      const model = await readModel(reader(store), projection.memory);
+      expect(model.states).toEqual(await expectedStates(store));
+      if (factory.name !== "memory") expect(model.log).toEqual(["1", "2"]);
+    });
+
+    it("awaits an async onCaughtUp, and its rejection rejects the runner", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("async-caught-up");
+      await rebuildProjection(store, projection);
+      await commitAll(store, history().slice(0, 1));
+      const calls: number[] = [];
+      await expect(
+        runProjection(store, projection, {
+          onCaughtUp: async (head) => {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            calls.push(head);
+            throw new Error("listener broke");
+          },
+        }),
+      ).rejects.toThrow("listener broke");
+      expect(calls).toEqual([1]);
+    });
+
     it("two runners of one projection, and a rebuild while they run, apply no action twice", async () => {
       const store = await factory.create();
       const projection = foldProjection("twice");
