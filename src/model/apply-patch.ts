@@ -1,7 +1,7 @@
 import { ValidationError } from "./errors.js";
 import { keyPathOf } from "./key-path.js";
 import { DEFAULT_LIMITS, type Json, type Patch } from "./types.js";
-import { checkPatch } from "./validate.js";
+import { checkPatch, MAX_DEPTH } from "./validate.js";
 import { checkJson, isPlainObject } from "./validate-json.js";
 
 type JsonObject = { [key: string]: Json };
@@ -15,34 +15,54 @@ function copy(value: JsonObject): JsonObject {
   return { ...value };
 }
 
+/** `state` with `value` at `path`, copying each object on the way (a loop: a path may be 1,000 keys). */
 function assocIn(state: JsonObject, path: readonly string[], value: Json): JsonObject {
-  const [head, ...rest] = path as [string, ...string[]];
-  const out = copy(state);
-  if (rest.length === 0) {
-    out[head] = value;
-  } else {
-    const child = Object.hasOwn(state, head) ? state[head] : undefined;
-    out[head] = assocIn(isObject(child) ? child : {}, rest, value);
+  const last = path.length - 1;
+  const objects = new Array<JsonObject>(path.length);
+  let node = state;
+  for (let i = 0; i < last; i++) {
+    objects[i] = node;
+    const child = Object.hasOwn(node, path[i] as string) ? node[path[i] as string] : undefined;
+    node = isObject(child) ? child : {};
+  }
+  objects[last] = node;
+  let out: Json = value;
+  for (let i = last; i >= 0; i--) {
+    const next = copy(objects[i] as JsonObject);
+    next[path[i] as string] = out;
+    out = next;
+  }
+  return out as JsonObject;
+}
+
+/** `state` without the field at `path`; `state` itself when there is none. */
+function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
+  const last = path.length - 1;
+  const objects = new Array<JsonObject>(path.length);
+  let node = state;
+  for (let i = 0; i < last; i++) {
+    if (!Object.hasOwn(node, path[i] as string)) return state;
+    const child = node[path[i] as string];
+    if (!isObject(child)) return state;
+    objects[i] = node;
+    node = child;
+  }
+  if (!Object.hasOwn(node, path[last] as string)) return state;
+  let out = copy(node);
+  delete out[path[last] as string];
+  for (let i = last - 1; i >= 0; i--) {
+    const next = copy(objects[i] as JsonObject);
+    next[path[i] as string] = out;
+    out = next;
   }
   return out;
 }
 
-function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
-  const [head, ...rest] = path as [string, ...string[]];
-  if (!Object.hasOwn(state, head)) return state;
-  if (rest.length === 0) {
-    const out = copy(state);
-    delete out[head];
-    return out;
-  }
-  const child = state[head];
-  if (!isObject(child)) return state;
-  const next = dissocIn(child, rest);
-  if (next === child) return state;
-  const out = copy(state);
-  out[head] = next;
-  return out;
-}
+/** The patches of a store of any `limits.depth`: applyPatch folds what any store gives back. */
+const PATCH_LIMITS = { ...DEFAULT_LIMITS, depth: MAX_DEPTH };
+
+/** The deepest state such patches build (a path, then a value), checked before the stack could overflow. */
+const STATE_DEPTH = 2 * MAX_DEPTH + 1;
 
 /**
  * Applies a patch to a state, purely: `assoc` first, then `dissoc`. A path assoc
@@ -55,8 +75,9 @@ function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
  */
 export function applyPatch(state: { readonly [key: string]: Json }, patch: Patch): { [key: string]: Json } {
   if (!isPlainObject(state)) throw new ValidationError("invalid-type", "state", "expected a plain object");
-  checkJson(state, "state", Number.MAX_SAFE_INTEGER);
-  checkPatch(patch, "patch", DEFAULT_LIMITS);
+  // A store folds patches of at most `MAX_DEPTH` levels, at paths of at most `MAX_DEPTH` keys.
+  checkJson(state, "state", STATE_DEPTH, false, 0, undefined);
+  checkPatch(patch, "patch", PATCH_LIMITS);
   return applyPatchUnchecked(state, patch);
 }
 

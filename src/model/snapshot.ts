@@ -14,14 +14,17 @@ import { isPlainObject, pathOf } from "./validate-json.js";
  * @param maxDepth containers deeper than this are rejected (`too-deep`) before the stack could overflow.
  * @param maxLength an array `value` longer than this is rejected (`too-many`) before any element is
  *   copied: a history of a million events costs nothing to refuse. `limitName` names the limit.
+ * @param depthLimit what the message of a `too-deep` names as the limit (the copy's own bound is
+ *   room for a valid argument, not a limit of its own).
  */
 export function snapshot(
   value: unknown,
   path: string,
   maxDepth: number,
   maxLength?: { readonly max: number; readonly limitName: string },
+  depthLimit?: string,
 ): unknown {
-  return copy(value, { root: path, keys: [], maxLength }, 0, maxDepth, []);
+  return copy(value, { root: path, keys: [], maxLength, depthLimit }, 0, maxDepth, []);
 }
 
 /**
@@ -34,6 +37,7 @@ interface At {
   readonly keys: (string | number)[];
   /** The longest the root array may be. */
   readonly maxLength?: { readonly max: number; readonly limitName: string } | undefined;
+  readonly depthLimit?: string | undefined;
 }
 
 function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors: object[]): unknown {
@@ -42,7 +46,8 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
   try {
     if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
     if (depth > maxDepth) {
-      throw new ValidationError("too-deep", here(at), `values may be nested at most ${maxDepth} levels (limits.depth)`);
+      const limit = at.depthLimit === undefined ? "" : `: ${at.depthLimit}`;
+      throw new ValidationError("too-deep", here(at), `nested deeper than any valid ${at.root} goes${limit}`);
     }
     if (value instanceof Date) return copyDate(value, at);
     const { keys } = at;

@@ -34,8 +34,15 @@ export function checkKey(key: string, path: string): void {
  * `copied`: `value` is a {@link snapshot} copy, whose objects have no symbol
  * keys (the copy rejected them), so they are not looked for again.
  */
-export function checkJson(value: unknown, path: string, maxDepth: number, copied = false, levelsAbove = 0): void {
-  walk(value, { root: path, keys: [], copied, levelsAbove }, 0, maxDepth, []);
+export function checkJson(
+  value: unknown,
+  path: string,
+  maxDepth: number,
+  copied = false,
+  levelsAbove = 0,
+  limitName: string | undefined = "limits.depth",
+): void {
+  walk(value, { root: path, keys: [], copied, levelsAbove, limitName }, 0, maxDepth, []);
 }
 
 /** Where the walk is; the path text is only made for an error. */
@@ -46,6 +53,8 @@ interface At {
   readonly copied: boolean;
   /** Levels of `value` that are not patch values (an assoc object): not counted in the message's limit. */
   readonly levelsAbove: number;
+  /** The limit the message names, if any. */
+  readonly limitName: string | undefined;
 }
 
 function here(at: At): string {
@@ -73,7 +82,8 @@ function walk(value: unknown, at: At, depth: number, maxDepth: number, ancestors
   if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
   if (depth + 1 > maxDepth) {
     const limit = maxDepth - at.levelsAbove;
-    throw new ValidationError("too-deep", here(at), `values may be nested at most ${limit} levels (limits.depth)`);
+    const named = at.limitName === undefined ? "" : ` (${at.limitName})`;
+    throw new ValidationError("too-deep", here(at), `values may be nested at most ${limit} levels${named}`);
   }
   ancestors.push(value);
   const { keys } = at;

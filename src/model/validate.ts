@@ -111,7 +111,8 @@ function checkDistinctIdentities(list: readonly Identity[], path: string): void 
   });
 }
 
-function checkKeyPath(value: unknown, path: string): void {
+/** A key path longer than `maxKeys` is refused: each key nests the value one level deeper. */
+function checkKeyPath(value: unknown, path: string, maxKeys: number): void {
   if (typeof value === "string") {
     checkKey(value, path);
     return;
@@ -121,6 +122,13 @@ function checkKeyPath(value: unknown, path: string): void {
       "invalid-type",
       path,
       `expected a key or a non-empty array of keys, got ${describe(value)}`,
+    );
+  }
+  if (value.length > maxKeys) {
+    throw new ValidationError(
+      "too-deep",
+      path,
+      `a key path may have at most ${maxKeys} keys (limits.depth), got ${value.length}`,
     );
   }
   value.forEach((key, i) => {
@@ -146,7 +154,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits, copied 
         if (!Array.isArray(pair) || pair.length !== 2) {
           throw new ValidationError("invalid-type", `${at}[${i}]`, `expected [keyPath, value], got ${describe(pair)}`);
         }
-        checkKeyPath(pair[0], `${at}[${i}][0]`);
+        checkKeyPath(pair[0], `${at}[${i}][0]`, limits.depth);
         checkJson(pair[1], `${at}[${i}][1]`, limits.depth, copied);
       });
     } else {
@@ -165,7 +173,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits, copied 
     if (dissoc.length === 0) throw new ValidationError("empty", at, "expected at least one key path");
     const seen = new Set<string>();
     dissoc.forEach((keyPath, i) => {
-      checkKeyPath(keyPath, `${at}[${i}]`);
+      checkKeyPath(keyPath, `${at}[${i}]`, limits.depth);
       const key = JSON.stringify(keyPathOf(keyPath as string | string[]));
       if (seen.has(key)) throw new ValidationError("not-distinct", `${at}[${i}]`, "names a field already named");
       seen.add(key);
@@ -274,10 +282,13 @@ export function checkRebaseArgs(
   limits: Limits,
 ): CheckedRebaseArgs {
   checkPositive(base, "base");
-  const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN, {
-    max: limits.historyLength,
-    limitName: "historyLength",
-  });
+  const history = snapshot(
+    given,
+    "history",
+    limits.depth + SNAPSHOT_DEPTH_MARGIN,
+    { max: limits.historyLength, limitName: "historyLength" },
+    `patch values may be nested at most ${limits.depth} levels (limits.depth)`,
+  );
   const options = snapshot(givenOptions, "options", limits.depth + SNAPSHOT_DEPTH_MARGIN);
   checkList(history, "history", limits.historyLength, "historyLength");
   const patches = new Array<string | undefined>(history.length);

@@ -728,6 +728,18 @@ const REBASE_VALUES: BadCase[] = [
     path: deepPath(`${patchAt}.assoc[0][1]`, 66, 64),
   },
   {
+    name: "an assoc key path of 65 keys (each nests the value a level deeper)",
+    call: rebaseEvent(withPatch({ assoc: [[Array.from({ length: 65 }, () => "a"), 1]] })),
+    code: "too-deep",
+    path: `${patchAt}.assoc[0][0]`,
+  },
+  {
+    name: "a dissoc key path of 10,000 keys",
+    call: rebaseEvent(withPatch({ dissoc: [Array.from({ length: 10_000 }, () => "a")] })),
+    code: "too-deep",
+    path: `${patchAt}.dissoc[0]`,
+  },
+  {
     name: "an event over 1 MiB",
     call: rebaseEvent(withValue("x".repeat(1024 * 1024))),
     code: "too-large",

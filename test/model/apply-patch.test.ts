@@ -295,3 +295,30 @@ describe("applyPatch: bad input is a ValidationError", () => {
     });
   }
 });
+
+describe("applyPatch: deep paths and states", () => {
+  const path = (n: number) => Array.from({ length: n }, (_, i) => `k${i}`);
+
+  it("folds a path of 1,000 keys (the deepest limits.depth), assoc then dissoc, in a loop", () => {
+    const keys = path(1000);
+    const state = applyPatch({}, { assoc: [[keys, 1]] });
+    let node: Json = state;
+    for (const key of keys.slice(0, -1)) node = (node as Record<string, Json>)[key] as Json;
+    expect(node).toEqual({ k999: 1 });
+    const shorter = applyPatch(state, { dissoc: [keys] });
+    node = shorter;
+    for (const key of keys.slice(0, -1)) node = (node as Record<string, Json>)[key] as Json;
+    expect(node).toEqual({});
+    // The original is untouched, and a dissoc of a missing branch changes nothing.
+    expect(applyPatch(state, { dissoc: [["k0", "x", "y"]] })).toEqual(state);
+  });
+
+  it("refuses a path longer than any store takes, and a state deeper than one folds, with a ValidationError", () => {
+    expect(() => applyPatch({}, { assoc: [[path(1001), 1]] })).toThrow(
+      expect.objectContaining({ code: "too-deep", path: "patch.assoc[0][0]" }),
+    );
+    let deep: Json = 1;
+    for (let i = 0; i < 5000; i++) deep = { a: deep };
+    expect(() => applyPatch({ deep }, { assoc: { b: 1 } })).toThrow(expect.objectContaining({ code: "too-deep" }));
+  });
+});
