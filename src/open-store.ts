@@ -3,7 +3,7 @@ import { MemoryBackend } from "./memory/memory-backend.js";
 import { ValidationError } from "./model/errors.js";
 import { DEFAULT_LIMITS } from "./model/types.js";
 import { checkObject, resolveLimits } from "./model/validate.js";
-import { describe } from "./model/validate-json.js";
+import { describe, isCleanString } from "./model/validate-json.js";
 import { MysqlDialect } from "./sql/dialects/mysql/mysql-dialect.js";
 import { MysqlDriver, type MysqlOptions, type MysqlPoolLike } from "./sql/dialects/mysql/mysql-driver.js";
 import { PostgresDialect } from "./sql/dialects/postgres/postgres-dialect.js";
@@ -186,6 +186,18 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   if (url.startsWith("sqlite:")) {
     const path = sqlitePath(url);
     if (path === "") throw new ValidationError("invalid-url", "url", "expected sqlite:PATH or sqlite::memory:");
+    // The file system would cut the path at a \u0000, or store a lone surrogate as bytes no name has.
+    if (!isCleanString(path)) {
+      throw new ValidationError("invalid-url", "url", "a SQLite path may hold no lone surrogate and no \u0000");
+    }
+    // A query string would become part of the file's name.
+    if (path.includes("?")) {
+      throw new ValidationError(
+        "invalid-url",
+        "url",
+        "a sqlite: URL takes no query string (?…): give SQLite's settings as openStore(url, { sqlite: { … } })",
+      );
+    }
     if (options.sqlite !== undefined) checkSqliteOptions(options.sqlite);
     const driver = new SqliteDriver(path, options.sqlite);
     return new EventStore(new SqlBackend(new SqliteDialect(), driver, tables), limits);
@@ -233,6 +245,9 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
     }
     const driver = new MysqlDriver(source, { event: tables.event, meta: derivedName(tables, "meta") }, META.writeLock);
     return new EventStore(new SqlBackend(new MysqlDialect(), driver, tables), limits);
+  }
+  if (url.startsWith("memory:")) {
+    throw new ValidationError("invalid-url", "url", 'a memory store\'s URL is "memory:", with nothing after it');
   }
   throw new ValidationError(
     "invalid-url",

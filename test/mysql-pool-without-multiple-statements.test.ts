@@ -1,6 +1,6 @@
 import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
-import { openStore, type Store } from "../src/index.js";
+import { DatabaseError, openStore, rebuildProjection, type Store } from "../src/index.js";
 import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { endPool, query } from "./support/mysql-pool.js";
@@ -17,6 +17,24 @@ function plainPool(url: string): mysql.Pool {
 for (const factory of storesNamed("mysql")) {
   describe("MySQL/MariaDB: an application's pool without multipleStatements (mysql2's default)", () => {
     afterAll(() => factory.dispose());
+
+    it("a URL's ?multipleStatements=false is kept, as the option is (the store's default is true)", async () => {
+      await factory.create();
+      const url = new URL(factory.lastUrl as string);
+      const twoStatements = (store: Store) =>
+        rebuildProjection(store, { name: "two", apply() {}, clear: (ctx) => ctx.sql?.run("do 1; do 2") });
+      const byDefault = openStore(url.toString());
+      url.searchParams.set("multipleStatements", "false");
+      const without = openStore(url.toString());
+      try {
+        await twoStatements(byDefault);
+        await expect(twoStatements(without)).rejects.toBeInstanceOf(DatabaseError);
+        expect((await without.rebase(1, [act(["ok", 1])])).result).toBe("ok");
+      } finally {
+        await byDefault.close();
+        await without.close();
+      }
+    });
 
     it("a rebase that fails part-way writes nothing: the head stays where it was, no seqNo is lost", async () => {
       await factory.create();

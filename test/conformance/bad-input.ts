@@ -1094,6 +1094,12 @@ const OPEN_URL: [string, unknown, string][] = [
   ["an empty string", "", "invalid-url"],
   ["a malformed %-escape in a PostgreSQL password", "postgres://u:%zz@127.0.0.1:1/db", "invalid-url"],
   ["a malformed %-escape in a MySQL database", "mysql://u@127.0.0.1:1/d%", "invalid-url"],
+  ["a SQLite path with \\u0000 (the file system would cut it there)", "sqlite:/tmp/a\u0000b.db", "invalid-url"],
+  ["a SQLite path with a lone surrogate", "sqlite:/tmp/a\uD800.db", "invalid-url"],
+  ["a query string on a SQLite URL (it would name the file)", "sqlite:q.db?synchronous=NORMAL", "invalid-url"],
+  ["memory: with something after it", "memory:x", "invalid-url"],
+  ["mysql2 settings mysql2 refuses (ssl=true)", "mysql://u@127.0.0.1:1/d?ssl=true", "unsupported"],
+  ["an unknown MySQL charset", "mysql://u@127.0.0.1:1/d?charset=nosuch", "unsupported"],
 ];
 
 /** Bad input under changed limits: `openStore(url, { limits })`. */

@@ -1,6 +1,6 @@
 import type { CompiledQuery } from "kysely";
 import type mysql from "mysql2";
-import { DatabaseError } from "../../../model/errors.js";
+import { DatabaseError, ValidationError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
 import { once, packages } from "../packages.js";
 import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget, serverTarget } from "../server-target.js";
@@ -544,13 +544,25 @@ export class MysqlDriver implements SqlDriver {
       // mysql2 reads host, user, password and database from any scheme; `mariadb:` is only ours.
       const uri = source.url.replace(/^mariadb:/, "mysql:");
       // Several statements a query let a write take two round trips; every value is still escaped by mysql2.
-      const multipleStatements = source.options?.multipleStatements ?? true;
+      // A URL's `?multipleStatements=false` counts as the option would.
+      const fromUrl = new URL(uri).searchParams.get("multipleStatements");
+      const multipleStatements = source.options?.multipleStatements ?? fromUrl !== "false";
       // Text statements arrive with their values written in (see `formatSql`): mysql2's own pass would
       // only scan them again for placeholders (80 µs of a 100-action rebase).
       const queryFormat = source.options?.queryFormat ?? ((sql: string) => sql);
-      this.#pool = packages
-        .mysql2()
-        .createPool({ ...source.options, multipleStatements, queryFormat, uri }) as unknown as MysqlPool;
+      try {
+        this.#pool = packages
+          .mysql2()
+          .createPool({ ...source.options, multipleStatements, queryFormat, uri }) as unknown as MysqlPool;
+      } catch (error) {
+        // mysql2 checks some settings as it makes the pool (`ssl=true`, an unknown `charset`).
+        throw new ValidationError(
+          "unsupported",
+          source.options === undefined ? "url" : "options.mysql",
+          `mysql2 refused the connection settings: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      }
       this.#multipleStatements = multipleStatements;
       this.#owned = true;
       this.#target = serverTarget(source.url, source.options, 3306);
