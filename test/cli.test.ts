@@ -85,7 +85,11 @@ describe("coherence demo plays the walkthrough of SPEC section 6", () => {
 
   it("writes the walkthrough into an empty --db, and refuses a store that is not empty (exit 2)", async () => {
     const { cwd, url } = workdir();
-    expect((await runCli(["demo", "--db", url], { cwd })).code).toBe(0);
+    const demo = await runCli(["demo", "--db", url], { cwd });
+    expect(demo.code).toBe(0);
+    // Its closing hint names the store it wrote, not the temporary one of a demo without --db.
+    expect(demo.stdout).toContain(`npx coherence --db ${url} stream`);
+    expect(demo.stdout).not.toContain("sqlite:demo.db");
     const stream = await runCli(["stream", "--db", url], { cwd });
     const seqNos = lines(stream.stdout).map((l) => (JSON.parse(l) as { seqNo: number }).seqNo);
     expect(seqNos).toEqual([1, 2, 3, 4, 5, 6]);
@@ -309,7 +313,25 @@ describe("bad input exits 2 with one line on stderr and writes nothing", () => {
       message: /^coherence: history: /,
     },
     { name: "a base that is no number", args: ["--base", "x"], stdin: ndjson([good]), message: /^coherence: --base: / },
-    { name: "base 0", args: ["--base", "0"], stdin: ndjson([good]), message: /^coherence: base: / },
+    {
+      name: "base 0",
+      args: ["--base", "0"],
+      stdin: ndjson([good]),
+      message: /^coherence: --base: expected a positive integer, got "0"/,
+    },
+    {
+      name: "a resolved seqNo 0",
+      args: ["--base", "1", "--resolved", "0"],
+      stdin: ndjson([good]),
+      message: /^coherence: --resolved: expected a positive integer, got "0"/,
+    },
+    {
+      // What Node makes of an argument that is not UTF-8 ($'r\xff' and $'r\xfe' alike).
+      name: "an argument holding U+FFFD",
+      args: ["--base", "1", "--id", "r\uFFFD"],
+      stdin: ndjson([good]),
+      message: /^coherence: argument 7 \("r\uFFFD"\) is not UTF-8, or holds U\+FFFD/,
+    },
     {
       name: "a resolved list with a non-number",
       args: ["--base", "1", "--resolved", "1,a"],

@@ -8,6 +8,7 @@ import { registerRebase } from "./commands/rebase.js";
 import { registerState } from "./commands/state.js";
 import { registerStream } from "./commands/stream.js";
 import { EXIT_CODES_HELP, ExitCode } from "./exit-codes.js";
+import { checkArguments } from "./parse.js";
 import { describeError, exitCodeOf } from "./report-error.js";
 import { DEFAULT_DB } from "./store-option.js";
 
@@ -48,6 +49,7 @@ export function createProgram(): Command {
 
 async function main(argv: readonly string[]): Promise<number> {
   try {
+    checkArguments(argv.slice(2));
     await createProgram().parseAsync(argv as string[]);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (error) {

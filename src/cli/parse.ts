@@ -49,10 +49,11 @@ export function parseIdentity(text: string, what: string): Identity {
   return [text.slice(0, colon), parseId(text.slice(colon + 1), what)];
 }
 
-/** Reads a non-negative integer option such as `--base` or `--offset`. */
-export function parseInteger(text: string, what: string): number {
-  if (!INTEGER.test(text) || text.startsWith("-")) {
-    throw new CliError(`${what}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+/** Reads an integer option of at least `min` (0 for `--offset`, 1 for `--base`, a seqNo). */
+export function parseInteger(text: string, what: string, min: 0 | 1 = 0): number {
+  if (!INTEGER.test(text) || text.startsWith("-") || Number(text) < min) {
+    const expected = min === 0 ? "a non-negative integer" : "a positive integer";
+    throw new CliError(`${what}: expected ${expected}, got ${JSON.stringify(text)}`);
   }
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new CliError(`${what}: ${text} is beyond the safe integers`);
@@ -62,7 +63,21 @@ export function parseInteger(text: string, what: string): number {
 /** Reads a comma-separated list of sequence numbers (`1,2,5`); the empty text is the empty list. */
 export function parseIntegerList(text: string, what: string): number[] {
   if (text.trim() === "") return [];
-  return text.split(",").map((part) => parseInteger(part.trim(), what));
+  return text.split(",").map((part) => parseInteger(part.trim(), what, 1));
+}
+
+/**
+ * Refuses arguments that were not UTF-8: Node reads each invalid byte of one
+ * as U+FFFD, so `--id $'r\xff'` and `--id $'r\xfe'` would both be `"r\uFFFD"`.
+ */
+export function checkArguments(args: readonly string[]): void {
+  for (const [i, arg] of args.entries()) {
+    if (arg.includes("\uFFFD")) {
+      throw new CliError(
+        `argument ${i + 1} (${JSON.stringify(arg)}) is not UTF-8, or holds U+FFFD: arguments are refused rather than stored altered`,
+      );
+    }
+  }
 }
 
 /** A commander collector for repeatable options: `--kind a --kind b` → `["a", "b"]`. */

@@ -25,16 +25,20 @@ export function registerDemo(program: Command): void {
       const dir = given === undefined ? mkdtempSync(join(tmpdir(), "coherence-demo-")) : undefined;
       const url = given ?? `sqlite:${join(dir!, "demo.db")}`;
       try {
-        await withStore(command, (store) => play(store, url, (line) => process.stdout.write(`${line}\n`)), {
-          url,
-        });
+        await withStore(
+          command,
+          (store) => play(store, url, given !== undefined, (line) => process.stdout.write(`${line}\n`)),
+          {
+            url,
+          },
+        );
       } finally {
         if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       }
     });
 }
 
-async function play(store: Store, url: string, print: (line: string) => void): Promise<void> {
+async function play(store: Store, url: string, kept: boolean, print: (line: string) => void): Promise<void> {
   const s = styles(process.stdout);
   await store.initSchema();
   const head = await store.currentSeqNo();
@@ -70,8 +74,14 @@ async function play(store: Store, url: string, print: (line: string) => void): P
   const state = await store.aggregate(neuromancer);
   print(`   received  ${state ? `seqNo ${state.seqNo}  ${formatFields(state.state)}` : "nothing"}`);
   print("");
-  print(s.dim("To keep the store and explore it: npx coherence --db sqlite:demo.db demo, then"));
-  print(s.dim("npx coherence --db sqlite:demo.db stream (or: state book Neuromancer). More: npx coherence --help."));
+  if (kept) {
+    // A password in the URL shows as ***: the same --db as this run's explores the store.
+    print(s.dim(`The store stays. Explore it: npx coherence --db ${redactUrl(url)} stream`));
+    print(s.dim("(or: state book Neuromancer). More: npx coherence --help."));
+  } else {
+    print(s.dim("To keep the store and explore it: npx coherence --db sqlite:demo.db demo, then"));
+    print(s.dim("npx coherence --db sqlite:demo.db stream (or: state book Neuromancer). More: npx coherence --help."));
+  }
 }
 
 function printSent(step: DemoRebase, print: (line: string) => void): void {

@@ -31,7 +31,7 @@ Events: timestamps are ISO 8601 strings with a zone, e.g.
    "actor":["user","alice"],"aggregate":["book","Neuromancer"],"patch":{"assoc":{"genre":"SciFi"}}}}`,
     )
     .action(async (flags: RebaseFlags, command: Command) => {
-      const base = parseInteger(flags.base, "--base");
+      const base = parseInteger(flags.base, "--base", 1);
       const resolved = flags.resolved === undefined ? [] : parseIntegerList(flags.resolved, "--resolved");
       const history = parseHistory(await readInput(flags.file)) as NewEvent[];
       const result = await withStore(command, (store) =>
