@@ -19,7 +19,7 @@ import type {
   StoredEvent,
   StreamOptions,
 } from "./model/types.js";
-import { checkIdentity, checkPositive, checkRebaseArgs, checkStreamOptions } from "./model/validate.js";
+import { checkPositive, checkRebaseArgs, checkStreamOptions, readIdentity } from "./model/validate.js";
 import { pageLimit, readAhead } from "./read-ahead.js";
 import { rebase } from "./rebase.js";
 import { RunningCalls } from "./running-calls.js";
@@ -228,14 +228,14 @@ export class EventStore implements Store {
   async conflicts(offset: number, aggregate: Identity): Promise<StoredEvent[]> {
     this.#open();
     checkPositive(offset, "offset");
-    checkIdentity(aggregate, "aggregate");
-    return (await this.track(() => this.backend.conflicts(offset, encodeIdentity(aggregate)))).map(decodeEvent);
+    const encoded = encodeIdentity(readIdentity(aggregate, "aggregate"));
+    return (await this.track(() => this.backend.conflicts(offset, encoded))).map(decodeEvent);
   }
 
   async aggregate(identity: Identity): Promise<AggregateState | undefined> {
     this.#open();
-    checkIdentity(identity, "identity");
-    return this.track(() => this.#aggregate(encodeIdentity(identity)));
+    const encoded = encodeIdentity(readIdentity(identity, "identity"));
+    return this.track(() => this.#aggregate(encoded));
   }
 
   async #aggregate(aggregate: EncodedIdentity): Promise<AggregateState | undefined> {

@@ -2,7 +2,7 @@ import { EventStore } from "./event-store.js";
 import { MemoryBackend } from "./memory/memory-backend.js";
 import { ValidationError } from "./model/errors.js";
 import { DEFAULT_LIMITS } from "./model/types.js";
-import { checkObject, resolveLimits } from "./model/validate.js";
+import { checkObject, readArgument, resolveLimits } from "./model/validate.js";
 import { describe, isCleanString } from "./model/validate-json.js";
 import { MysqlDialect } from "./sql/dialects/mysql/mysql-dialect.js";
 import { MysqlDriver, type MysqlOptions, type MysqlPoolLike } from "./sql/dialects/mysql/mysql-driver.js";
@@ -164,9 +164,11 @@ export function sqliteFile(url: string): string | undefined {
  * const store = openStore("sqlite:coherence.db");
  * await store.initSchema();
  */
-export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+export function openStore(url: string, given: OpenStoreOptions = {}): Store {
   if (typeof url !== "string")
     throw new ValidationError("invalid-url", "url", `expected a string, got ${describe(url)}`);
+  // Read once into a plain copy (a pool or other class instance is kept as it is): what is checked is what is used.
+  const options = readArgument(given, "options") as OpenStoreOptions;
   checkObject(options, "options", OPTION_KEYS);
   const limits = resolveLimits(options.limits, DEFAULT_LIMITS);
   const tables = resolveTables(options.tables);

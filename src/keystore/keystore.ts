@@ -2,8 +2,9 @@ import type { WriteTx } from "../backend.js";
 import { EventStore } from "../event-store.js";
 import { encodeIdentity } from "../model/codec.js";
 import { ValidationError } from "../model/errors.js";
+import { snapshot } from "../model/snapshot.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
-import { checkIdentity, checkKind, checkObject } from "../model/validate.js";
+import { checkKind, checkObject, readArgument, readIdentity } from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
 import { SharedLock } from "../mutex.js";
 import type { Store } from "../store.js";
@@ -65,13 +66,22 @@ class StoreKeystore implements Keystore {
   encrypt(trigger: Identity, value: Json, options?: EncryptOptions): Promise<string> {
     return this.store.track(() =>
       this.#masterKeyUse.shared(async () => {
-        checkIdentity(trigger, "trigger");
-        checkJson(value, "value", this.store.limits.depth);
-        const expiresAt = options?.expiresAt;
-        if (options !== undefined) checkObject(options, "options", ["expiresAt"]);
+        // Each argument is read once, into a copy: what is checked is what is sealed.
+        const t = encodeIdentity(readIdentity(trigger, "trigger"));
+        const { depth } = this.store.limits;
+        const json = snapshot(
+          value,
+          "value",
+          depth + 1,
+          undefined,
+          `values may be nested at most ${depth} levels (limits.depth)`,
+        );
+        checkJson(json, "value", this.store.limits.depth, true);
+        const copied = options === undefined ? undefined : readArgument(options, "options");
+        if (copied !== undefined) checkObject(copied, "options", ["expiresAt"]);
+        const expiresAt = (copied as EncryptOptions | undefined)?.expiresAt;
         if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
         const master = this.#masterKey();
-        const t = encodeIdentity(trigger);
         const stored = await this.#keys.liveKey(
           t,
           (generation) => {
@@ -88,7 +98,7 @@ class StoreKeystore implements Keystore {
         );
         const key = unwrapKey(master, stored.wrapped, t.key, stored.generation);
         try {
-          return sealValue(key, stored.generation, t.key, JSON.stringify(value));
+          return sealValue(key, stored.generation, t.key, JSON.stringify(json));
         } finally {
           key.fill(0);
         }
@@ -99,13 +109,12 @@ class StoreKeystore implements Keystore {
   decrypt(trigger: Identity, text: string): Promise<Json | Redacted> {
     return this.store.track(() =>
       this.#masterKeyUse.shared(async () => {
-        checkIdentity(trigger, "trigger");
+        const t = encodeIdentity(readIdentity(trigger, "trigger"));
         if (typeof text !== "string") {
           throw new ValidationError("invalid-type", "text", `expected a ciphertext string, got ${describe(text)}`);
         }
         const sealed = parseSealedValue(text);
         const master = this.#masterKey();
-        const t = encodeIdentity(trigger);
         const stored = await this.#keys.get(t);
         if (stored === undefined || sealed.generation > stored.generation) {
           throw new DecryptionError(
@@ -149,8 +158,8 @@ class StoreKeystore implements Keystore {
 
   expire(trigger: Identity): Promise<ExpireResult> {
     return this.store.track(async () => {
-      checkIdentity(trigger, "trigger");
-      const effect = await this.#expire(trigger);
+      // One copy for the key shredded and the effect appended: they name the same trigger.
+      const effect = await this.#expire(readIdentity(trigger, "trigger"));
       if (effect === undefined) return { result: "absent" };
       return { result: "expired", effect, scrubbed: await this.#keys.scrub() };
     });
@@ -158,9 +167,10 @@ class StoreKeystore implements Keystore {
 
   expireDue(now: Date = new Date()): Promise<ExpireDueResult> {
     return this.store.track(async () => {
-      checkDate(now, "now");
+      const at = readArgument(now, "now");
+      checkDate(at, "now");
       const effects: StoredEffect[] = [];
-      for (const t of await this.#keys.due(now.getTime())) {
+      for (const t of await this.#keys.due(at.getTime())) {
         const effect = await this.#expire([t.kind, JSON.parse(t.id)]);
         if (effect) effects.push(effect);
       }
@@ -182,9 +192,10 @@ class StoreKeystore implements Keystore {
 
   setExpiry(trigger: Identity, expiresAt: Date | null): Promise<boolean> {
     return this.store.track(async () => {
-      checkIdentity(trigger, "trigger");
-      if (expiresAt !== null) checkDate(expiresAt, "expiresAt");
-      return this.#keys.setExpiry(encodeIdentity(trigger), expiresAt === null ? null : expiresAt.getTime());
+      const t = encodeIdentity(readIdentity(trigger, "trigger"));
+      const at = expiresAt === null ? null : readArgument(expiresAt, "expiresAt");
+      if (at !== null) checkDate(at, "expiresAt");
+      return this.#keys.setExpiry(t, at === null ? null : at.getTime());
     });
   }
 
@@ -227,15 +238,17 @@ export function openKeystore(store: Store, options: KeystoreOptions = {}): Keyst
   if (!(store instanceof EventStore)) {
     throw new ValidationError("invalid-type", "store", `expected a store from openStore(), got ${describe(store)}`);
   }
-  checkObject(options, "options", ["masterKey", "source"]);
-  const source = options.source ?? "keystore";
+  const given = readArgument(options, "options");
+  checkObject(given, "options", ["masterKey", "source"]);
+  const { masterKey } = given as KeystoreOptions;
+  const source = (given as KeystoreOptions).source ?? "keystore";
   checkKind(source, "options.source");
   let master: Buffer | ValidationError | undefined;
   try {
-    master = resolveMasterKey(options.masterKey);
+    master = resolveMasterKey(masterKey);
   } catch (error) {
     // A key given as an argument is checked here; one from the environment when it is used.
-    if (options.masterKey !== undefined || !(error instanceof ValidationError)) throw error;
+    if (masterKey !== undefined || !(error instanceof ValidationError)) throw error;
     master = error;
   }
   return new StoreKeystore(store, master, source);

@@ -73,9 +73,9 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
       ancestors.push(value);
       const out = new Array<unknown>(length);
       for (let i = 0; i < length; i++) {
-        // Read here, before the key is pushed: a getter that throws is reported at this value's path.
-        const item = value[i];
+        // Read after the key is pushed: a getter that throws is reported at its own path.
         keys.push(i);
+        const item = value[i];
         out[i] = copy(item, at, depth + 1, maxDepth, ancestors);
         keys.pop();
       }
@@ -92,8 +92,8 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
         keys.push(key);
         throw new ValidationError("forbidden-key", here(at), 'the key "__proto__" is not allowed');
       }
-      const item = value[key];
       keys.push(key);
+      const item = value[key];
       out[key] = copy(item, at, depth + 1, maxDepth, ancestors);
       keys.pop();
     }

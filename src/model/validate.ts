@@ -83,6 +83,21 @@ export function checkIdentity(value: unknown, path: string): asserts value is Id
   checkId(value[1], `${path}[1]`);
 }
 
+/**
+ * A plain copy of an argument that holds no patch, each of its properties read
+ * once (see {@link snapshot}): what is checked is what is used.
+ */
+export function readArgument(value: unknown, path: string): unknown {
+  return snapshot(value, path, DEFAULT_SNAPSHOT_DEPTH);
+}
+
+/** {@link readArgument} of an `Identity`, checked. */
+export function readIdentity(value: unknown, path: string): Identity {
+  const copy = readArgument(value, path);
+  checkIdentity(copy, path);
+  return copy;
+}
+
 /** Throws unless `value` is a positive safe integer. */
 export function checkPositive(value: unknown, path: string): asserts value is number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {

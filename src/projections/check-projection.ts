@@ -1,7 +1,8 @@
 import type { Backend } from "../backend.js";
 import { EventStore } from "../event-store.js";
 import { ValidationError } from "../model/errors.js";
-import { checkIdentity, checkKind, checkList, checkObject, checkPositive } from "../model/validate.js";
+import type { Identity } from "../model/types.js";
+import { checkIdentity, checkKind, checkList, checkObject, checkPositive, readArgument } from "../model/validate.js";
 import { describe, fieldPath } from "../model/validate-json.js";
 import type { Store } from "../store.js";
 import type { Projection, RunProjectionOptions } from "./projection.js";
@@ -91,17 +92,38 @@ function checkNearMisses(value: object): void {
   }
 }
 
-/** Throws unless `value` is a {@link Projection}. */
-export function checkProjection(value: unknown): asserts value is Projection {
+/** `value[key]`, read once; a getter or Proxy that throws is a ValidationError naming the member. */
+function member(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch (error) {
+    throw new ValidationError("unreadable", `projection.${key}`, `reading the value threw: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Checks that `value` is a {@link Projection} and returns what the runner
+ * uses: each member read once (its lists copied), and its methods called on
+ * `value` itself. A getter that answers differently on each read can then
+ * neither get past the checks nor name another checkpoint later.
+ */
+export function checkProjection(value: unknown): Projection {
   // Not checkObject: a projection may well be a class instance with members of its own.
   if (typeof value !== "object" || value === null) {
     throw new ValidationError("invalid-type", "projection", `expected an object, got ${describe(value)}`);
   }
-  const { name, apply, reset, clear, aggregates, kinds } = value as Record<string, unknown>;
+  const name = member(value, "name");
   checkKind(name, "projection.name");
+  const apply = member(value, "apply");
+  const reset = member(value, "reset");
+  const clear = member(value, "clear");
   checkFunction(apply, "projection.apply", true);
   checkFunction(reset, "projection.reset", false);
   checkFunction(clear, "projection.clear", false);
+  const aggregates = readArgument(member(value, "aggregates"), "projection.aggregates");
+  const kinds = readArgument(member(value, "kinds"), "projection.kinds");
   if (aggregates !== undefined) {
     checkList(aggregates, "projection.aggregates", Number.MAX_SAFE_INTEGER);
     for (const [i, a] of aggregates.entries()) checkIdentity(a, `projection.aggregates[${i}]`);
@@ -111,11 +133,23 @@ export function checkProjection(value: unknown): asserts value is Projection {
     for (const [i, k] of kinds.entries()) checkKind(k, `projection.kinds[${i}]`);
   }
   checkNearMisses(value);
+  type Method = (...args: unknown[]) => void | Promise<void>;
+  const on = (method: unknown) =>
+    method === undefined ? undefined : (...args: unknown[]) => (method as Method).apply(value, args);
+  return {
+    name,
+    ...(aggregates === undefined ? {} : { aggregates: aggregates as Identity[] }),
+    ...(kinds === undefined ? {} : { kinds: kinds as string[] }),
+    apply: on(apply) as Projection["apply"],
+    ...(reset === undefined ? {} : { reset: on(reset) as Projection["reset"] }),
+    ...(clear === undefined ? {} : { clear: on(clear) as Projection["clear"] }),
+  };
 }
 
-/** Throws unless `value` is a {@link RunProjectionOptions}. */
-export function checkRunOptions(value: unknown): RunProjectionOptions {
-  if (value === undefined) return {};
+/** Throws unless `value` is a {@link RunProjectionOptions}; returns the copy to use (each option read once). */
+export function checkRunOptions(given: unknown): RunProjectionOptions {
+  if (given === undefined) return {};
+  const value = readArgument(given, "options");
   checkObject(value, "options", ["signal", "onCaughtUp", "batchSize"]);
   if (value.signal !== undefined && !(value.signal instanceof AbortSignal)) {
     throw new ValidationError(

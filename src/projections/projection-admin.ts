@@ -35,9 +35,9 @@ export async function listProjections(store: Store, name?: string): Promise<Proj
  * await rebuildProjection(store, titles);
  * await runProjection(store, titles, { signal });
  */
-export async function rebuildProjection(store: Store, projection: Projection): Promise<void> {
+export async function rebuildProjection(store: Store, given: Projection): Promise<void> {
   const backend = backendOf(store);
-  checkProjection(projection);
+  const projection = checkProjection(given);
   await (store as EventStore).track(() =>
     checkpointsOf(backend).transact(projection.name, async (_current, sql) => {
       await projection.clear?.({ sql, replay: false });

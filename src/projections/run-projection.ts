@@ -77,13 +77,9 @@ async function applyBatch(
  * controller.abort();
  * await running;
  */
-export async function runProjection(
-  store: Store,
-  projection: Projection,
-  options?: RunProjectionOptions,
-): Promise<void> {
+export async function runProjection(store: Store, given: Projection, options?: RunProjectionOptions): Promise<void> {
   const backend = backendOf(store);
-  checkProjection(projection);
+  const projection = checkProjection(given);
   const { signal, onCaughtUp, batchSize = 100 } = checkRunOptions(options);
   const checkpoints = checkpointsOf(backend);
   // A store closed under a running projection ends it with StoreClosedError, as it ends a follow.
