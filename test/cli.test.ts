@@ -359,6 +359,15 @@ describe("bad input exits 2 with one line on stderr and writes nothing", () => {
     });
   }
 
+  it("init of a SQLite file in a directory that does not exist: exit 2, naming --db", async () => {
+    const { cwd } = workdir();
+    const run = await runCli(["init", "--db", `sqlite:${join(cwd, "nodir", "x.db")}`], { cwd });
+    expect(run.code, run.stderr).toBe(2);
+    expect(lines(run.stderr)).toEqual([
+      `coherence: --db: cannot create ${join(cwd, "nodir", "x.db")}: its directory does not exist`,
+    ]);
+  });
+
   it("stream and state with malformed arguments", async () => {
     const { cwd, url } = workdir();
     await head(url);

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { openStore, type Store, type TableNames } from "../index.js";
 import { sqliteFile, urlAuthority } from "../open-store.js";
@@ -108,6 +109,9 @@ export async function withStore<T>(
     const file = sqliteFile(url);
     if (file !== undefined && !creates && !existsSync(file)) {
       throw new CliError(`${chosen.from}: no store at ${file} (no such file); \`coherence init\` creates one`);
+    }
+    if (file !== undefined && creates && !existsSync(dirname(resolve(file)))) {
+      throw new CliError(`${chosen.from}: cannot create ${file}: its directory does not exist`);
     }
   }
   const store = openStore(url, tables === undefined ? {} : { tables });
