@@ -381,7 +381,7 @@ export class PostgresDriver implements SqlDriver {
       this.#pool = source.pool;
       this.#owned = false;
       // pg keeps a pool's connection string as given: host, port and database are in it, not in the options.
-      this.#target = serverTarget(source.pool.options?.connectionString, source.pool.options, 5432);
+      this.#target = serverTarget(source.pool.options?.connectionString, source.pool.options, 5432, "pg");
       this.database = undefined;
     } else {
       const pool = new (packages.pg().Pool)({ ...source.options, connectionString: source.url });
@@ -392,7 +392,7 @@ export class PostgresDriver implements SqlDriver {
       pool.on("connect", (client: { on(event: "error", listener: () => void): unknown }) => client.on("error", noop));
       this.#pool = pool as unknown as PostgresPool;
       this.#owned = true;
-      this.#target = serverTarget(source.url, source.options, 5432);
+      this.#target = serverTarget(source.url, source.options, 5432, "pg");
       this.database = source.url;
     }
   }
