@@ -129,7 +129,6 @@ function checkSqliteOptions(options: unknown): asserts options is SqliteOptions 
     (typeof busyTimeout !== "number" ||
       !Number.isSafeInteger(busyTimeout) ||
       busyTimeout < 0 ||
-      Object.is(busyTimeout, -0) ||
       busyTimeout > MAX_BUSY_TIMEOUT)
   ) {
     throw new ValidationError(

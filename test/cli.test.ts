@@ -466,6 +466,23 @@ describe("input is read exactly or refused, and nothing is written", () => {
     expect(readdirSync(cwd)).toContain("typo.db");
   });
 
+  it("the library's refusals of what an option gave name that option", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    const [aggregate, kind, id, tables] = await Promise.all([
+      runCli(["stream", "--db", url, "--aggregate", ":x"], { cwd }),
+      runCli(["stream", "--db", url, "--kind", ""], { cwd }),
+      runCli(["rebase", "--db", url, "--base", "1", "--id", ""], { cwd, stdin: ndjson([act(["b", 1])]) }),
+      runCli(["stream", "--db", url, "--tables", "event=bad-name"], { cwd }),
+    ]);
+    expect(aggregate.stderr).toMatch(/^coherence: --aggregate \(options\.aggregates\[0\]\[0\]\): /);
+    expect(kind.stderr).toMatch(/^coherence: --kind \(options\.kinds\[0\]\): /);
+    expect(id.stderr).toMatch(/^coherence: --id \(options\.id\): /);
+    expect(tables.stderr).toMatch(/^coherence: --tables \(options\.tables\.event\): /);
+    for (const run of [aggregate, kind, id, tables]) expect(run.code, run.stderr).toBe(2);
+    expect(await head(url)).toBe(0);
+  });
+
   it("a server URL whose port is no number exits 2 naming the url", async () => {
     const { cwd } = workdir();
     const runs = await Promise.all(
@@ -475,7 +492,9 @@ describe("input is read exactly or refused, and nothing is written", () => {
     );
     for (const run of runs) {
       expect(run.code, run.stderr).toBe(2);
-      expect(run.stderr).toMatch(/^coherence: url: the port "(abc|notaport|99999)" is not a number from 0 to 65535\n$/);
+      expect(run.stderr).toMatch(
+        /^coherence: --db \(url\): the port "(abc|notaport|99999)" is not a number from 0 to 65535\n$/,
+      );
     }
   });
 

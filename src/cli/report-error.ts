@@ -16,7 +16,8 @@ export function exitCodeOf(error: unknown): ExitCodeValue {
  * is (it names the field), and the class and the driver's message otherwise.
  */
 export function describeError(error: unknown): string {
-  if (error instanceof CliError || error instanceof ValidationError) return error.message;
+  if (error instanceof ValidationError) return withFlag(error);
+  if (error instanceof CliError) return error.message;
   if (error instanceof Error) {
     const cause =
       error.cause instanceof Error && !error.message.includes(error.cause.message) ? error.cause : undefined;
@@ -32,4 +33,25 @@ const MISSING_TABLE = /no such table|relation .* does not exist|table .* doesn't
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ");
+}
+
+/** The options of the CLI that give the library's arguments, by the paths a ValidationError names. */
+const FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^url$/, "--db"],
+  [/^options\.tables(\.|$)/, "--tables"],
+  [/^base$/, "--base"],
+  [/^options\.resolved(\[|$)/, "--resolved"],
+  [/^options\.id$/, "--id"],
+  [/^options\.offset$/, "--offset"],
+  [/^options\.aggregates(\[|$)/, "--aggregate"],
+  [/^options\.kinds(\[|$)/, "--kind"],
+];
+
+/** A ValidationError's message, naming the option it came from where one did (`--kind (options.kinds[0]): …`). */
+function withFlag(error: ValidationError): string {
+  const flag = FLAGS.find(([path]) => path.test(error.path))?.[1];
+  if (flag === undefined) return error.message;
+  const prefix = `${error.path}: `;
+  const text = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return `${flag} (${error.path}): ${text}`;
 }
