@@ -47,6 +47,16 @@ export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefin
   });
 }
 
+/**
+ * What a callback of the caller's returned (`onCaughtUp`), awaited when it is
+ * a promise, unless `signal` aborts first ({@link ABORTED}): a callback that
+ * never settles does not keep a follower from ending.
+ */
+export async function settled(result: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then !== "function") return result;
+  return unlessAborted(Promise.resolve(result), signal);
+}
+
 /** The in-process wake-up channel of a backend: its database's, or its own. */
 export function channelOf(backend: Backend): unknown {
   return backend.channel ?? backend;

@@ -1,7 +1,7 @@
 import type { Backend } from "../backend.js";
 import type { StoredAction } from "../model/types.js";
 import { checkFollowOptions } from "./follow-options.js";
-import { followSteps } from "./follow-steps.js";
+import { followSteps, settled } from "./follow-steps.js";
 
 /**
  * The actions of `store.follow`, with the options validated on the first
@@ -49,7 +49,7 @@ async function* followActions(
   try {
     for await (const step of followSteps(backend, { ...checked, signal: stopper.signal }, pageSize, checkOpen)) {
       if (step.type === "action") yield step.event;
-      else if (step.type === "caught-up") await checked.onCaughtUp?.(step.head);
+      else if (step.type === "caught-up") await settled(checked.onCaughtUp?.(step.head), stopper.signal);
     }
   } finally {
     caller?.removeEventListener("abort", forward);

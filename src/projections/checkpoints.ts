@@ -135,8 +135,11 @@ class MemoryCheckpoints implements Checkpoints {
     });
   }
 
-  async remove(name: string): Promise<void> {
-    this.#rows.delete(name);
+  remove(name: string): Promise<void> {
+    // After the transactions already waiting (a runner's start left to finish on its own), as on SQL.
+    return this.#lock.run(async () => {
+      this.#rows.delete(name);
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import { type EventStore, PAGE_SIZE } from "../event-store.js";
-import { ABORTED, followSteps, unlessAborted } from "../follow/follow-steps.js";
+import { ABORTED, followSteps, settled, unlessAborted } from "../follow/follow-steps.js";
 import { encodeIdentity } from "../model/codec.js";
 import type { StoredAction } from "../model/types.js";
 import type { Store } from "../store.js";
@@ -86,9 +86,9 @@ export async function runProjection(store: Store, given: Projection, options?: R
   const checkOpen = () => (store as EventStore).assertOpen();
   for (;;) {
     if (signal?.aborted) return;
-    // A new projection's row exists from its first run, so listings show it at 0. Like every call of
-    // the runner to the database, it is left to finish on its own when the signal aborts: a server
-    // that stopped answering does not keep the runner from ending.
+    // A new projection's row exists from its first run, so listings show it at 0. The start runs no code
+    // of the projection's: when the signal aborts while it waits (behind another runner's batch, or on a
+    // server that stopped answering), it is left to finish on its own, as a follow leaves its reads.
     const opened = checkpoints
       .transact(projection.name, async (current) => (current === undefined ? 0 : undefined))
       .then(() => checkpoints.list(projection.name));
@@ -104,27 +104,23 @@ export async function runProjection(store: Store, given: Projection, options?: R
     };
     let pending: Pending[] = [];
     let reset = new Set<string>();
-    /** Applies what is pending; false when the signal aborted first (the batch commits or not on its own). */
-    const flush = async (to: number): Promise<boolean> => {
-      if (pending.length === 0 && to === position.checkpoint) return true;
-      const written = await unlessAborted(applyBatch(checkpoints, projection, pending, position, to, reset), signal);
-      if (written === ABORTED) return false;
-      position = written;
+    // A batch that has begun is finished, even when the signal aborts meanwhile: its `apply` calls are the
+    // runner's, and so are its failure and its checkpoint when the runner ends.
+    const flush = async (to: number) => {
+      if (pending.length === 0 && to === position.checkpoint) return;
+      position = await applyBatch(checkpoints, projection, pending, position, to, reset);
       pending = [];
-      return true;
     };
     try {
       for await (const step of followSteps(backend, followOptions, PAGE_SIZE, checkOpen)) {
         if (step.type === "action") {
           pending.push(step);
-          if (pending.length >= batchSize && !(await flush(step.replay ? position.checkpoint : step.event.seqNo))) {
-            return;
-          }
+          if (pending.length >= batchSize) await flush(step.replay ? position.checkpoint : step.event.seqNo);
         } else if (step.type === "batch") {
-          if (!(await flush(step.head))) return;
+          await flush(step.head);
           reset = new Set();
-        } else {
-          await onCaughtUp?.(step.head);
+        } else if ((await settled(onCaughtUp?.(step.head), signal)) === ABORTED) {
+          return;
         }
       }
       return;

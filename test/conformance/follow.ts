@@ -196,6 +196,23 @@ export function testFollow(factory: StoreFactory): void {
       expect(calls).toEqual([1]);
     });
 
+    it("ends when its signal aborts while an async onCaughtUp has not settled", async () => {
+      const store = await factory.create();
+      await store.rebase(1, [act(["a", 1])]);
+      const controller = new AbortController();
+      const seen: number[] = [];
+      for await (const e of store.follow({
+        signal: controller.signal,
+        onCaughtUp: () => {
+          setTimeout(() => controller.abort(), 10);
+          return new Promise(() => {});
+        },
+      })) {
+        seen.push(e.seqNo);
+      }
+      expect(seen).toEqual([1]);
+    });
+
     it("ends when the consumer breaks out of the loop, and a later follower starts afresh", async () => {
       const store = await factory.create();
       await store.rebase(1, [act(["a", 1]), act(["a", 2]), act(["a", 3])]);

@@ -199,7 +199,7 @@ export function testProjections(factory: StoreFactory): void {
       if (factory.name !== "memory") expect(model.log).toEqual(["1", "2", "3", "4"]);
     });
 
-    it("ends when its signal aborts while its batch, or its start behind another runner's batch, hangs; the late failure is nobody's", async () => {
+    it("on abort, a runner waiting to start ends at once, and one applying a batch finishes it first (its failure is the runner's)", async () => {
       const store = await factory.create();
       const projection = foldProjection("hangs");
       await rebuildProjection(store, projection);
@@ -217,9 +217,11 @@ export function testProjections(factory: StoreFactory): void {
         },
       };
       const first = new AbortController();
-      const running = runProjection(store, hanging, { signal: first.signal });
+      let firstEnded = false;
+      const running = runProjection(store, hanging, { signal: first.signal }).finally(() => (firstEnded = true));
+      running.catch(() => {});
       while (!entered) await new Promise((resolve) => setTimeout(resolve, 5));
-      // A second runner's start waits for that lock.
+      // A second runner's start waits for that lock: its abort ends it at once, its start left to finish.
       const second = new AbortController();
       let secondEnded = false;
       const waiting = runProjection(store, projection, { signal: second.signal }).then(() => (secondEnded = true));
@@ -227,15 +229,38 @@ export function testProjections(factory: StoreFactory): void {
       expect(secondEnded).toBe(false);
       second.abort();
       await waiting;
+      // The first waits for its batch, whose failure it reports.
       first.abort();
-      await running;
-      // The hanging batch fails later: rolled back, reported to nobody.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(firstEnded).toBe(false);
       fail(new Error("connection lost"));
+      await expect(running).rejects.toThrow("connection lost");
+      expect((await listProjections(store, "hangs"))[0]).toMatchObject({ checkpoint: 0 });
       await runUntilCaughtUp(store, projection);
       expect((await listProjections(store, "hangs"))[0]).toMatchObject({ checkpoint: 2 });
       const model = await readModel(reader(store), projection.memory);
       expect(model.states).toEqual(await expectedStates(store));
       if (factory.name !== "memory") expect(model.log).toEqual(["1", "2"]);
+    });
+
+    it("an abort ends the runner while an async onCaughtUp has not settled", async () => {
+      const store = await factory.create();
+      const projection = foldProjection("never-settles");
+      await rebuildProjection(store, projection);
+      await commitAll(store, history().slice(0, 1));
+      const controller = new AbortController();
+      let called = false;
+      const running = runProjection(store, projection, {
+        signal: controller.signal,
+        onCaughtUp: () => {
+          called = true;
+          return new Promise(() => {});
+        },
+      });
+      while (!called) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
+      await running;
+      expect((await listProjections(store, "never-settles"))[0]).toMatchObject({ checkpoint: 1 });
     });
 
     it("awaits an async onCaughtUp, and its rejection rejects the runner", async () => {
