@@ -1,8 +1,9 @@
+import { existsSync } from "node:fs";
 import { EventStore } from "./event-store.js";
 import { MemoryBackend } from "./memory/memory-backend.js";
 import { ValidationError } from "./model/errors.js";
 import { DEFAULT_LIMITS } from "./model/types.js";
-import { checkObject, readArgument, resolveLimits } from "./model/validate.js";
+import { checkObject, readArgument, readShallow, resolveLimits } from "./model/validate.js";
 import { describe, isCleanString } from "./model/validate-json.js";
 import { MysqlDialect } from "./sql/dialects/mysql/mysql-dialect.js";
 import { MysqlDriver, type MysqlOptions, type MysqlPoolLike } from "./sql/dialects/mysql/mysql-driver.js";
@@ -166,9 +167,15 @@ export function sqliteFile(url: string): string | undefined {
 export function openStore(url: string, given: OpenStoreOptions = {}): Store {
   if (typeof url !== "string")
     throw new ValidationError("invalid-url", "url", `expected a string, got ${describe(url)}`);
-  // Read once into a plain copy (a pool or other class instance is kept as it is): what is checked is what is used.
-  const options = readArgument(given, "options") as OpenStoreOptions;
-  checkObject(options, "options", OPTION_KEYS);
+  // Each option read once: what is checked is what is used. The store's own (limits, tables, sqlite) are
+  // copied whole; a driver's settings and a pool are the driver's to read, as they are.
+  const shallow = readShallow(given, "options") as Record<string, unknown>;
+  checkObject(shallow, "options", OPTION_KEYS);
+  const copied: Record<string, unknown> = { ...shallow };
+  for (const key of ["limits", "tables", "sqlite"]) {
+    if (copied[key] !== undefined) copied[key] = readArgument(copied[key], `options.${key}`);
+  }
+  const options = copied as OpenStoreOptions;
   const limits = resolveLimits(options.limits, DEFAULT_LIMITS);
   const tables = resolveTables(options.tables);
   const scheme = SERVER_URL.exec(url)?.[1]?.replace("postgresql", "postgres").replace("mariadb", "mysql");
@@ -191,8 +198,8 @@ export function openStore(url: string, given: OpenStoreOptions = {}): Store {
     if (!isCleanString(path)) {
       throw new ValidationError("invalid-url", "url", "a SQLite path may hold no lone surrogate and no \u0000");
     }
-    // A query string would become part of the file's name.
-    if (path.includes("?")) {
+    // A query string would become part of a new file's name (a file whose name holds one opens).
+    if (path.includes("?") && !existsSync(path)) {
       throw new ValidationError(
         "invalid-url",
         "url",

@@ -90,6 +90,11 @@ describe("coherence demo plays the walkthrough of SPEC section 6", () => {
     // Its closing hint names the store it wrote, not the temporary one of a demo without --db.
     expect(demo.stdout).toContain(`npx coherence --db ${url} stream`);
     expect(demo.stdout).not.toContain("sqlite:demo.db");
+    const other = workdir();
+    const renamed = await runCli(["demo", "--db", other.url, "--tables", "event=log"], { cwd: other.cwd });
+    expect(renamed.stdout).toContain(`npx coherence --db ${other.url} --tables event=log stream`);
+    // Nothing of an in-process store stays: the hint is the one of a temporary file.
+    expect((await runCli(["demo", "--db", "memory:"], { cwd })).stdout).toContain("sqlite:demo.db");
     const stream = await runCli(["stream", "--db", url], { cwd });
     const seqNos = lines(stream.stdout).map((l) => (JSON.parse(l) as { seqNo: number }).seqNo);
     expect(seqNos).toEqual([1, 2, 3, 4, 5, 6]);

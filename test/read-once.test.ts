@@ -127,4 +127,45 @@ describe("arguments are read once, into copies", () => {
       expect.objectContaining({ code: "unreadable", path: "options.source" }),
     );
   });
+
+  it("a driver's settings are the driver's: cycles, symbol keys and Date subclasses in them are not refused", async () => {
+    const postgres: Record<string | symbol, unknown> = { connectionTimeoutMillis: 500, [Symbol("s")]: 1 };
+    postgres.self = postgres;
+    postgres.when = new (class extends Date {})(0);
+    const store = openStore("postgres://u@127.0.0.1:1/db", { postgres: postgres as never });
+    await store.close();
+  });
+
+  it("keystore dates may be Date subclasses, read once", async () => {
+    const store = openStore("memory:");
+    const keystore = openKeystore(store, { masterKey: MASTER });
+    await keystore.encrypt(["key", 1], 1);
+    class Day extends Date {}
+    expect(await keystore.setExpiry(["key", 1], new Day(Date.now() + 60_000))).toBe(true);
+    expect((await keystore.expireDue(new Day(0))).effects).toEqual([]);
+    await store.close();
+  });
+
+  it("a projection's methods are called on the projection itself, whatever properties they carry", async () => {
+    const store = openStore("memory:");
+    await store.rebase(1, [act(["book", 1])]);
+    const seen: number[] = [];
+    class Titles {
+      readonly name = "titles";
+      readonly #seen = seen;
+      apply(event: { seqNo: number }) {
+        this.#seen.push(event.seqNo);
+      }
+    }
+    const apply = Object.assign((event: { seqNo: number }) => seen.push(-event.seqNo), { apply: 1 });
+    for (const projection of [new Titles(), { name: "odd", apply }]) {
+      const controller = new AbortController();
+      await runProjection(store, projection as never, {
+        signal: controller.signal,
+        onCaughtUp: () => controller.abort(),
+      });
+    }
+    expect(seen).toEqual([1, -1]);
+    await store.close();
+  });
 });

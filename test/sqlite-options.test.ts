@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { EventStore } from "../src/event-store.js";
 import { openStore, ValidationError } from "../src/index.js";
 import type { SqlBackend } from "../src/sql/sql-backend.js";
+import { act } from "./support/events.js";
 
 const dir = mkdtempSync(join(tmpdir(), "coherence-sqlite-options-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +36,18 @@ describe("sqlite: options.sqlite is checked before the file is opened", () => {
       expect(existsSync(file)).toBe(false);
     });
   }
+
+  it("a ? in a path: a query string for a new file (refused), part of the name of one that exists (it opens)", async () => {
+    const file = join(dir, "q.db?mode=ro");
+    expect(() => openStore(`sqlite:${file}`)).toThrow(expect.objectContaining({ code: "invalid-url", path: "url" }));
+    expect(existsSync(file)).toBe(false);
+    // A store made where the name was taken as it is.
+    writeFileSync(file, "");
+    const store = openStore(`sqlite:${file}`);
+    await store.initSchema();
+    expect((await store.rebase(1, [act(["b", 1])])).result).toBe("ok");
+    await store.close();
+  });
 
   it("the modes and timeouts it accepts apply", async () => {
     for (const [synchronous, level] of [

@@ -84,7 +84,7 @@ export function tablesOption(command: Command): Partial<TableNames> | undefined 
 }
 
 /** Stores that live in the process: each command is a process of its own, so they would be empty every time. */
-const IN_PROCESS = /^(memory:|sqlite:(\/\/)?:memory:)$/;
+export const IN_PROCESS = /^(memory:|sqlite:(\/\/)?:memory:)$/;
 
 /**
  * Opens the store of `--db` and `--tables`, runs `work` on it and closes it,

@@ -4,7 +4,7 @@ import { encodeIdentity } from "../model/codec.js";
 import { ValidationError } from "../model/errors.js";
 import { snapshot } from "../model/snapshot.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
-import { checkKind, checkObject, readArgument, readIdentity } from "../model/validate.js";
+import { checkKind, checkObject, readDate, readIdentity, readShallow } from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
 import { SharedLock } from "../mutex.js";
 import type { Store } from "../store.js";
@@ -25,12 +25,6 @@ import { REDACTED, type Redacted } from "./redacted.js";
 
 /** Thrown inside the expiry's transaction when the key is gone: rolls the effect back. */
 class NoKey extends Error {}
-
-function checkDate(value: unknown, path: string): asserts value is Date {
-  if (!(value instanceof Date))
-    throw new ValidationError("invalid-type", path, `expected a Date, got ${describe(value)}`);
-  if (Number.isNaN(value.getTime())) throw new ValidationError("invalid-date", path, "an invalid Date");
-}
 
 /** Each call is tracked by the store (`EventStore.track`): `close()` lets it finish, an expiry's scrub after its commit included. */
 class StoreKeystore implements Keystore {
@@ -77,10 +71,10 @@ class StoreKeystore implements Keystore {
           `values may be nested at most ${depth} levels (limits.depth)`,
         );
         checkJson(json, "value", this.store.limits.depth, true);
-        const copied = options === undefined ? undefined : readArgument(options, "options");
+        const copied = options === undefined ? undefined : readShallow(options, "options");
         if (copied !== undefined) checkObject(copied, "options", ["expiresAt"]);
-        const expiresAt = (copied as EncryptOptions | undefined)?.expiresAt;
-        if (expiresAt !== undefined) checkDate(expiresAt, "options.expiresAt");
+        const given = (copied as EncryptOptions | undefined)?.expiresAt;
+        const expiresAt = given === undefined ? undefined : readDate(given, "options.expiresAt");
         const master = this.#masterKey();
         const stored = await this.#keys.liveKey(
           t,
@@ -167,8 +161,7 @@ class StoreKeystore implements Keystore {
 
   expireDue(now: Date = new Date()): Promise<ExpireDueResult> {
     return this.store.track(async () => {
-      const at = readArgument(now, "now");
-      checkDate(at, "now");
+      const at = readDate(now, "now");
       const effects: StoredEffect[] = [];
       for (const t of await this.#keys.due(at.getTime())) {
         const effect = await this.#expire([t.kind, JSON.parse(t.id)]);
@@ -193,8 +186,7 @@ class StoreKeystore implements Keystore {
   setExpiry(trigger: Identity, expiresAt: Date | null): Promise<boolean> {
     return this.store.track(async () => {
       const t = encodeIdentity(readIdentity(trigger, "trigger"));
-      const at = expiresAt === null ? null : readArgument(expiresAt, "expiresAt");
-      if (at !== null) checkDate(at, "expiresAt");
+      const at = expiresAt === null ? null : readDate(expiresAt, "expiresAt");
       return this.#keys.setExpiry(t, at === null ? null : at.getTime());
     });
   }
@@ -238,7 +230,7 @@ export function openKeystore(store: Store, options: KeystoreOptions = {}): Keyst
   if (!(store instanceof EventStore)) {
     throw new ValidationError("invalid-type", "store", `expected a store from openStore(), got ${describe(store)}`);
   }
-  const given = readArgument(options, "options");
+  const given = readShallow(options, "options");
   checkObject(given, "options", ["masterKey", "source"]);
   const { masterKey } = given as KeystoreOptions;
   const source = (given as KeystoreOptions).source ?? "keystore";

@@ -77,7 +77,8 @@ export function applyPatch(state: { readonly [key: string]: Json }, patch: Patch
   if (!isPlainObject(state)) throw new ValidationError("invalid-type", "state", "expected a plain object");
   // A store folds patches of at most `MAX_DEPTH` levels, at paths of at most `MAX_DEPTH` keys.
   checkJson(state, "state", STATE_DEPTH, false, 0, undefined);
-  checkPatch(patch, "patch", PATCH_LIMITS);
+  // Paths of any length: a store written before key paths were limited may hold longer ones (a loop folds them).
+  checkPatch(patch, "patch", PATCH_LIMITS, false, Number.POSITIVE_INFINITY);
   return applyPatchUnchecked(state, patch);
 }
 

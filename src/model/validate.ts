@@ -3,7 +3,7 @@ import { keyOf } from "./identity.js";
 import { keyPathOf } from "./key-path.js";
 import { snapshot } from "./snapshot.js";
 import type { Identity, Limits, NewEvent, RebaseOptions, StreamOptions } from "./types.js";
-import { checkJson, checkKey, checkString, describe, isPlainObject } from "./validate-json.js";
+import { checkJson, checkKey, checkString, describe, fieldPath, isPlainObject } from "./validate-json.js";
 
 const MAX_KIND_LENGTH = 200;
 
@@ -91,6 +91,56 @@ export function readArgument(value: unknown, path: string): unknown {
   return snapshot(value, path, DEFAULT_SNAPSHOT_DEPTH);
 }
 
+/** A ValidationError for a value whose reading threw (a getter or a Proxy of the caller's). */
+function unreadable(path: string, error: unknown): ValidationError {
+  return new ValidationError("unreadable", path, `reading the value threw: ${String(error)}`, { cause: error });
+}
+
+/**
+ * A copy of a plain object's own keys, each read once, their values as they
+ * are (a pool, a Buffer, a driver's settings with cycles are the driver's to
+ * read); anything but a plain object is given back as it is, for the checks.
+ */
+export function readShallow(value: unknown, path: string): unknown {
+  let plain: boolean;
+  let keys: string[];
+  try {
+    plain = isPlainObject(value);
+    keys = plain ? Object.keys(value as object) : [];
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  if (!plain) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    let item: unknown;
+    try {
+      item = (value as Record<string, unknown>)[key];
+    } catch (error) {
+      throw unreadable(fieldPath(path, key), error);
+    }
+    // Defined, not assigned: a "__proto__" key stays a key, for the checks to refuse.
+    Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** A copy of a Date argument (subclasses too), read once; a valid one, else a ValidationError. */
+export function readDate(value: unknown, path: string): Date {
+  let time: number;
+  try {
+    if (!(value instanceof Date)) {
+      throw new ValidationError("invalid-type", path, `expected a Date, got ${describe(value)}`);
+    }
+    time = Date.prototype.getTime.call(value);
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    throw unreadable(path, error);
+  }
+  if (Number.isNaN(time)) throw new ValidationError("invalid-date", path, "an invalid Date");
+  return new Date(time);
+}
+
 /** {@link readArgument} of an `Identity`, checked. */
 export function readIdentity(value: unknown, path: string): Identity {
   const copy = readArgument(value, path);
@@ -155,7 +205,13 @@ function checkKeyPath(value: unknown, path: string, maxKeys: number): void {
 }
 
 /** Throws unless `value` is a valid `Patch`; `copied` as for {@link checkJson}. */
-export function checkPatch(value: unknown, path: string, limits: Limits, copied = false): void {
+export function checkPatch(
+  value: unknown,
+  path: string,
+  limits: Limits,
+  copied = false,
+  maxKeys: number = limits.depth,
+): void {
   checkObject(value, path, ["assoc", "dissoc"]);
   const { assoc, dissoc } = value;
   if (assoc === undefined && dissoc === undefined) {
@@ -169,7 +225,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits, copied 
         if (!Array.isArray(pair) || pair.length !== 2) {
           throw new ValidationError("invalid-type", `${at}[${i}]`, `expected [keyPath, value], got ${describe(pair)}`);
         }
-        checkKeyPath(pair[0], `${at}[${i}][0]`, limits.depth);
+        checkKeyPath(pair[0], `${at}[${i}][0]`, maxKeys);
         checkJson(pair[1], `${at}[${i}][1]`, limits.depth, copied);
       });
     } else {
@@ -188,7 +244,7 @@ export function checkPatch(value: unknown, path: string, limits: Limits, copied 
     if (dissoc.length === 0) throw new ValidationError("empty", at, "expected at least one key path");
     const seen = new Set<string>();
     dissoc.forEach((keyPath, i) => {
-      checkKeyPath(keyPath, `${at}[${i}]`, limits.depth);
+      checkKeyPath(keyPath, `${at}[${i}]`, maxKeys);
       const key = JSON.stringify(keyPathOf(keyPath as string | string[]));
       if (seen.has(key)) throw new ValidationError("not-distinct", `${at}[${i}]`, "names a field already named");
       seen.add(key);

@@ -2,7 +2,15 @@ import type { Backend } from "../backend.js";
 import { EventStore } from "../event-store.js";
 import { ValidationError } from "../model/errors.js";
 import type { Identity } from "../model/types.js";
-import { checkIdentity, checkKind, checkList, checkObject, checkPositive, readArgument } from "../model/validate.js";
+import {
+  checkIdentity,
+  checkKind,
+  checkList,
+  checkObject,
+  checkPositive,
+  readArgument,
+  readShallow,
+} from "../model/validate.js";
 import { describe, fieldPath } from "../model/validate-json.js";
 import type { Store } from "../store.js";
 import type { Projection, RunProjectionOptions } from "./projection.js";
@@ -135,7 +143,7 @@ export function checkProjection(value: unknown): Projection {
   checkNearMisses(value);
   type Method = (...args: unknown[]) => void | Promise<void>;
   const on = (method: unknown) =>
-    method === undefined ? undefined : (...args: unknown[]) => (method as Method).apply(value, args);
+    method === undefined ? undefined : (...args: unknown[]) => Reflect.apply(method as Method, value, args);
   return {
     name,
     ...(aggregates === undefined ? {} : { aggregates: aggregates as Identity[] }),
@@ -149,7 +157,7 @@ export function checkProjection(value: unknown): Projection {
 /** Throws unless `value` is a {@link RunProjectionOptions}; returns the copy to use (each option read once). */
 export function checkRunOptions(given: unknown): RunProjectionOptions {
   if (given === undefined) return {};
-  const value = readArgument(given, "options");
+  const value = readShallow(given, "options");
   checkObject(value, "options", ["signal", "onCaughtUp", "batchSize"]);
   if (value.signal !== undefined && !(value.signal instanceof AbortSignal)) {
     throw new ValidationError(

@@ -6,7 +6,7 @@ import type { RebaseResult, Store } from "../../index.js";
 import { type DemoRebase, walkthrough } from "../demo-walkthrough.js";
 import { CliError } from "../exit-codes.js";
 import { describeEvent, eventColumns, formatFields, formatIdentity, styles, table } from "../format.js";
-import { givenDb, redactUrl, withStore } from "../store-option.js";
+import { givenDb, IN_PROCESS, redactUrl, withStore } from "../store-option.js";
 
 /** Where the projection of the last step starts reading. */
 const STREAM_OFFSET = 6;
@@ -27,7 +27,7 @@ export function registerDemo(program: Command): void {
       try {
         await withStore(
           command,
-          (store) => play(store, url, given !== undefined, (line) => process.stdout.write(`${line}\n`)),
+          (store) => play(store, url, keptAs(command, given), (line) => process.stdout.write(`${line}\n`)),
           {
             url,
           },
@@ -38,7 +38,15 @@ export function registerDemo(program: Command): void {
     });
 }
 
-async function play(store: Store, url: string, kept: boolean, print: (line: string) => void): Promise<void> {
+/** The options that open the demo's store again (`--db`, `--tables`); undefined when nothing of it stays. */
+function keptAs(command: Command, given: string | undefined): string | undefined {
+  if (given === undefined || IN_PROCESS.test(given)) return undefined;
+  const tables = command.optsWithGlobals<{ tables?: string }>().tables;
+  // A password in the URL shows as ***: the same --db as this run's opens the store.
+  return `--db ${redactUrl(given)}${tables === undefined ? "" : ` --tables ${tables}`}`;
+}
+
+async function play(store: Store, url: string, kept: string | undefined, print: (line: string) => void): Promise<void> {
   const s = styles(process.stdout);
   await store.initSchema();
   const head = await store.currentSeqNo();
@@ -74,9 +82,8 @@ async function play(store: Store, url: string, kept: boolean, print: (line: stri
   const state = await store.aggregate(neuromancer);
   print(`   received  ${state ? `seqNo ${state.seqNo}  ${formatFields(state.state)}` : "nothing"}`);
   print("");
-  if (kept) {
-    // A password in the URL shows as ***: the same --db as this run's explores the store.
-    print(s.dim(`The store stays. Explore it: npx coherence --db ${redactUrl(url)} stream`));
+  if (kept !== undefined) {
+    print(s.dim(`The store stays. Explore it: npx coherence ${kept} stream`));
     print(s.dim("(or: state book Neuromancer). More: npx coherence --help."));
   } else {
     print(s.dim("To keep the store and explore it: npx coherence --db sqlite:demo.db demo, then"));
