@@ -514,6 +514,13 @@ describe("input is read exactly or refused, and nothing is written", () => {
     const memory = await runCli(["stream"], { cwd, env: { COHERENCE_DB: "memory:" } });
     expect(memory.code).toBe(2);
     expect(memory.stderr).toMatch(/^coherence: COHERENCE_DB: memory: keeps nothing between commands/);
+    // The library's refusals of what a variable gave name the variable.
+    const badTable = await runCli(["stream", "--db", url], { cwd, env: { COHERENCE_TABLES: "event=bad-name" } });
+    expect(badTable.stderr).toMatch(/^coherence: COHERENCE_TABLES \(options\.tables\.event\): /);
+    const badUrl = await runCli(["init"], { cwd, env: { COHERENCE_DB: "nope://x" } });
+    expect(badUrl.stderr).toMatch(/^coherence: COHERENCE_DB \(url\): /);
+    const both = await runCli(["init", "--db", "nope://x"], { cwd, env: { COHERENCE_DB: url } });
+    expect(both.stderr).toMatch(/^coherence: --db \(url\): /);
   });
 });
 

@@ -51,6 +51,21 @@ describe("server stores: opening", () => {
     void openStore("postgres://localhost/db", { postgres: { binary: false } as never }).close();
   });
 
+  it("PostgreSQL: a URL without a port goes to pg's default, whatever options.postgres.port says, and the error says so", async () => {
+    // pg reads the URL over the options: a part the URL lacks is pg's default, not the option.
+    const store = openStore("postgres://alice:s3cr3t-pw@127.0.0.1/shop_missing", {
+      postgres: { port: 1, connectionTimeoutMillis: 3000 },
+    });
+    const error = await store.initSchema().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toContain("127.0.0.1:5432/shop_missing");
+    expect((error as Error).message).not.toContain("s3cr3t");
+    await store.close();
+  });
+
   for (const [name, url] of [
     ["PostgreSQL", "postgres://alice:s3cr3t-pw@127.0.0.1:1/shop"],
     ["MySQL", "mysql://alice:s3cr3t-pw@127.0.0.1:1/shop"],

@@ -36,9 +36,9 @@ function oneLine(text: string): string {
 }
 
 /** The options of the CLI that give the library's arguments, by the paths a ValidationError names. */
-const FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^url$/, "--db"],
-  [/^options\.tables(\.|$)/, "--tables"],
+const FLAGS: ReadonlyArray<readonly [RegExp, string, string?]> = [
+  [/^url$/, "--db", "COHERENCE_DB"],
+  [/^options\.tables(\.|$)/, "--tables", "COHERENCE_TABLES"],
   [/^base$/, "--base"],
   [/^options\.resolved(\[|$)/, "--resolved"],
   [/^options\.id$/, "--id"],
@@ -49,8 +49,12 @@ const FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
 
 /** A ValidationError's message, naming the option it came from where one did (`--kind (options.kinds[0]): …`). */
 function withFlag(error: ValidationError): string {
-  const flag = FLAGS.find(([path]) => path.test(error.path))?.[1];
-  if (flag === undefined) return error.message;
+  const found = FLAGS.find(([path]) => path.test(error.path));
+  if (found === undefined) return error.message;
+  const [, option, variable] = found;
+  // An option not on the command line came from its environment variable.
+  const given = process.argv.some((arg) => arg === option || arg.startsWith(`${option}=`));
+  const flag = !given && variable !== undefined && process.env[variable] ? variable : option;
   const prefix = `${error.path}: `;
   const text = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
   return `${flag} (${error.path}): ${text}`;

@@ -61,9 +61,6 @@ function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
 /** The patches of a store of any `limits.depth`: applyPatch folds what any store gives back. */
 const PATCH_LIMITS = { ...DEFAULT_LIMITS, depth: MAX_DEPTH };
 
-/** The deepest state such patches build (a path, then a value), checked before the stack could overflow. */
-const STATE_DEPTH = 2 * MAX_DEPTH + 1;
-
 /**
  * Applies a patch to a state, purely: `assoc` first, then `dissoc`. A path assoc
  * creates or merges nested objects (replacing a non-object on its way); a path
@@ -76,7 +73,13 @@ const STATE_DEPTH = 2 * MAX_DEPTH + 1;
 export function applyPatch(state: { readonly [key: string]: Json }, patch: Patch): { [key: string]: Json } {
   if (!isPlainObject(state)) throw new ValidationError("invalid-type", "state", "expected a plain object");
   // A store folds patches of at most `MAX_DEPTH` levels, at paths of at most `MAX_DEPTH` keys.
-  checkJson(state, "state", STATE_DEPTH, false, 0, undefined);
+  try {
+    checkJson(state, "state", Number.MAX_SAFE_INTEGER, false, 0, undefined);
+  } catch (error) {
+    // The check recurses: a state deeper than the stack allows (thousands of levels) is refused, not a crash.
+    if (!(error instanceof RangeError)) throw error;
+    throw new ValidationError("too-deep", "state", "nested too deeply to be checked", { cause: error });
+  }
   // Paths of any length: a store written before key paths were limited may hold longer ones (a loop folds them).
   checkPatch(patch, "patch", PATCH_LIMITS, false, Number.POSITIVE_INFINITY);
   return applyPatchUnchecked(state, patch);

@@ -41,7 +41,7 @@ export function registerDemo(program: Command): void {
 /** The options that open the demo's store again (`--db`, `--tables`); undefined when nothing of it stays. */
 function keptAs(command: Command, given: string | undefined): string | undefined {
   if (given === undefined || IN_PROCESS.test(given)) return undefined;
-  const tables = command.optsWithGlobals<{ tables?: string }>().tables;
+  const tables = command.optsWithGlobals<{ tables?: string }>().tables ?? (process.env.COHERENCE_TABLES || undefined);
   // A password in the URL shows as ***: the same --db as this run's opens the store.
   return `--db ${redactUrl(given)}${tables === undefined ? "" : ` --tables ${tables}`}`;
 }

@@ -58,15 +58,13 @@ function text(value: unknown): string | undefined {
 
 /**
  * The target of a URL and the options that override it (host, port, database,
- * user, password). `driver` says whose precedence: pg takes `?host=` and
- * `?port=` of the URL before its host and port, and the URL before the
- * options; mysql2 takes options first and ignores those query parameters.
+ * user, password), as mysql2 reads them: options first, then the URL's own
+ * parts (it ignores a URL's `?host=` and `?port=`).
  */
 export function serverTarget(
   url: string | undefined,
   settings: Settings | undefined,
   defaultPort: number,
-  driver: "pg" | "mysql2" = "mysql2",
 ): ServerTarget {
   let parsed: URL | undefined;
   try {
@@ -76,22 +74,8 @@ export function serverTarget(
   }
   const o = settings ?? {};
   const fromUrl = (part: string | undefined) => (part ? decodeURIComponent(part) : undefined);
-  if (driver === "pg") {
-    const query = (key: string) => parsed?.searchParams.get(key) || undefined;
-    return {
-      host: query("host") ?? fromUrl(parsed?.hostname) ?? text(o.host) ?? "localhost",
-      port: query("port") ?? fromUrl(parsed?.port) ?? text(o.port) ?? defaultPort,
-      database:
-        fromUrl(parsed?.pathname.slice(1)) ??
-        text(o.database) ??
-        fromUrl(parsed?.username) ??
-        text(o.user) ??
-        "(default)",
-      password: fromUrl(parsed?.password) ?? text(o.password),
-    };
-  }
   return {
-    host: text(o.host) ?? fromUrl(parsed?.hostname) ?? parsed?.searchParams.get("host") ?? "localhost",
+    host: text(o.host) ?? fromUrl(parsed?.hostname) ?? "localhost",
     port: text(o.port) ?? fromUrl(parsed?.port) ?? defaultPort,
     database:
       text(o.database) ??

@@ -3,7 +3,7 @@ import type { CompiledQuery } from "kysely";
 import type pg from "pg";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
-import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget, serverTarget } from "../server-target.js";
+import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget } from "../server-target.js";
 import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
 import { PostgresListener } from "./postgres-listener.js";
 
@@ -313,6 +313,27 @@ class Session implements SqlSession {
  * blocked), writes in a READ COMMITTED transaction that takes the store's
  * advisory lock first, so each statement after it sees every earlier commit.
  */
+/**
+ * Where pg connects for `config`, as pg itself reads it (a URL's `?host=` over
+ * its host, the URL over the options, then the PG* variables and defaults):
+ * a client made and never connected says. For messages only.
+ */
+function pgTarget(config: pg.ClientConfig): ServerTarget {
+  const client = new (packages.pg().Client)(config) as unknown as {
+    host?: string;
+    port?: number;
+    database?: string;
+    connectionParameters?: { password?: unknown };
+  };
+  const password = client.connectionParameters?.password;
+  return {
+    host: client.host || "localhost",
+    port: client.port || 5432,
+    database: client.database || "(default)",
+    password: typeof password === "string" && password !== "" ? password : undefined,
+  };
+}
+
 export class PostgresDriver implements SqlDriver {
   readonly #pool: PostgresPool;
   readonly #owned: boolean;
@@ -381,7 +402,7 @@ export class PostgresDriver implements SqlDriver {
       this.#pool = source.pool;
       this.#owned = false;
       // pg keeps a pool's connection string as given: host, port and database are in it, not in the options.
-      this.#target = serverTarget(source.pool.options?.connectionString, source.pool.options, 5432, "pg");
+      this.#target = pgTarget((source.pool.options ?? {}) as pg.ClientConfig);
       this.database = undefined;
     } else {
       const pool = new (packages.pg().Pool)({ ...source.options, connectionString: source.url });
@@ -392,7 +413,7 @@ export class PostgresDriver implements SqlDriver {
       pool.on("connect", (client: { on(event: "error", listener: () => void): unknown }) => client.on("error", noop));
       this.#pool = pool as unknown as PostgresPool;
       this.#owned = true;
-      this.#target = serverTarget(source.url, source.options, 5432, "pg");
+      this.#target = pgTarget({ ...source.options, connectionString: source.url });
       this.database = source.url;
     }
   }
