@@ -41,6 +41,15 @@ export interface Checkpoints {
   remove(name: string): Promise<void>;
 }
 
+/**
+ * Sorts checkpoints by name, compared by UTF-16 code unit: the same order on
+ * every store, whatever the database's collation (MySQL's and PostgreSQL's
+ * byte orders put "\u{1F600}" after "\uFF01", JavaScript before).
+ */
+function byName(rows: Checkpoint[]): Checkpoint[] {
+  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The stamp of a row written now, after one stamped `previous`: its time, and above `previous` whatever the clock says. */
 function nextStamp(previous: number | undefined): number {
   return Math.max(Date.now(), (previous ?? 0) + 1);
@@ -70,11 +79,13 @@ class SqlCheckpoints implements Checkpoints {
     const rows = await this.backend.driver.read((s) =>
       s.all<CheckpointRow>(selectCheckpointsQuery(this.backend.db, name)),
     );
-    return rows.map((r) => ({
-      name: r.name,
-      checkpoint: Number(r.checkpoint),
-      updatedAt: new Date(Number(r.updated_at)),
-    }));
+    return byName(
+      rows.map((r) => ({
+        name: r.name,
+        checkpoint: Number(r.checkpoint),
+        updatedAt: new Date(Number(r.updated_at)),
+      })),
+    );
   }
 
   async transact(name: string, work: CheckpointWork): Promise<number | undefined> {
@@ -118,9 +129,7 @@ class MemoryCheckpoints implements Checkpoints {
   readonly #lock = new Mutex();
 
   async list(name?: string): Promise<Checkpoint[]> {
-    return [...this.#rows.values()]
-      .filter((r) => name === undefined || r.name === name)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return byName([...this.#rows.values()].filter((r) => name === undefined || r.name === name));
   }
 
   transact(name: string, work: CheckpointWork): Promise<number | undefined> {

@@ -162,6 +162,15 @@ export function testProjections(factory: StoreFactory): void {
       expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "4 r", "6", "7", "9"]);
     });
 
+    it("lists projections by name in code-unit order on every store, whatever the collation", async () => {
+      const store = await factory.create();
+      const names = ["b", "a", "B", "\uFF01", "\u{1F600}", "\u00e9", "e", "a b", "a_b", "a-b", "\u00c9"];
+      for (const name of names) await rebuildProjection(store, { name, apply() {}, clear() {} });
+      const listed = (await listProjections(store)).map((p) => p.name);
+      expect(listed).toEqual([...names].sort());
+      for (const name of names) await deleteProjection(store, name);
+    });
+
     it("rebuilt, it starts from scratch and ends with the same read model", async () => {
       const store = await factory.create();
       const projection = foldProjection("rebuild");
