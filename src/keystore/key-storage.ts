@@ -56,9 +56,11 @@ export interface KeyStorage {
   setExpiry(trigger: EncodedIdentity, expiresAt: number | null): Promise<boolean>;
   /**
    * Shreds the trigger's live key inside `tx`, the write transaction of the
-   * rebase that appends its `key-expired` effect; false when it has none.
+   * rebase that appends its `key-expired` effect; false when it has none, or
+   * when `dueBy` is given and the key is not due by then (its expiry was
+   * moved, or it was expired and made anew, since `due` listed it).
    */
-  shredIn(tx: WriteTx, trigger: EncodedIdentity, now: number): Promise<boolean>;
+  shredIn(tx: WriteTx, trigger: EncodedIdentity, now: number, dueBy?: number): Promise<boolean>;
   /**
    * After a commit that shredded keys: removes what is left of them in the
    * database's files (WAL, dead rows). False when the database could not
@@ -72,6 +74,11 @@ export interface KeyStorage {
 /** True for a record that holds a key. */
 export function isLive(key: StoredKey | undefined): key is LiveKey {
   return key !== undefined && key.wrapped !== null;
+}
+
+/** True for a live key that `shredIn` may shred: any, or one due by `dueBy` when that is given. */
+export function isShreddable(key: StoredKey | undefined, dueBy: number | undefined): key is LiveKey {
+  return isLive(key) && (dueBy === undefined || (key.expiresAt !== null && key.expiresAt <= dueBy));
 }
 
 /**

@@ -128,7 +128,8 @@ class StoreKeystore implements Keystore {
     );
   }
 
-  async #expire(trigger: Identity): Promise<StoredEffect | undefined> {
+  /** Expires the trigger's live key (only one due by `dueBy`, when given); undefined when there is none. */
+  async #expire(trigger: Identity, dueBy?: number): Promise<StoredEffect | undefined> {
     const t = encodeIdentity(trigger);
     const effect: NewEffect = {
       timestamp: new Date(),
@@ -136,7 +137,7 @@ class StoreKeystore implements Keystore {
       effect: { reason: "key-expired", trigger },
     };
     const alongside = async (tx: WriteTx) => {
-      if (!(await this.#keys.shredIn(tx, t, Date.now()))) throw new NoKey();
+      if (!(await this.#keys.shredIn(tx, t, Date.now(), dueBy))) throw new NoKey();
     };
     try {
       // Effects are never checked for conflicts: base 1 always appends.
@@ -163,8 +164,10 @@ class StoreKeystore implements Keystore {
     return this.store.track(async () => {
       const at = readDate(now, "now");
       const effects: StoredEffect[] = [];
-      for (const t of await this.#keys.due(at.getTime())) {
-        const effect = await this.#expire([t.kind, JSON.parse(t.id)]);
+      const dueBy = at.getTime();
+      for (const t of await this.#keys.due(dueBy)) {
+        // Checked again as it is shredded: setExpiry or an expiry and a new key may come between.
+        const effect = await this.#expire([t.kind, JSON.parse(t.id)], dueBy);
         if (effect) effects.push(effect);
       }
       // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work.

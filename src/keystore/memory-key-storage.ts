@@ -1,7 +1,15 @@
 import type { WriteTx } from "../backend.js";
 import type { MemoryBackend } from "../memory/memory-backend.js";
 import type { EncodedIdentity } from "../model/codec.js";
-import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey, sortedBy } from "./key-storage.js";
+import {
+  isLive,
+  isShreddable,
+  type KeyMaker,
+  type KeyStorage,
+  type LiveKey,
+  type StoredKey,
+  sortedBy,
+} from "./key-storage.js";
 
 /** The keys of each memory store, beside its events: keystores on one store share them. */
 const KEYS = new WeakMap<MemoryBackend, Map<string, StoredKey>>();
@@ -58,9 +66,9 @@ export class MemoryKeyStorage implements KeyStorage {
     return true;
   }
 
-  async shredIn(_tx: WriteTx, trigger: EncodedIdentity, now: number): Promise<boolean> {
+  async shredIn(_tx: WriteTx, trigger: EncodedIdentity, now: number, dueBy?: number): Promise<boolean> {
     const known = this.#keys.get(trigger.key);
-    if (!isLive(known)) return false;
+    if (!isShreddable(known, dueBy)) return false;
     this.#keys.set(trigger.key, { ...known, wrapped: null, expiresAt: null, expiredAt: now });
     return true;
   }

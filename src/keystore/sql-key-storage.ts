@@ -16,7 +16,15 @@ import {
 } from "../sql/queries/keys.js";
 import type { SqlBackend, SqlWriteTx } from "../sql/sql-backend.js";
 import { derivedName } from "../sql/tables.js";
-import { isLive, type KeyMaker, type KeyStorage, type LiveKey, type StoredKey, sortedBy } from "./key-storage.js";
+import {
+  isLive,
+  isShreddable,
+  type KeyMaker,
+  type KeyStorage,
+  type LiveKey,
+  type StoredKey,
+  sortedBy,
+} from "./key-storage.js";
 import { triggerDigest } from "./trigger-digest.js";
 
 /** How often key creation is tried again when another process created or locked at the same time. */
@@ -125,9 +133,10 @@ export class SqlKeyStorage implements KeyStorage {
     );
   }
 
-  async shredIn(tx: WriteTx, trigger: EncodedIdentity, now: number): Promise<boolean> {
+  async shredIn(tx: WriteTx, trigger: EncodedIdentity, now: number, dueBy?: number): Promise<boolean> {
     const s = (tx as SqlWriteTx).session;
-    if (!isLive(await this.#find(s, trigger))) return false;
+    // Read under the write lock that setExpiry and liveKey take too: what is checked is what is shredded.
+    if (!isShreddable(await this.#find(s, trigger), dueBy)) return false;
     await this.#secureDelete(s);
     await s.run(shredKeyQuery(this.backend.db, triggerDigest(trigger), now));
     return true;

@@ -13,6 +13,8 @@ import {
   type Store,
   StoreClosedError,
 } from "../../src/index.js";
+import { MemoryKeyStorage } from "../../src/keystore/memory-key-storage.js";
+import { SqlKeyStorage } from "../../src/keystore/sql-key-storage.js";
 import { triggerDigest } from "../../src/keystore/trigger-digest.js";
 import { encodeIdentity } from "../../src/model/codec.js";
 import type { StoreFactory } from "../stores.js";
@@ -168,6 +170,38 @@ export function testKeystore(factory: StoreFactory): void {
       expect(await keystore.setExpiry(["k", 2], now)).toBe(true);
       expect(await keystore.setExpiry(["k", 1], now)).toBe(false);
       expect((await keystore.expireDue(now)).effects.map((e) => e.effect.trigger)).toEqual([["k", 2]]);
+    });
+
+    it("expireDue leaves a key that is no longer due when its turn comes: expiry moved, or expired and made anew", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      const other = openKeystore(store, { masterKey: MASTER });
+      const now = Date.now();
+      for (let i = 1; i <= 30; i++) await keystore.encrypt(["k", i], i, { expiresAt: new Date(now - 10_000 + i) });
+      let renewed: string | undefined;
+      // Right after expireDue has listed the keys due: key 30's expiry moves, key 29 expires and is made anew.
+      const spies = [SqlKeyStorage.prototype, MemoryKeyStorage.prototype].map((proto) => {
+        const due = proto.due;
+        return vi.spyOn(proto, "due").mockImplementation(async function (this: typeof proto, at: number) {
+          const listed = await due.call(this, at);
+          expect(await other.setExpiry(["k", 30], new Date(now + 60_000))).toBe(true);
+          expect((await other.expire(["k", 29])).result).toBe("expired");
+          renewed = await other.encrypt(["k", 29], "again");
+          return listed;
+        });
+      });
+      try {
+        const { effects } = await keystore.expireDue(new Date(now));
+        expect(effects.map((e) => e.effect.trigger)).toEqual(Array.from({ length: 28 }, (_, i) => ["k", i + 1]));
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+      expect(await keystore.decrypt(["k", 29], renewed as string)).toBe("again");
+      const live = (await keystore.keys()).filter((k) => k.expiredAt === null).map((k) => k.trigger);
+      expect(live).toEqual([
+        ["k", 30],
+        ["k", 29],
+      ]);
     });
 
     it("setExpiry and expireDue refuse what is not a valid Date with a ValidationError, changing nothing", async () => {
