@@ -4,7 +4,7 @@ import { encodeIdentity } from "../model/codec.js";
 import { ValidationError } from "../model/errors.js";
 import { snapshot } from "../model/snapshot.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
-import { checkKind, checkObject, readDate, readIdentity, readShallow } from "../model/validate.js";
+import { checkKind, checkNewEvent, checkObject, readDate, readIdentity, readShallow } from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
 import { SharedLock } from "../mutex.js";
 import type { Store } from "../store.js";
@@ -61,7 +61,9 @@ class StoreKeystore implements Keystore {
     return this.store.track(() =>
       this.#masterKeyUse.shared(async () => {
         // Each argument is read once, into a copy: what is checked is what is sealed.
-        const t = encodeIdentity(readIdentity(trigger, "trigger"));
+        const id = readIdentity(trigger, "trigger");
+        this.#checkExpirable(id);
+        const t = encodeIdentity(id);
         const { depth } = this.store.limits;
         const json = snapshot(
           value,
@@ -128,14 +130,30 @@ class StoreKeystore implements Keystore {
     );
   }
 
+  /** The effect that expires the trigger's key. */
+  #expiryEffect(trigger: Identity): NewEffect {
+    return { timestamp: new Date(), source: this.source, effect: { reason: "key-expired", trigger } };
+  }
+
+  /** Refuses a trigger whose key could never expire: its effect would be larger than `limits.eventBytes`. */
+  #checkExpirable(trigger: Identity): void {
+    const { limits } = this.store;
+    try {
+      checkNewEvent(this.#expiryEffect(trigger), "effect", limits);
+    } catch (error) {
+      if (!(error instanceof ValidationError && error.code === "too-large")) throw error;
+      throw new ValidationError(
+        "too-large",
+        "trigger",
+        `its key-expired effect would take more than ${limits.eventBytes} bytes of JSON (limits.eventBytes), so its key could never expire`,
+      );
+    }
+  }
+
   /** Expires the trigger's live key (only one due by `dueBy`, when given); undefined when there is none. */
   async #expire(trigger: Identity, dueBy?: number): Promise<StoredEffect | undefined> {
     const t = encodeIdentity(trigger);
-    const effect: NewEffect = {
-      timestamp: new Date(),
-      source: this.source,
-      effect: { reason: "key-expired", trigger },
-    };
+    const effect = this.#expiryEffect(trigger);
     const alongside = async (tx: WriteTx) => {
       if (!(await this.#keys.shredIn(tx, t, Date.now(), dueBy))) throw new NoKey();
     };

@@ -433,6 +433,25 @@ export function testKeystore(factory: StoreFactory): void {
       expect(await store.currentSeqNo()).toBe(0);
     });
 
+    it("encrypt refuses a trigger whose key-expired effect would exceed limits.eventBytes: its key could never expire", async () => {
+      const store = await factory.create({ limits: { eventBytes: 1000 } });
+      const keystore = openKeystore(store, { masterKey: MASTER });
+      await expect(keystore.encrypt(["k", "x".repeat(1000)], 1)).rejects.toMatchObject({
+        name: "ValidationError",
+        code: "too-large",
+        path: "trigger",
+      });
+      // A long source counts too: the effect carries it.
+      const named = openKeystore(store, { masterKey: MASTER, source: "s".repeat(200) });
+      await expect(named.encrypt(["k", "x".repeat(750)], 1)).rejects.toMatchObject({ path: "trigger" });
+      expect(await keystore.keys()).toEqual([]);
+      // One that fits expires as usual.
+      const text = await keystore.encrypt(["k", "x".repeat(750)], 1);
+      expect((await keystore.expireDue(new Date())).effects).toEqual([]);
+      expect((await keystore.expire(["k", "x".repeat(750)])).result).toBe("expired");
+      expect(await keystore.decrypt(["k", "x".repeat(750)], text)).toBe(REDACTED);
+    });
+
     it("a keystore on a closed store rejects with StoreClosedError", async () => {
       const store = await factory.create();
       const keystore = openKeystore(store, { masterKey: MASTER });
