@@ -10,6 +10,7 @@ export type {
   KeyInfo,
   Keystore,
   KeystoreOptions,
+  RotateResult,
 } from "./keystore/keystore-types.js";
 export { MASTER_KEY_ENV } from "./keystore/master-key.js";
 export { isRedacted, REDACTED, type Redacted } from "./keystore/redacted.js";

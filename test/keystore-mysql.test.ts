@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
-import { openKeystore } from "../src/index.js";
+import { openKeystore, openStore } from "../src/index.js";
 import { storesNamed } from "./stores.js";
 
 /**
@@ -36,6 +36,37 @@ for (const factory of storesNamed("mysql")) {
         expect(await space()).not.toBe(before);
       } finally {
         await connection.end();
+      }
+    });
+
+    it("false within seconds, with the server's default lock_wait_timeout of a day, while a reader holds the key relation's lock", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      // One connection: the one that rebuilt the relation is the one whose settings are read after.
+      const pool = mysql.createPool({ uri: url, connectionLimit: 1 });
+      const store = openStore("mysql://", { pool });
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      const sealed = await keystore.encrypt(["subject", 1], "x");
+      const reader = await mysql.createConnection({ uri: url });
+      try {
+        const timeout = async () =>
+          ((await pool.query("select @@session.lock_wait_timeout as t")) as never as [[{ t: number }]])[0][0].t;
+        expect(await timeout()).toBeGreaterThan(60);
+        const before = await timeout();
+        await reader.query("begin");
+        await reader.query("select count(*) from events_keys");
+        const started = performance.now();
+        expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: false });
+        expect(performance.now() - started).toBeLessThan(10_000);
+        expect(await keystore.decrypt(["subject", 1], sealed)).toEqual({ "coherence:redacted": true });
+        expect(await timeout()).toBe(before);
+        await reader.query("commit");
+        await keystore.encrypt(["subject", 2], "y");
+        expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 1, scrubbed: true });
+      } finally {
+        await reader.end();
+        await store.close();
+        await pool.end();
       }
     });
   });

@@ -35,7 +35,7 @@ for (const factory of storesNamed("postgres")) {
       expect(await keystore.expire(["subject", 2])).toMatchObject({ result: "expired", scrubbed: true });
     });
 
-    it("false, not an error, when the rewrite times out on a reader's lock: the expiry has committed", async () => {
+    it("false, not an error, while a reader holds the relation's lock under a short lock_timeout of the role: the expiry has committed", async () => {
       await factory.create();
       const url = factory.lastUrl as string;
       const reader = new pg.Client({ connectionString: url });
@@ -60,6 +60,62 @@ for (const factory of storesNamed("postgres")) {
         await reader.end();
         await store.close();
       }
+    });
+
+    it("false within seconds, with the server's default lock_timeout, while a reader holds the key relation's lock; other keystore calls go on", async () => {
+      await factory.create();
+      // One connection: the one that rewrote the relation is the one whose settings are read after.
+      const pool = new pg.Pool({ connectionString: factory.lastUrl as string, max: 1 });
+      pool.on("error", () => {});
+      const store = openStore("postgres://", { pool });
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      const sealed = await keystore.encrypt(["subject", 1], "x");
+      const other = await keystore.encrypt(["subject", 2], "y");
+      const reader = new pg.Client({ connectionString: factory.lastUrl as string });
+      await reader.connect();
+      try {
+        expect((await pool.query("show lock_timeout")).rows[0]).toEqual({ lock_timeout: "0" });
+        // READ COMMITTED between statements: no snapshot, but the relation's lock until COMMIT.
+        await reader.query("begin");
+        await reader.query("select count(*) from events_keys");
+        const started = performance.now();
+        const expiring = keystore.expire(["subject", 1]);
+        // Meanwhile another store's keystore calls are not queued behind a waiting rewrite.
+        await new Promise((r) => setTimeout(r, 500));
+        const second = openStore(factory.lastUrl as string);
+        const callStarted = performance.now();
+        expect(await openKeystore(second, { masterKey: randomBytes(32) }).keys()).toHaveLength(2);
+        expect(performance.now() - callStarted).toBeLessThan(1000);
+        await second.close();
+        expect(await expiring).toMatchObject({ result: "expired", scrubbed: false });
+        expect(performance.now() - started).toBeLessThan(10_000);
+        expect(await keystore.decrypt(["subject", 1], sealed)).toEqual({ "coherence:redacted": true });
+        expect(await keystore.decrypt(["subject", 2], other)).toBe("y");
+        // The connection is back to its own lock_timeout.
+        expect((await pool.query("show lock_timeout")).rows[0]).toEqual({ lock_timeout: "0" });
+      } finally {
+        await reader.query("rollback");
+        await reader.end();
+        await store.close();
+        await pool.end();
+      }
+    });
+
+    it("rotateMasterKey reports scrubbed: false while an older snapshot could still see the old wrappings, true after", async () => {
+      const store = await factory.create();
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      await keystore.encrypt(["subject", 1], "x");
+      const reader = new pg.Client({ connectionString: factory.lastUrl as string });
+      await reader.connect();
+      try {
+        await reader.query("begin isolation level repeatable read");
+        await reader.query("select count(*) from events");
+        expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 1, scrubbed: false });
+        await reader.query("commit");
+      } finally {
+        await reader.end();
+      }
+      expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 1, scrubbed: true });
     });
 
     it("true when no other transaction is open, and the key relation is then a new file", async () => {

@@ -80,9 +80,28 @@ describe("keystore on SQLite: a shredded key leaves the database's files", () =>
     const path = (factory.lastUrl as string).slice("sqlite:".length);
     const keystore = await receipts(store, randomBytes(32));
     const before = [...wrappedKeys(path).values()];
-    expect(await keystore.rotateMasterKey(randomBytes(32))).toBe(2);
+    expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 2, scrubbed: true });
     const after = files(path);
     for (const old of before) expect(after.includes(old)).toBe(false);
     for (const now of wrappedKeys(path).values()) expect(files(path).includes(now)).toBe(true);
+  });
+
+  it("a rotation while a reader holds an old snapshot reports scrubbed: false; the next rotation clears the files", async () => {
+    const store = await factory.create();
+    const path = (factory.lastUrl as string).slice("sqlite:".length);
+    const keystore = await receipts(store, randomBytes(32));
+    const first = [...wrappedKeys(path).values()];
+    const reader = new Database(path, { readonly: true });
+    try {
+      reader.exec("BEGIN");
+      reader.prepare("SELECT count(*) FROM events_keys").get();
+      expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 2, scrubbed: false });
+      reader.exec("COMMIT");
+    } finally {
+      reader.close();
+    }
+    expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 2, scrubbed: true });
+    const after = files(path);
+    for (const old of first) expect(after.includes(old)).toBe(false);
   });
 });

@@ -62,6 +62,19 @@ export interface ExpireDueResult {
   readonly scrubbed: boolean;
 }
 
+/** What {@link Keystore.rotateMasterKey} returns. */
+export interface RotateResult {
+  /** How many live keys were re-wrapped with the new master key. */
+  readonly rewrapped: number;
+  /**
+   * As {@link KeyExpired.scrubbed}, for the old wrappings: true when the
+   * database's files no longer hold them; false when it could not finish that
+   * now (a reader held an old snapshot or the relation's lock), and the next
+   * expiry or rotation finishes it.
+   */
+  readonly scrubbed: boolean;
+}
+
 /**
  * Crypto-shredding on a store: values encrypted under one data key per
  * trigger; expiring a key deletes it and appends `key-expired` on the trigger
@@ -106,10 +119,11 @@ export interface Keystore {
   setExpiry(trigger: Identity, expiresAt: Date | null): Promise<boolean>;
   /**
    * Re-wraps every data key with `masterKey`, in one transaction, and uses it
-   * from then on. Returns how many keys were re-wrapped. Other processes must
+   * from then on. Returns how many keys were re-wrapped, and whether the old
+   * wrappings left the database's files. Other processes must
    * switch to the new master key too: the old one no longer opens the keys.
    * This keystore's `encrypt` and `decrypt` calls wait while the keys are
    * re-wrapped, then use the new key.
    */
-  rotateMasterKey(masterKey: string | Uint8Array): Promise<number>;
+  rotateMasterKey(masterKey: string | Uint8Array): Promise<RotateResult>;
 }

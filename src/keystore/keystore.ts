@@ -19,6 +19,7 @@ import type {
   KeyInfo,
   Keystore,
   KeystoreOptions,
+  RotateResult,
 } from "./keystore-types.js";
 import { MASTER_KEY_ENV, parseMasterKey, resolveMasterKey } from "./master-key.js";
 import { REDACTED, type Redacted } from "./redacted.js";
@@ -212,7 +213,7 @@ class StoreKeystore implements Keystore {
     });
   }
 
-  rotateMasterKey(masterKey: string | Uint8Array): Promise<number> {
+  rotateMasterKey(masterKey: string | Uint8Array): Promise<RotateResult> {
     return this.store.track(async () => {
       const next = parseMasterKey(masterKey, "masterKey");
       const count = await this.#masterKeyUse.exclusive(async () => {
@@ -230,8 +231,7 @@ class StoreKeystore implements Keystore {
       });
       // The old wrappings are gone from the relation; this removes their copies from the files (the
       // other calls go on meanwhile: a VACUUM FULL of a large relation takes a while).
-      await this.#keys.scrub();
-      return count;
+      return { rewrapped: count, scrubbed: await this.#keys.scrub() };
     });
   }
 }

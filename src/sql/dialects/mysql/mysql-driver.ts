@@ -113,6 +113,8 @@ function preparedFor(connection: MysqlConnection, sql: string): boolean {
 // A lock name is at most 64 characters and spans the server: the database and the event relation name it.
 const LOCK_NAME = "concat('coherence:', left(sha2(concat_ws('.', database(), ?), 256), 40))";
 const MIGRATION_LOCK_SECONDS = 60;
+/** How long a scrub's rebuild waits for other sessions' locks on the key relation (as on PostgreSQL). */
+const SCRUB_WAIT_SECONDS = 2;
 const ER_DUP_KEYNAME = "ER_DUP_KEYNAME";
 
 function quote(name: string): string {
@@ -743,12 +745,29 @@ export class MysqlDriver implements SqlDriver {
   /**
    * Rebuilds `table` (InnoDB maps OPTIMIZE to a recreate) after the commit
    * that deleted secrets: the pages that held them are dropped with the old
-   * tablespace. False when the server reports an error for it.
+   * tablespace. False when the server reports an error for it, such as a
+   * reader's lock held for longer than {@link SCRUB_WAIT_SECONDS} (or the
+   * session's lock_wait_timeout, when shorter; the default is a day).
    */
   scrub(table: string): Promise<boolean> {
     return this.#withConnection(async (s) => {
-      const rows = (await s.exec(`optimize table ${quote(table)}`)) as { Msg_type?: unknown }[];
-      return !rows.some((row) => String(row.Msg_type).toLowerCase() === "error");
+      const [row] = (await s.exec("select @@session.lock_wait_timeout as previous")) as { previous?: unknown }[];
+      const previous = Number(row?.previous);
+      const restore = Number.isSafeInteger(previous) && previous > 0;
+      await s.exec(
+        `set session lock_wait_timeout = ${restore ? Math.min(previous, SCRUB_WAIT_SECONDS) : SCRUB_WAIT_SECONDS}`,
+      );
+      const back = restore ? `set session lock_wait_timeout = ${previous}` : "set session lock_wait_timeout = default";
+      let rows: { Msg_type?: unknown }[];
+      try {
+        rows = (await s.exec(`optimize table ${quote(table)}`)) as { Msg_type?: unknown }[];
+      } catch (error) {
+        // The rebuild's error is the one to report; the session is restored when it still can be.
+        await s.exec(back).catch(() => {});
+        throw error;
+      }
+      await s.exec(back);
+      return !rows.some((r) => String(r.Msg_type).toLowerCase() === "error");
     });
   }
 

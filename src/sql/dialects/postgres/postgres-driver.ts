@@ -104,24 +104,31 @@ function preparedName(client: PostgresClient, text: string, parameters: number):
 const noop = () => {};
 
 /**
- * Whether VACUUM FULL of key relation `$table` would keep the row versions the
- * latest expiry replaced: while another transaction of this database (or a
- * replication slot, or a prepared transaction) holds an xmin or xid at or
- * before that expiry's, they are not dead to everyone, and the rewrite copies
- * them. The latest expiry's xid is its tombstone's `xmin`; ages compare xids
+ * Whether VACUUM FULL of key relation `$table` should wait: while another
+ * transaction of this database (or a replication slot, or a prepared
+ * transaction) holds an xmin or xid at or before the latest write of the
+ * relation, the row versions that write replaced (a shredded key, a key
+ * wrapped by the old master key) are not dead to everyone, and the rewrite
+ * would copy them; while another session holds a lock on the relation, the
+ * rewrite would wait for it, and the keystore's calls behind the rewrite.
+ * The latest write's xid is the youngest `xmin` of the relation's rows (every
+ * dead version was replaced by a write at or before it); ages compare xids
  * across wraparound.
  */
-const oldVersionsHeld = (
-  table: string,
-) => `with shred as (select min(age(xmin)) as a from "${table}" where wrapped is null)
+const scrubMustWait = (table: string) => `with shred as (select min(age(xmin)) as a from "${table}")
 select coalesce((select exists (
   select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
     and (age(backend_xmin) >= shred.a or age(backend_xid) >= shred.a)
   union all select 1 from pg_replication_slots where age(xmin) >= shred.a
   union all select 1 from pg_prepared_xacts where database = current_database() and age(transaction) >= shred.a
-) from shred), false) as held`;
+) from shred), false)
+  or exists (select 1 from pg_locks where relation = '"${table}"'::regclass and pid <> pg_backend_pid()) as held`;
 
-/** How long a scrub waits for older transactions to end before it reports `false`. */
+/**
+ * How long a scrub waits for older transactions and other sessions' locks to
+ * end before it reports `false`; also the rewrite's own lock timeout, for a
+ * lock taken after the check (a shorter one of the session stays).
+ */
 const SCRUB_WAIT_MS = 2000;
 
 class Session implements SqlSession {
@@ -504,12 +511,27 @@ export class PostgresDriver implements SqlDriver {
       // copy them into the new files (and wait for such a reader's lock): wait a while, else report it.
       const deadline = performance.now() + SCRUB_WAIT_MS;
       for (;;) {
-        const [row] = await s.all<{ held: boolean }>({ sql: oldVersionsHeld(table), parameters: [] });
+        const [row] = await s.all<{ held: boolean }>({ sql: scrubMustWait(table), parameters: [] });
         if (!row?.held) break;
         if (performance.now() >= deadline) return false;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await s.run({ sql: `vacuum full "${table}"`, parameters: [] });
+      // A lock taken since the check: the rewrite gives up after a while (lock_timeout; a WriteConflictError).
+      const [before] = await s.all<{ previous: string }>({
+        sql: `select current_setting('lock_timeout') as previous,
+  set_config('lock_timeout', case when current_setting('lock_timeout')::interval between '1ms' and '${SCRUB_WAIT_MS}ms'
+    then current_setting('lock_timeout') else '${SCRUB_WAIT_MS}ms' end, false)`,
+        parameters: [],
+      });
+      const restore = { sql: "select set_config('lock_timeout', $1, false)", parameters: [before?.previous ?? "0"] };
+      try {
+        await s.run({ sql: `vacuum full "${table}"`, parameters: [] });
+      } catch (error) {
+        // The rewrite's error is the one to report; the session is restored when it still can be.
+        await s.run(restore).catch(() => {});
+        throw error;
+      }
+      await s.run(restore);
       return true;
     });
   }

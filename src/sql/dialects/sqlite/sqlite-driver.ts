@@ -149,6 +149,9 @@ function connect(path: string, options: SqliteOptions): Db {
   }
 }
 
+/** How long a scrub waits for readers of old WAL frames, as on PostgreSQL. */
+const SCRUB_WAIT_MS = 2000;
+
 /**
  * SQLite through better-sqlite3: WAL, `synchronous=FULL`, a busy timeout.
  * Writes run in `BEGIN IMMEDIATE` (the file's write lock, shared with other
@@ -233,14 +236,25 @@ export class SqliteDriver implements SqlDriver {
     return this.write(fn, () => true);
   }
 
-  /** Copies the WAL into the database file and truncates it: the frames that held deleted keys are gone. */
+  /**
+   * Copies the WAL into the database file and truncates it: the frames that
+   * held deleted keys are gone. False when a reader's snapshot still needs
+   * them after {@link SCRUB_WAIT_MS} (or the busy timeout, when shorter).
+   */
   scrub(_table: string): Promise<boolean> {
     return this.#lock.run(async () => {
-      const [row] = await this.#writer.all<{ busy: number }>({
-        sql: "PRAGMA wal_checkpoint(TRUNCATE)",
-        parameters: [],
-      });
-      return row?.busy === 0;
+      const { db } = this.#writer;
+      const previous = db.pragma("busy_timeout", { simple: true }) as number;
+      db.pragma(`busy_timeout = ${Math.min(previous, SCRUB_WAIT_MS)}`);
+      try {
+        const [row] = await this.#writer.all<{ busy: number }>({
+          sql: "PRAGMA wal_checkpoint(TRUNCATE)",
+          parameters: [],
+        });
+        return row?.busy === 0;
+      } finally {
+        db.pragma(`busy_timeout = ${previous}`);
+      }
     });
   }
 
