@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
-import { openKeystore, type Store } from "../src/index.js";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import type { EventStore } from "../src/event-store.js";
+import { openKeystore, openStore, type Store } from "../src/index.js";
+import type { SqlBackend } from "../src/sql/sql-backend.js";
 import { sqliteFactory } from "./stores.js";
 import { receipt } from "./support/events.js";
 
@@ -26,6 +28,11 @@ function wrappedKeys(path: string): Map<string, string> {
   } finally {
     db.close();
   }
+}
+
+/** The store's driver, whose scrub runs after a commit that shredded keys. */
+function scrubber(store: Store): { scrub(table: string): Promise<boolean> } {
+  return ((store as EventStore).backend as SqlBackend).driver as { scrub(table: string): Promise<boolean> };
 }
 
 async function receipts(store: Store, master: Buffer) {
@@ -103,5 +110,31 @@ describe("keystore on SQLite: a shredded key leaves the database's files", () =>
     expect(await keystore.rotateMasterKey(randomBytes(32))).toEqual({ rewrapped: 2, scrubbed: true });
     const after = files(path);
     for (const old of first) expect(after.includes(old)).toBe(false);
+  });
+
+  it("a scrub the process did not get to (it ended after the expiry's commit) is done by the next expireDue, with no key due", async () => {
+    const store = await factory.create();
+    const path = (factory.lastUrl as string).slice("sqlite:".length);
+    const keystore = await receipts(store, randomBytes(32));
+    const key1 = wrappedKeys(path).get("1") as string;
+    // As if the process ended between the expiry's commit and its checkpoint.
+    const crash = vi.spyOn(scrubber(store), "scrub").mockRejectedValue(new Error("the process ended"));
+    await expect(keystore.expire(["encryption-key", 1])).rejects.toThrow("the process ended");
+    crash.mockRestore();
+    expect(files(path).includes(key1)).toBe(true);
+    // The next process's cron run.
+    const next = openStore(`sqlite:${path}`);
+    try {
+      const later = openKeystore(next, { masterKey: randomBytes(32) });
+      expect(await later.keys()).toMatchObject([{ expiredAt: expect.any(Date) }, { expiredAt: null }]);
+      expect(await later.expireDue()).toEqual({ effects: [], scrubbed: true });
+      expect(files(path).includes(key1)).toBe(false);
+      // Done: the next run has nothing to scrub.
+      const spy = vi.spyOn(scrubber(next), "scrub");
+      expect(await later.expireDue()).toEqual({ effects: [], scrubbed: true });
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      await next.close();
+    }
   });
 });

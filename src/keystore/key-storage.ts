@@ -67,6 +67,11 @@ export interface KeyStorage {
    * finish it now (another reader holds an old snapshot).
    */
   scrub(): Promise<boolean>;
+  /**
+   * True when a commit that shredded or re-wrapped keys has not been followed
+   * by a scrub that finished (it reported false, or the process ended first).
+   */
+  scrubPending(): Promise<boolean>;
   /** Replaces the wrapping of every live key in one transaction; returns how many. */
   rewrap(rewrapped: (key: LiveKey) => string): Promise<number>;
 }

@@ -189,8 +189,10 @@ class StoreKeystore implements Keystore {
         const effect = await this.#expire([t.kind, JSON.parse(t.id)], dueBy);
         if (effect) effects.push(effect);
       }
-      // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work.
-      return { effects, scrubbed: effects.length === 0 || (await this.#keys.scrub()) };
+      // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work. With no key due, one
+      // an earlier expiry or rotation left unfinished (a reader's lock, a crash before it) is done now.
+      const scrub = effects.length > 0 || (await this.#keys.scrubPending());
+      return { effects, scrubbed: !scrub || (await this.#keys.scrub()) };
     });
   }
 

@@ -77,6 +77,10 @@ export class MemoryKeyStorage implements KeyStorage {
     return true;
   }
 
+  async scrubPending(): Promise<boolean> {
+    return false;
+  }
+
   async rewrap(rewrapped: (key: LiveKey) => string): Promise<number> {
     // All or nothing: every new wrapping is made before any is stored.
     const next = [...this.#keys.values()].filter(isLive).map((k) => ({ ...k, wrapped: rewrapped(k) }));

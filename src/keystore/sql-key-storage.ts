@@ -14,6 +14,7 @@ import {
   setExpiryQuery,
   shredKeyQuery,
 } from "../sql/queries/keys.js";
+import { insertMetaQuery, META, metaValueQuery, resetMetaQuery, updateMetaQuery } from "../sql/queries/meta.js";
 import type { SqlBackend, SqlWriteTx } from "../sql/sql-backend.js";
 import { derivedName } from "../sql/tables.js";
 import {
@@ -81,6 +82,24 @@ export class SqlKeyStorage implements KeyStorage {
     for (const sql of this.backend.dialect.secureDeleteStatements) await s.run({ sql, parameters: [] });
   }
 
+  /** Inside a write that shreds or re-wraps keys: one more commit whose old key material a scrub must remove. */
+  async #markScrubPending(s: SqlSession): Promise<void> {
+    const { db } = this.backend;
+    const [row] = await s.all<{ value: unknown }>(metaValueQuery(db, META.scrubPending));
+    await s.run(
+      row === undefined
+        ? insertMetaQuery(db, META.scrubPending, 1)
+        : updateMetaQuery(db, META.scrubPending, Number(row.value) + 1),
+    );
+  }
+
+  async #scrubsPending(): Promise<number> {
+    const rows = await this.backend.driver.read((s) =>
+      s.all<{ value: unknown }>(metaValueQuery(this.backend.db, META.scrubPending)),
+    );
+    return Number(rows[0]?.value ?? 0);
+  }
+
   get(trigger: EncodedIdentity): Promise<StoredKey | undefined> {
     return this.backend.driver.read((s) => this.#find(s, trigger));
   }
@@ -139,19 +158,33 @@ export class SqlKeyStorage implements KeyStorage {
     if (!isShreddable(await this.#find(s, trigger), dueBy)) return false;
     await this.#secureDelete(s);
     await s.run(shredKeyQuery(this.backend.db, triggerDigest(trigger), now));
+    await this.#markScrubPending(s);
     return true;
   }
 
   async scrub(): Promise<boolean> {
-    const { driver, tables } = this.backend;
+    const { db, driver, tables } = this.backend;
     if (!driver.scrub) return true;
+    // Read before: a commit after this read may not be covered by this scrub, and keeps the mark.
+    const pending = await this.#scrubsPending();
     try {
-      return await driver.scrub(derivedName(tables, "keys"));
+      if (!(await driver.scrub(derivedName(tables, "keys")))) return false;
     } catch (error) {
       // The expiry has committed: a rewrite refused for a lock (a lock timeout, a busy file) did not happen yet.
       if (error instanceof WriteConflictError) return false;
       throw error;
     }
+    if (pending > 0) {
+      await driver.write(
+        (s) => s.run(resetMetaQuery(db, META.scrubPending, pending)),
+        () => true,
+      );
+    }
+    return true;
+  }
+
+  async scrubPending(): Promise<boolean> {
+    return this.backend.driver.scrub !== undefined && (await this.#scrubsPending()) > 0;
   }
 
   rewrap(rewrapped: (key: LiveKey) => string): Promise<number> {
@@ -163,6 +196,7 @@ export class SqlKeyStorage implements KeyStorage {
         for (const key of keys) {
           await s.run(rewrapKeyQuery(this.backend.db, triggerDigest(key.trigger), rewrapped(key)));
         }
+        if (keys.length > 0) await this.#markScrubPending(s);
         return keys.length;
       },
       () => true,
