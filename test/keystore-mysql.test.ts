@@ -71,5 +71,27 @@ for (const factory of storesNamed("mysql")) {
         await pool.end();
       }
     });
+
+    it("a session's own lock_wait_timeout, 0 included (MariaDB: do not wait), is what the connection has after a scrub", async () => {
+      await factory.create();
+      const pool = mysql.createPool({ uri: factory.lastUrl as string, connectionLimit: 1 });
+      const store = openStore("mysql://", { pool });
+      try {
+        const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+        const timeout = async () =>
+          ((await pool.query("select @@session.lock_wait_timeout as t")) as never as [[{ t: number }]])[0][0].t;
+        for (const own of [0, 1, 5]) {
+          await pool.query(`set session lock_wait_timeout = ${own}`);
+          // MySQL 8's least is 1: it keeps 1 for 0.
+          const set = await timeout();
+          await keystore.encrypt(["subject", own], "x");
+          expect(await keystore.expire(["subject", own])).toMatchObject({ result: "expired", scrubbed: true });
+          expect(await timeout()).toBe(set);
+        }
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
   });
 }

@@ -1,8 +1,11 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import type { EventStore } from "../src/event-store.js";
 import { openKeystore, openStore } from "../src/index.js";
+import type { SqlBackend } from "../src/sql/sql-backend.js";
 import { storesNamed } from "./stores.js";
+import { admin, freshName, SERVER_URLS, withDatabase } from "./support/servers.js";
 
 /**
  * PostgreSQL rewrites the key relation (VACUUM FULL) after an expiry, and
@@ -100,13 +103,85 @@ for (const factory of storesNamed("postgres")) {
         expect(performance.now() - started).toBeLessThan(10_000);
         expect(await keystore.decrypt(["subject", 1], sealed)).toEqual({ "coherence:redacted": true });
         expect(await keystore.decrypt(["subject", 2], other)).toBe("y");
-        // The connection is back to its own lock_timeout.
-        expect((await pool.query("show lock_timeout")).rows[0]).toEqual({ lock_timeout: "0" });
+        // Once the reader is gone the rewrite runs; the connection is back to its own lock_timeout after
+        // either, still the server's (it follows the configuration).
+        await reader.query("rollback");
+        expect(await keystore.expire(["subject", 2])).toMatchObject({ result: "expired", scrubbed: true });
+        const { rows } = await pool.query("select setting, source from pg_settings where name = 'lock_timeout'");
+        expect(rows[0]).toEqual({ setting: "0", source: "default" });
       } finally {
         await reader.query("rollback");
         await reader.end();
         await store.close();
         await pool.end();
+      }
+    });
+
+    it("false within seconds when a lock request queued behind a reader (another VACUUM FULL, an ALTER) blocks the check itself", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+      await keystore.encrypt(["subject", 1], "x");
+      const reader = new pg.Client({ connectionString: url });
+      const queued = new pg.Client({ connectionString: url });
+      await reader.connect();
+      await queued.connect();
+      let waiting: Promise<unknown> | undefined;
+      // After the expiry's commit, before its scrub: an exclusive lock request waits behind the reader.
+      const driver = ((store as EventStore).backend as SqlBackend).driver as { scrub(table: string): Promise<boolean> };
+      const scrub = driver.scrub;
+      const spy = vi.spyOn(driver, "scrub").mockImplementation(async (table) => {
+        waiting = queued.query("begin").then(() => queued.query("lock table events_keys in access exclusive mode"));
+        await vi.waitFor(async () => {
+          const { rows } = await reader.query("select count(*)::int as n from pg_locks where not granted");
+          expect(rows[0].n).toBeGreaterThan(0);
+        });
+        return scrub.call(driver, table);
+      });
+      try {
+        await reader.query("begin");
+        await reader.query("select count(*) from events_keys");
+        const started = performance.now();
+        expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: false });
+        expect(performance.now() - started).toBeLessThan(10_000);
+      } finally {
+        spy.mockRestore();
+        await reader.query("rollback");
+        await waiting;
+        await queued.query("rollback");
+        await reader.end();
+        await queued.end();
+      }
+    });
+
+    it("a lock on a relation of the same OID in another database (one made from this one as a template) does not hold the scrub", async () => {
+      const a = freshName("coherence_test_tpl");
+      const b = `${a}_copy`;
+      const urlA = withDatabase(SERVER_URLS.postgres, a);
+      await admin("postgres", [`create database ${a}`]);
+      try {
+        const first = openStore(urlA);
+        await first.initSchema();
+        await first.close();
+        await admin("postgres", [`create database ${b} template ${a}`]);
+        const reader = new pg.Client({ connectionString: withDatabase(SERVER_URLS.postgres, b) });
+        await reader.connect();
+        const store = openStore(urlA);
+        try {
+          const keystore = openKeystore(store, { masterKey: randomBytes(32) });
+          await keystore.encrypt(["subject", 1], "x");
+          await reader.query("begin");
+          await reader.query("select count(*) from events_keys");
+          const started = performance.now();
+          expect(await keystore.expire(["subject", 1])).toMatchObject({ result: "expired", scrubbed: true });
+          expect(performance.now() - started).toBeLessThan(1500);
+        } finally {
+          await reader.query("rollback");
+          await reader.end();
+          await store.close();
+        }
+      } finally {
+        await admin("postgres", [`drop database if exists ${b}`, `drop database if exists ${a}`]);
       }
     });
 

@@ -4,7 +4,15 @@ import { encodeIdentity } from "../model/codec.js";
 import { ValidationError } from "../model/errors.js";
 import { snapshot } from "../model/snapshot.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
-import { checkKind, checkNewEvent, checkObject, readDate, readIdentity, readShallow } from "../model/validate.js";
+import {
+  checkKind,
+  checkNewEvent,
+  checkObject,
+  MAX_KIND_LENGTH,
+  readDate,
+  readIdentity,
+  readShallow,
+} from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
 import { SharedLock } from "../mutex.js";
 import type { Store } from "../store.js";
@@ -26,6 +34,21 @@ import { REDACTED, type Redacted } from "./redacted.js";
 
 /** Thrown inside the expiry's transaction when the key is gone: rolls the effect back. */
 class NoKey extends Error {}
+
+/** A source as long as a keystore's may be. */
+const LONGEST_SOURCE = "s".repeat(MAX_KIND_LENGTH);
+
+/** The error of a trigger whose key-expired effect `error` found too large for `eventBytes`; any other error as is. */
+function tooLarge(error: unknown, trigger: Identity, eventBytes: number): unknown {
+  if (!(error instanceof ValidationError && error.code === "too-large")) return error;
+  const shown = JSON.stringify(trigger);
+  return new ValidationError(
+    "too-large",
+    "trigger",
+    `the key-expired effect of ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown} would take more than ${eventBytes} bytes of JSON (limits.eventBytes), so its key cannot be expired`,
+    { cause: error },
+  );
+}
 
 /** Each call is tracked by the store (`EventStore.track`): `close()` lets it finish, an expiry's scrub after its commit included. */
 class StoreKeystore implements Keystore {
@@ -132,22 +155,20 @@ class StoreKeystore implements Keystore {
   }
 
   /** The effect that expires the trigger's key. */
-  #expiryEffect(trigger: Identity): NewEffect {
-    return { timestamp: new Date(), source: this.source, effect: { reason: "key-expired", trigger } };
+  #expiryEffect(trigger: Identity, source = this.source): NewEffect {
+    return { timestamp: new Date(), source, effect: { reason: "key-expired", trigger } };
   }
 
-  /** Refuses a trigger whose key could never expire: its effect would be larger than `limits.eventBytes`. */
+  /**
+   * Refuses a trigger whose key could not be expired: its effect would be
+   * larger than `limits.eventBytes`, measured with the longest source a
+   * keystore may have (the one that expires it may not be this one).
+   */
   #checkExpirable(trigger: Identity): void {
-    const { limits } = this.store;
     try {
-      checkNewEvent(this.#expiryEffect(trigger), "effect", limits);
+      checkNewEvent(this.#expiryEffect(trigger, LONGEST_SOURCE), "effect", this.store.limits);
     } catch (error) {
-      if (!(error instanceof ValidationError && error.code === "too-large")) throw error;
-      throw new ValidationError(
-        "too-large",
-        "trigger",
-        `its key-expired effect would take more than ${limits.eventBytes} bytes of JSON (limits.eventBytes), so its key could never expire`,
-      );
+      throw tooLarge(error, trigger, this.store.limits.eventBytes);
     }
   }
 
@@ -166,7 +187,8 @@ class StoreKeystore implements Keystore {
       return result.events[0] as StoredEffect;
     } catch (error) {
       if (error instanceof NoKey) return undefined;
-      throw error;
+      // A key made under larger limits (or by an earlier release): nothing was written.
+      throw tooLarge(error, trigger, this.store.limits.eventBytes);
     }
   }
 
@@ -183,16 +205,33 @@ class StoreKeystore implements Keystore {
     return this.store.track(async () => {
       const at = readDate(now, "now");
       const effects: StoredEffect[] = [];
+      const refused: ValidationError[] = [];
       const dueBy = at.getTime();
       for (const t of await this.#keys.due(dueBy)) {
-        // Checked again as it is shredded: setExpiry or an expiry and a new key may come between.
-        const effect = await this.#expire([t.kind, JSON.parse(t.id)], dueBy);
-        if (effect) effects.push(effect);
+        try {
+          // Checked again as it is shredded: setExpiry or an expiry and a new key may come between.
+          const effect = await this.#expire([t.kind, JSON.parse(t.id)], dueBy);
+          if (effect) effects.push(effect);
+        } catch (error) {
+          // One key that cannot be expired does not keep the others: they go on, then it is reported.
+          if (!(error instanceof ValidationError)) throw error;
+          refused.push(error);
+        }
       }
       // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work. With no key due, one
       // an earlier expiry or rotation left unfinished (a reader's lock, a crash before it) is done now.
       const scrub = effects.length > 0 || (await this.#keys.scrubPending());
-      return { effects, scrubbed: !scrub || (await this.#keys.scrub()) };
+      const scrubbed = !scrub || (await this.#keys.scrub());
+      const [first] = refused;
+      if (first) {
+        throw new ValidationError(
+          first.code,
+          first.path,
+          `${refused.length} key(s) due could not be expired (the other ${effects.length} were, each with its effect): ${first.message}`,
+          { cause: first },
+        );
+      }
+      return { effects, scrubbed };
     });
   }
 

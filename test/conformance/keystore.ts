@@ -9,6 +9,7 @@ import {
   type Keystore,
   type NewEvent,
   openKeystore,
+  openStore,
   REDACTED,
   type Store,
   StoreClosedError,
@@ -436,21 +437,53 @@ export function testKeystore(factory: StoreFactory): void {
     it("encrypt refuses a trigger whose key-expired effect would exceed limits.eventBytes: its key could never expire", async () => {
       const store = await factory.create({ limits: { eventBytes: 1000 } });
       const keystore = openKeystore(store, { masterKey: MASTER });
-      await expect(keystore.encrypt(["k", "x".repeat(1000)], 1)).rejects.toMatchObject({
-        name: "ValidationError",
-        code: "too-large",
-        path: "trigger",
-      });
-      // A long source counts too: the effect carries it.
-      const named = openKeystore(store, { masterKey: MASTER, source: "s".repeat(200) });
-      await expect(named.encrypt(["k", "x".repeat(750)], 1)).rejects.toMatchObject({ path: "trigger" });
+      for (const id of ["x".repeat(1000), "x".repeat(750)]) {
+        // Measured with the longest source (200 characters): the keystore that expires it may have one.
+        await expect(keystore.encrypt(["k", id], 1)).rejects.toMatchObject({
+          name: "ValidationError",
+          code: "too-large",
+          path: "trigger",
+        });
+      }
       expect(await keystore.keys()).toEqual([]);
-      // One that fits expires as usual.
-      const text = await keystore.encrypt(["k", "x".repeat(750)], 1);
-      expect((await keystore.expireDue(new Date())).effects).toEqual([]);
-      expect((await keystore.expire(["k", "x".repeat(750)])).result).toBe("expired");
-      expect(await keystore.decrypt(["k", "x".repeat(750)], text)).toBe(REDACTED);
+      // One that fits expires as usual, whatever the source of the keystore expiring it.
+      const text = await keystore.encrypt(["k", "x".repeat(650)], 1);
+      const named = openKeystore(store, { masterKey: MASTER, source: "s".repeat(200) });
+      expect((await named.expire(["k", "x".repeat(650)])).result).toBe("expired");
+      expect(await keystore.decrypt(["k", "x".repeat(650)], text)).toBe(REDACTED);
     });
+
+    // One memory store cannot be opened twice, with other limits.
+    it.skipIf(factory.name === "memory")(
+      "expireDue goes on past a key made under larger limits that it cannot expire, then reports it",
+      async () => {
+        const store = await factory.create({ limits: { eventBytes: 1000 } });
+        const keystore = openKeystore(store, { masterKey: MASTER });
+        const larger = openStore(factory.lastUrl as string, { limits: { eventBytes: 10_000 } });
+        try {
+          const past = new Date(Date.now() - 1000);
+          await openKeystore(larger, { masterKey: MASTER }).encrypt(["k", "y".repeat(2000)], 1, { expiresAt: past });
+          await keystore.encrypt(["k", "short"], 1, { expiresAt: new Date(past.getTime() + 1) });
+          const failure = keystore.expireDue();
+          await expect(failure).rejects.toMatchObject({ name: "ValidationError", code: "too-large", path: "trigger" });
+          await expect(failure).rejects.toThrow(/1 key\(s\) due could not be expired \(the other 1 were/);
+          const state = (await keystore.keys()).map((k) => [
+            (k.trigger[1] as string).slice(0, 5),
+            k.expiredAt !== null,
+          ]);
+          expect(state).toEqual([
+            ["yyyyy", false],
+            ["short", true],
+          ]);
+          // Nothing of the refused key was written: one effect, the short key's.
+          expect(await store.currentSeqNo()).toBe(1);
+          // The store with the larger limits expires it.
+          expect((await openKeystore(larger, { masterKey: MASTER }).expireDue()).effects).toHaveLength(1);
+        } finally {
+          await larger.close();
+        }
+      },
+    );
 
     it("a keystore on a closed store rejects with StoreClosedError", async () => {
       const store = await factory.create();

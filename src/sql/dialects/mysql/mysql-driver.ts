@@ -753,7 +753,8 @@ export class MysqlDriver implements SqlDriver {
     return this.#withConnection(async (s) => {
       const [row] = (await s.exec("select @@session.lock_wait_timeout as previous")) as { previous?: unknown }[];
       const previous = Number(row?.previous);
-      const restore = Number.isSafeInteger(previous) && previous > 0;
+      // MariaDB takes 0 (do not wait); MySQL's least is 1.
+      const restore = Number.isSafeInteger(previous) && previous >= 0;
       await s.exec(
         `set session lock_wait_timeout = ${restore ? Math.min(previous, SCRUB_WAIT_SECONDS) : SCRUB_WAIT_SECONDS}`,
       );

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { CompiledQuery } from "kysely";
 import type pg from "pg";
+import { WriteConflictError } from "../../../model/errors.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
 import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget } from "../server-target.js";
@@ -122,7 +123,8 @@ select coalesce((select exists (
   union all select 1 from pg_replication_slots where age(xmin) >= shred.a
   union all select 1 from pg_prepared_xacts where database = current_database() and age(transaction) >= shred.a
 ) from shred), false)
-  or exists (select 1 from pg_locks where relation = '"${table}"'::regclass and pid <> pg_backend_pid()) as held`;
+  or exists (select 1 from pg_locks where relation = '"${table}"'::regclass and pid is distinct from pg_backend_pid()
+    and database = (select oid from pg_database where datname = current_database())) as held`;
 
 /**
  * How long a scrub waits for older transactions and other sessions' locks to
@@ -507,33 +509,58 @@ export class PostgresDriver implements SqlDriver {
   scrub(table: string): Promise<boolean> {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new Error(`not a checked relation name: ${table}`);
     return this.#withClient(async (s) => {
-      // Until the transactions that could still see the old row versions end, VACUUM FULL would
-      // copy them into the new files (and wait for such a reader's lock): wait a while, else report it.
-      const deadline = performance.now() + SCRUB_WAIT_MS;
-      for (;;) {
-        const [row] = await s.all<{ held: boolean }>({ sql: scrubMustWait(table), parameters: [] });
-        if (!row?.held) break;
-        if (performance.now() >= deadline) return false;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      // A lock taken since the check: the rewrite gives up after a while (lock_timeout; a WriteConflictError).
-      const [before] = await s.all<{ previous: string }>({
-        sql: `select current_setting('lock_timeout') as previous,
-  set_config('lock_timeout', case when current_setting('lock_timeout')::interval between '1ms' and '${SCRUB_WAIT_MS}ms'
-    then current_setting('lock_timeout') else '${SCRUB_WAIT_MS}ms' end, false)`,
+      // Every lock wait of the scrub (the check's, the rewrite's) gives up after a while: the session's own
+      // lock_timeout when shorter, else SCRUB_WAIT_MS. Set back after: a SET of the session's own by value,
+      // else by RESET (so the value still follows the server's configuration).
+      const [before] = await s.all<{ setting: string; source: string }>({
+        sql: "select setting, source from pg_settings where name = 'lock_timeout'",
         parameters: [],
       });
-      const restore = { sql: "select set_config('lock_timeout', $1, false)", parameters: [before?.previous ?? "0"] };
+      await s.run({
+        sql: `select set_config('lock_timeout', case when current_setting('lock_timeout')::interval
+  between '1ms' and '${SCRUB_WAIT_MS}ms' then current_setting('lock_timeout') else '${SCRUB_WAIT_MS}ms' end, false)`,
+        parameters: [],
+      });
+      const restore =
+        before?.source === "session"
+          ? { sql: "select set_config('lock_timeout', $1, false)", parameters: [`${before.setting}ms`] }
+          : { sql: "reset lock_timeout", parameters: [] };
+      let scrubbed: boolean;
       try {
-        await s.run({ sql: `vacuum full "${table}"`, parameters: [] });
+        scrubbed = await this.#scrubIn(s, table);
       } catch (error) {
-        // The rewrite's error is the one to report; the session is restored when it still can be.
+        // The scrub's error is the one to report; the session is restored when it still can be.
         await s.run(restore).catch(() => {});
         throw error;
       }
       await s.run(restore);
-      return true;
+      return scrubbed;
     });
+  }
+
+  /** {@link scrub} on a session whose lock_timeout is set. */
+  async #scrubIn(s: Session, table: string): Promise<boolean> {
+    // Until the transactions that could still see the old row versions end, VACUUM FULL would copy them
+    // into the new files, and while another session holds a lock on the relation it would wait (and the
+    // keystore's calls queued behind it): wait a while, else report it.
+    const deadline = performance.now() + SCRUB_WAIT_MS;
+    for (;;) {
+      let held: boolean;
+      try {
+        const [row] = await s.all<{ held: boolean }>({ sql: scrubMustWait(table), parameters: [] });
+        held = row?.held === true;
+      } catch (error) {
+        // Reading the relation waited for a lock (one queued behind a reader's) longer than lock_timeout.
+        if (!(error instanceof WriteConflictError && error.dbCode === "55P03")) throw error;
+        held = true;
+      }
+      if (!held) break;
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A lock taken since the check: the rewrite gives up after lock_timeout (a WriteConflictError).
+    await s.run({ sql: `vacuum full "${table}"`, parameters: [] });
+    return true;
   }
 
   /** LISTEN on one shared connection; see {@link PostgresListener}. */
