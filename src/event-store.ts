@@ -181,9 +181,10 @@ export class EventStore implements Store {
     base: number,
     history: readonly NewEvent[],
     alongside: (tx: WriteTx) => Promise<void>,
+    limits: Limits = this.limits,
   ): Promise<RebaseResult> {
     // The keystore's calls are tracked already: one running when close() is called goes on to its end.
-    const checked = checkRebaseArgs(base, history, undefined, this.limits);
+    const checked = checkRebaseArgs(base, history, undefined, limits);
     const result = await rebase(this.backend, base, checked, [], false, undefined, alongside);
     if (result.result === "ok") signalCommit(channelOf(this.backend));
     return result;

@@ -39,13 +39,12 @@ class NoKey extends Error {}
 const LONGEST_SOURCE = "s".repeat(MAX_KIND_LENGTH);
 
 /** The error of a trigger whose key-expired effect `error` found too large for `eventBytes`; any other error as is. */
-function tooLarge(error: unknown, trigger: Identity, eventBytes: number): unknown {
+function tooLarge(error: unknown, eventBytes: number): unknown {
   if (!(error instanceof ValidationError && error.code === "too-large")) return error;
-  const shown = JSON.stringify(trigger);
   return new ValidationError(
     "too-large",
     "trigger",
-    `the key-expired effect of ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown} would take more than ${eventBytes} bytes of JSON (limits.eventBytes), so its key cannot be expired`,
+    `its key-expired effect would take more than ${eventBytes} bytes of JSON (limits.eventBytes): keep triggers short`,
     { cause: error },
   );
 }
@@ -86,7 +85,7 @@ class StoreKeystore implements Keystore {
       this.#masterKeyUse.shared(async () => {
         // Each argument is read once, into a copy: what is checked is what is sealed.
         const id = readIdentity(trigger, "trigger");
-        this.#checkExpirable(id);
+        this.#checkEffectSize(id);
         const t = encodeIdentity(id);
         const { depth } = this.store.limits;
         const json = snapshot(
@@ -160,15 +159,16 @@ class StoreKeystore implements Keystore {
   }
 
   /**
-   * Refuses a trigger whose key could not be expired: its effect would be
-   * larger than `limits.eventBytes`, measured with the longest source a
-   * keystore may have (the one that expires it may not be this one).
+   * Refuses a trigger whose key-expired effect would be larger than
+   * `limits.eventBytes`, measured with the longest source a keystore may have
+   * (the one that expires it may not be this one): the expiry would append
+   * an event beyond the limit (it does, for a key made before or elsewhere).
    */
-  #checkExpirable(trigger: Identity): void {
+  #checkEffectSize(trigger: Identity): void {
     try {
       checkNewEvent(this.#expiryEffect(trigger, LONGEST_SOURCE), "effect", this.store.limits);
     } catch (error) {
-      throw tooLarge(error, trigger, this.store.limits.eventBytes);
+      throw tooLarge(error, this.store.limits.eventBytes);
     }
   }
 
@@ -179,16 +179,18 @@ class StoreKeystore implements Keystore {
     const alongside = async (tx: WriteTx) => {
       if (!(await this.#keys.shredIn(tx, t, Date.now(), dueBy))) throw new NoKey();
     };
+    // A live key can always be expired: its effect is not held to limits.eventBytes, which a key made by
+    // a store opened with larger limits (or by an earlier release) may exceed here.
+    const limits = { ...this.store.limits, eventBytes: Number.MAX_SAFE_INTEGER };
     try {
       // Effects are never checked for conflicts: base 1 always appends.
-      const result = await this.store.rebaseAlongside(1, [effect], alongside);
+      const result = await this.store.rebaseAlongside(1, [effect], alongside, limits);
       if (result.result === "write-conflict") throw result.error;
       if (result.result !== "ok") throw new Error(`appending an effect gave ${result.result}`);
       return result.events[0] as StoredEffect;
     } catch (error) {
       if (error instanceof NoKey) return undefined;
-      // A key made under larger limits (or by an earlier release): nothing was written.
-      throw tooLarge(error, trigger, this.store.limits.eventBytes);
+      throw error;
     }
   }
 
@@ -205,33 +207,16 @@ class StoreKeystore implements Keystore {
     return this.store.track(async () => {
       const at = readDate(now, "now");
       const effects: StoredEffect[] = [];
-      const refused: ValidationError[] = [];
       const dueBy = at.getTime();
       for (const t of await this.#keys.due(dueBy)) {
-        try {
-          // Checked again as it is shredded: setExpiry or an expiry and a new key may come between.
-          const effect = await this.#expire([t.kind, JSON.parse(t.id)], dueBy);
-          if (effect) effects.push(effect);
-        } catch (error) {
-          // One key that cannot be expired does not keep the others: they go on, then it is reported.
-          if (!(error instanceof ValidationError)) throw error;
-          refused.push(error);
-        }
+        // Checked again as it is shredded: setExpiry or an expiry and a new key may come between.
+        const effect = await this.#expire([t.kind, JSON.parse(t.id)], dueBy);
+        if (effect) effects.push(effect);
       }
       // One scrub for all: a WAL checkpoint or a VACUUM per key would be wasted work. With no key due, one
       // an earlier expiry or rotation left unfinished (a reader's lock, a crash before it) is done now.
       const scrub = effects.length > 0 || (await this.#keys.scrubPending());
-      const scrubbed = !scrub || (await this.#keys.scrub());
-      const [first] = refused;
-      if (first) {
-        throw new ValidationError(
-          first.code,
-          first.path,
-          `${refused.length} key(s) due could not be expired (the other ${effects.length} were, each with its effect): ${first.message}`,
-          { cause: first },
-        );
-      }
-      return { effects, scrubbed };
+      return { effects, scrubbed: !scrub || (await this.#keys.scrub()) };
     });
   }
 
