@@ -130,18 +130,35 @@ async function arrays(s: SqlSession, statement: Statement | CompiledQuery): Prom
 }
 
 /**
+ * Rows {@link DecodedRows} decodes at a time. A tight loop over a batch is
+ * cheaper than one row per step of the caller's iteration, between the
+ * `for await` machinery (MariaDB, 10,000 actions: 16.0 -> 14.4 ms a stream);
+ * a batch this small holds next to nothing.
+ */
+const DECODE_BATCH = 128;
+
+/**
  * The actions of a page's rows (columns in `selectActions`' order) that `keep`
- * keeps, each decoded when the iteration reaches it: while a stream's caller
- * works through a page, only the driver's rows stay alive, not the decoded
- * actions besides. An iterator object, not a generator: with a generator V8
+ * keeps, decoded {@link DECODE_BATCH} rows at a time as the iteration reaches
+ * them, each row let go once decoded: while a stream's caller works through a
+ * page, only the rows not yet reached stay alive, and the decoded actions of
+ * one batch besides. An iterator object, not a generator: with a generator V8
  * kept the decoded actions alive across young-generation collections (each
- * then copied megabytes), ten times the GC time of this loop.
+ * then copied megabytes), ten times the GC time of this loop. A row that fails
+ * to decode ends its batch: the actions before it are delivered, then its
+ * error is thrown, as when each row was decoded on its own.
  */
 class DecodedRows implements Iterable<StoredAction>, Iterator<StoredAction> {
+  /** The next row to decode. */
   #at = 0;
+  readonly #batch: (IteratorResult<StoredAction> | undefined)[] = [];
+  /** The next result of {@link #batch} to hand out. */
+  #out = 0;
+  /** What the row ending the batch threw, rethrown once the batch is handed out. */
+  #failure: { readonly error: unknown } | undefined;
 
   constructor(
-    readonly rows: readonly unknown[][],
+    readonly rows: unknown[][],
     readonly keep: ((kind: string, id: string) => boolean) | undefined,
   ) {}
 
@@ -150,16 +167,45 @@ class DecodedRows implements Iterable<StoredAction>, Iterator<StoredAction> {
   }
 
   next(): IteratorResult<StoredAction> {
-    const { rows, keep } = this;
-    while (this.#at < rows.length) {
-      const row = rows[this.#at++] as unknown[];
-      if (keep === undefined || keep(row[6] as string, row[7] as string)) {
-        return { value: storedActionFromValues(row), done: false };
-      }
+    const batch = this.#batch;
+    if (this.#out < batch.length || this.#decode()) {
+      const result = batch[this.#out] as IteratorResult<StoredAction>;
+      // Handed out: the caller holds it now, the batch no longer.
+      batch[this.#out++] = undefined;
+      return result;
+    }
+    const failure = this.#failure;
+    if (failure !== undefined) {
+      this.#failure = undefined;
+      throw failure.error;
     }
     return { value: undefined, done: true };
   }
+
+  /** Decodes the next batch; false when there is none to hand out. */
+  #decode(): boolean {
+    const { rows, keep } = this;
+    const batch = this.#batch;
+    batch.length = 0;
+    this.#out = 0;
+    if (this.#failure !== undefined) return false;
+    while (this.#at < rows.length && batch.length < DECODE_BATCH) {
+      const row = rows[this.#at] as unknown[];
+      // Let go of the row: only the rows not yet reached stay alive.
+      rows[this.#at++] = EMPTY_ROW;
+      if (keep !== undefined && !keep(row[6] as string, row[7] as string)) continue;
+      try {
+        batch.push({ value: storedActionFromValues(row), done: false });
+      } catch (error) {
+        this.#failure = { error };
+        break;
+      }
+    }
+    return batch.length > 0;
+  }
 }
+
+const EMPTY_ROW: unknown[] = [];
 
 /** The write transaction of a SQL store: its session runs the statements of relations beyond the events (the keystore). */
 export interface SqlWriteTx extends WriteTx {
