@@ -137,4 +137,47 @@ describe("keystore on SQLite: a shredded key leaves the database's files", () =>
       await next.close();
     }
   });
+
+  it("a slow scrub finishing after a newer unscrubbed expiry does not mark that one done (two scrubbers overlap)", async () => {
+    const store = await factory.create();
+    const path = (factory.lastUrl as string).slice("sqlite:".length);
+    const master = randomBytes(32);
+    const keystore = await receipts(store, master);
+    const key2 = wrappedKeys(path).get("2") as string;
+    // Expiry 1 commits; its scrub cannot finish (a reader, say).
+    const held = vi.spyOn(scrubber(store), "scrub").mockResolvedValue(false);
+    expect(await keystore.expire(["encryption-key", 1])).toMatchObject({ scrubbed: false });
+    held.mockRestore();
+    // Scrubber A (another process) finishes its checkpoint, then stalls before it records it.
+    const other = openStore(`sqlite:${path}`);
+    try {
+      let release = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      let checkpointed = () => {};
+      const done = new Promise<void>((r) => (checkpointed = r));
+      const a = scrubber(other);
+      const real = a.scrub;
+      vi.spyOn(a, "scrub").mockImplementation(async (table) => {
+        const result = await real.call(a, table);
+        checkpointed();
+        await gate;
+        return result;
+      });
+      const slow = openKeystore(other, { masterKey: master }).expireDue();
+      await done;
+      // Scrubber B finishes and records it; then expiry 2 commits, and its process ends before its scrub.
+      expect(await keystore.expireDue()).toEqual({ effects: [], scrubbed: true });
+      const crash = vi.spyOn(scrubber(store), "scrub").mockRejectedValue(new Error("the process ended"));
+      await expect(keystore.expire(["encryption-key", 2])).rejects.toThrow("the process ended");
+      crash.mockRestore();
+      expect(files(path).includes(key2)).toBe(true);
+      release();
+      expect(await slow).toEqual({ effects: [], scrubbed: true });
+      // Expiry 2 is still pending: the next cron run scrubs it.
+      expect(await keystore.expireDue()).toEqual({ effects: [], scrubbed: true });
+      expect(files(path).includes(key2)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
 });

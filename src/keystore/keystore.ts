@@ -4,15 +4,7 @@ import { encodeIdentity } from "../model/codec.js";
 import { ValidationError } from "../model/errors.js";
 import { snapshot } from "../model/snapshot.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
-import {
-  checkKind,
-  checkNewEvent,
-  checkObject,
-  MAX_KIND_LENGTH,
-  readDate,
-  readIdentity,
-  readShallow,
-} from "../model/validate.js";
+import { checkKind, checkNewEvent, checkObject, readDate, readIdentity, readShallow } from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
 import { SharedLock } from "../mutex.js";
 import type { Store } from "../store.js";
@@ -34,9 +26,6 @@ import { REDACTED, type Redacted } from "./redacted.js";
 
 /** Thrown inside the expiry's transaction when the key is gone: rolls the effect back. */
 class NoKey extends Error {}
-
-/** A source as long as a keystore's may be. */
-const LONGEST_SOURCE = "s".repeat(MAX_KIND_LENGTH);
 
 /** The error of a trigger whose key-expired effect `error` found too large for `eventBytes`; any other error as is. */
 function tooLarge(error: unknown, eventBytes: number): unknown {
@@ -154,19 +143,19 @@ class StoreKeystore implements Keystore {
   }
 
   /** The effect that expires the trigger's key. */
-  #expiryEffect(trigger: Identity, source = this.source): NewEffect {
-    return { timestamp: new Date(), source, effect: { reason: "key-expired", trigger } };
+  #expiryEffect(trigger: Identity): NewEffect {
+    return { timestamp: new Date(), source: this.source, effect: { reason: "key-expired", trigger } };
   }
 
   /**
-   * Refuses a trigger whose key-expired effect would be larger than
-   * `limits.eventBytes`, measured with the longest source a keystore may have
-   * (the one that expires it may not be this one): the expiry would append
-   * an event beyond the limit (it does, for a key made before or elsewhere).
+   * Refuses a trigger whose key-expired effect from this keystore would be
+   * larger than `limits.eventBytes`: the expiry would append an event beyond
+   * the limit (it does so, for a key made before, elsewhere, or expired by a
+   * keystore of a longer source, rather than keep the key).
    */
   #checkEffectSize(trigger: Identity): void {
     try {
-      checkNewEvent(this.#expiryEffect(trigger, LONGEST_SOURCE), "effect", this.store.limits);
+      checkNewEvent(this.#expiryEffect(trigger), "effect", this.store.limits);
     } catch (error) {
       throw tooLarge(error, this.store.limits.eventBytes);
     }

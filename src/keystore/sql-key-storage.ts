@@ -14,7 +14,7 @@ import {
   setExpiryQuery,
   shredKeyQuery,
 } from "../sql/queries/keys.js";
-import { insertMetaQuery, META, metaValueQuery, resetMetaQuery, updateMetaQuery } from "../sql/queries/meta.js";
+import { incrementMetaQuery, insertMetaQuery, META, metaValuesQuery, raiseMetaQuery } from "../sql/queries/meta.js";
 import type { SqlBackend, SqlWriteTx } from "../sql/sql-backend.js";
 import { derivedName } from "../sql/tables.js";
 import {
@@ -27,6 +27,9 @@ import {
   sortedBy,
 } from "./key-storage.js";
 import { triggerDigest } from "./trigger-digest.js";
+
+/** The meta rows that say whether a scrub is pending. */
+const KEY_ROWS = [META.keyWrites, META.keysScrubbed] as const;
 
 /** How often key creation is tried again when another process created or locked at the same time. */
 const RETRIES = 8;
@@ -82,22 +85,29 @@ export class SqlKeyStorage implements KeyStorage {
     for (const sql of this.backend.dialect.secureDeleteStatements) await s.run({ sql, parameters: [] });
   }
 
+  /** True once this process has seen (or made) the meta rows {@link #markKeyWrite} counts in. */
+  #metaRowsMade = false;
+
   /** Inside a write that shreds or re-wraps keys: one more commit whose old key material a scrub must remove. */
-  async #markScrubPending(s: SqlSession): Promise<void> {
+  async #markKeyWrite(s: SqlSession): Promise<void> {
     const { db } = this.backend;
-    const [row] = await s.all<{ value: unknown }>(metaValueQuery(db, META.scrubPending));
-    await s.run(
-      row === undefined
-        ? insertMetaQuery(db, META.scrubPending, 1)
-        : updateMetaQuery(db, META.scrubPending, Number(row.value) + 1),
-    );
+    if (!this.#metaRowsMade) {
+      // Under the writers' lock: two first expiries at once do not both insert.
+      const found = new Set((await s.all<{ name: string }>(metaValuesQuery(db, KEY_ROWS))).map((r) => text(r.name)));
+      for (const name of KEY_ROWS) if (!found.has(name)) await s.run(insertMetaQuery(db, name, 0));
+      // Known for good only once seen committed: rows inserted here go if this transaction rolls back.
+      this.#metaRowsMade = found.size === KEY_ROWS.length;
+    }
+    await s.run(incrementMetaQuery(db, META.keyWrites));
   }
 
-  async #scrubsPending(): Promise<number> {
+  /** How many key writes there were, and through which count a scrub finished. */
+  async #scrubCounts(): Promise<{ writes: number; scrubbed: number }> {
     const rows = await this.backend.driver.read((s) =>
-      s.all<{ value: unknown }>(metaValueQuery(this.backend.db, META.scrubPending)),
+      s.all<{ name: unknown; value: unknown }>(metaValuesQuery(this.backend.db, KEY_ROWS)),
     );
-    return Number(rows[0]?.value ?? 0);
+    const value = (name: string) => Number(rows.find((r) => text(r.name) === name)?.value ?? 0);
+    return { writes: value(META.keyWrites), scrubbed: value(META.keysScrubbed) };
   }
 
   get(trigger: EncodedIdentity): Promise<StoredKey | undefined> {
@@ -158,15 +168,15 @@ export class SqlKeyStorage implements KeyStorage {
     if (!isShreddable(await this.#find(s, trigger), dueBy)) return false;
     await this.#secureDelete(s);
     await s.run(shredKeyQuery(this.backend.db, triggerDigest(trigger), now));
-    await this.#markScrubPending(s);
+    await this.#markKeyWrite(s);
     return true;
   }
 
   async scrub(): Promise<boolean> {
     const { db, driver, tables } = this.backend;
     if (!driver.scrub) return true;
-    // Read before: a commit after this read may not be covered by this scrub, and keeps the mark.
-    const pending = await this.#scrubsPending();
+    // Read before: a commit after this read may not be covered by this scrub, and stays counted as pending.
+    const { writes, scrubbed } = await this.#scrubCounts();
     try {
       if (!(await driver.scrub(derivedName(tables, "keys")))) return false;
     } catch (error) {
@@ -174,17 +184,23 @@ export class SqlKeyStorage implements KeyStorage {
       if (error instanceof WriteConflictError) return false;
       throw error;
     }
-    if (pending > 0) {
-      await driver.write(
-        (s) => s.run(resetMetaQuery(db, META.scrubPending, pending)),
-        () => true,
-      );
+    if (writes > scrubbed) {
+      // Raised, never lowered: a slower scrub that read an older count leaves it. Outside the writers'
+      // lock where the database allows; a refusal only costs a scrub again later.
+      const raise = (s: SqlSession) => s.run(raiseMetaQuery(db, META.keysScrubbed, writes));
+      try {
+        await (driver.transaction ? driver.transaction(raise) : driver.write(raise, () => true));
+      } catch (error) {
+        if (!(error instanceof WriteConflictError)) throw error;
+      }
     }
     return true;
   }
 
   async scrubPending(): Promise<boolean> {
-    return this.backend.driver.scrub !== undefined && (await this.#scrubsPending()) > 0;
+    if (this.backend.driver.scrub === undefined) return false;
+    const { writes, scrubbed } = await this.#scrubCounts();
+    return writes > scrubbed;
   }
 
   rewrap(rewrapped: (key: LiveKey) => string): Promise<number> {
@@ -196,7 +212,7 @@ export class SqlKeyStorage implements KeyStorage {
         for (const key of keys) {
           await s.run(rewrapKeyQuery(this.backend.db, triggerDigest(key.trigger), rewrapped(key)));
         }
-        if (keys.length > 0) await this.#markScrubPending(s);
+        if (keys.length > 0) await this.#markKeyWrite(s);
         return keys.length;
       },
       () => true,

@@ -5,8 +5,7 @@ import { snapshot } from "./snapshot.js";
 import type { Identity, Limits, NewEvent, RebaseOptions, StreamOptions } from "./types.js";
 import { checkJson, checkKey, checkString, describe, fieldPath, isPlainObject } from "./validate-json.js";
 
-/** The longest kind, reason or source. */
-export const MAX_KIND_LENGTH = 200;
+const MAX_KIND_LENGTH = 200;
 
 /** Nesting allowed in the copy of arguments that hold no patch (stream options). */
 const DEFAULT_SNAPSHOT_DEPTH = 16;

@@ -19,12 +19,17 @@ export const META = {
   /** A row a write transaction locks first where the database has no table-level write lock to offer (MySQL). */
   writeLock: "write-lock",
   /**
-   * How many commits shredded or re-wrapped keys since the last scrub that
-   * finished (see `KeyStorage.scrub`): while above 0, copies of old key
-   * material may be left in the database's files, also after a crash
-   * between such a commit and its scrub. Absent until the first.
+   * How many commits shredded or re-wrapped keys, ever (it only grows).
+   * Absent until the first, which adds it and {@link META.keysScrubbed}.
    */
-  scrubPending: "scrub-pending",
+  keyWrites: "key-writes",
+  /**
+   * The {@link META.keyWrites} count a finished scrub had read before it began
+   * (see `KeyStorage.scrub`), the highest one: while below that count, copies
+   * of old key material may be left in the database's files, also after a
+   * crash between such a commit and its scrub.
+   */
+  keysScrubbed: "keys-scrubbed",
 } as const;
 
 /** Every row of the meta relation. */
@@ -32,14 +37,26 @@ export function metaRowsQuery(db: Kysely<Schema>): CompiledQuery<{ name: string;
   return db.selectFrom("meta").select(["name", "value"]).compile();
 }
 
-/** The value of one row of the meta relation (no row when it is absent). */
-export function metaValueQuery(db: Kysely<Schema>, name: string): CompiledQuery<{ value: number }> {
-  return db.selectFrom("meta").select("value").where("name", "=", name).compile();
+/** The values of some rows of the meta relation. */
+export function metaValuesQuery(
+  db: Kysely<Schema>,
+  names: readonly string[],
+): CompiledQuery<{ name: string; value: number }> {
+  return db.selectFrom("meta").select(["name", "value"]).where("name", "in", names).compile();
 }
 
-/** Sets one row of the meta relation to 0 if its value is still `expected`. */
-export function resetMetaQuery(db: Kysely<Schema>, name: string, expected: number): CompiledQuery {
-  return db.updateTable("meta").set({ value: 0 }).where("name", "=", name).where("value", "=", expected).compile();
+/** Adds 1 to the value of one row of the meta relation. */
+export function incrementMetaQuery(db: Kysely<Schema>, name: string): CompiledQuery {
+  return db
+    .updateTable("meta")
+    .set((eb) => ({ value: eb("value", "+", 1) }))
+    .where("name", "=", name)
+    .compile();
+}
+
+/** Raises the value of one row of the meta relation to `value`; a higher one stays. */
+export function raiseMetaQuery(db: Kysely<Schema>, name: string, value: number): CompiledQuery {
+  return db.updateTable("meta").set({ value }).where("name", "=", name).where("value", "<", value).compile();
 }
 
 /** Adds one row to the meta relation. */
