@@ -1,6 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CliError } from "../src/cli/exit-codes.js";
 import { parseId, parseIdentity, parseIntegerList } from "../src/cli/parse.js";
@@ -83,6 +85,37 @@ describe("coherence demo plays the walkthrough of SPEC section 6", () => {
     expect(readdirSync(cwd).filter((f) => f.startsWith("coherence-demo-"))).toEqual([]);
   });
 
+  it("SIGINT or SIGTERM once its temporary folder exists leaves nothing behind", async () => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const { cwd } = workdir();
+      const demoDirs = () => readdirSync(cwd).filter((f) => f.startsWith("coherence-demo-"));
+      const child = spawn(process.execPath, [cli!.main, "demo"], {
+        cwd,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { PATH: process.env.PATH ?? "", TMPDIR: cwd },
+      });
+      let stdout = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      const ended = new Promise<NodeJS.Signals | number | null>((resolve) =>
+        child.on("close", (code, by) => resolve(by ?? code)),
+      );
+      // The signal as soon as the folder is there: while the store is made or the walkthrough plays.
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (demoDirs().length === 0) return;
+          clearInterval(poll);
+          child.kill(signal);
+          resolve();
+        }, 1);
+      });
+      const end = await ended;
+      // better-sqlite3 works synchronously: the signal is handled once the walkthrough is done, or ends it before.
+      if (end === 0) expect(stdout).toContain(`The state of book "Neuromancer"`);
+      else expect(end).toBe(signal);
+      expect(demoDirs(), `ended by ${String(end)}`).toEqual([]);
+    }
+  });
+
   it("writes the walkthrough into an empty --db, and refuses a store that is not empty (exit 2)", async () => {
     const { cwd, url } = workdir();
     const demo = await runCli(["demo", "--db", url], { cwd });
@@ -155,6 +188,35 @@ describe("init, rebase, stream and state round-trip through the store", () => {
     expect(JSON.parse(quoted.stdout)).toEqual({ state: { a: { b: null } }, seqNo: 2 });
   });
 
+  it("what stream prints is written again by rebase, years beyond 9999 and before 0 included", async () => {
+    const { cwd, url } = workdir();
+    const store = openStore(url);
+    await store.initSchema();
+    const far = [new Date(Date.UTC(10000, 0, 1, 0, 30)), new Date(Date.UTC(-1, 11, 31, 23, 30)), new Date(8.64e15)];
+    await store.rebase(
+      1,
+      far.map((timestamp, i) => ({ ...act(["book", i]), timestamp })),
+    );
+    await store.close();
+    const printed = await runCli(["stream", "--db", url], { cwd });
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(lines(printed.stdout).map((l) => JSON.parse(l).timestamp)).toEqual([
+      "+010000-01-01T00:30:00.000Z",
+      "-000001-12-31T23:30:00.000Z",
+      "+275760-09-13T00:00:00.000Z",
+    ]);
+    const copy = `sqlite:${join(cwd, "copy.db")}`;
+    expect((await runCli(["init", "--db", copy], { cwd })).code).toBe(0);
+    // A stored action without its seqNo is a new event.
+    const events = lines(printed.stdout).map((l) => {
+      const { seqNo: _, ...event } = JSON.parse(l);
+      return event;
+    });
+    const written = await runCli(["rebase", "--db", copy, "--base", "1"], { cwd, stdin: ndjson(events) });
+    expect(written.code, written.stderr).toBe(0);
+    expect((await runCli(["stream", "--db", copy], { cwd })).stdout).toBe(printed.stdout);
+  });
+
   it("reads one event spread over several lines, and --id makes a retry return the first result", async () => {
     const { cwd, url } = workdir();
     await head(url);
@@ -207,8 +269,10 @@ describe("--tables reaches a store whose relations are renamed", () => {
     const streamed = await runCli(["--db", url, "stream"], { cwd, env });
     expect(lines(streamed.stdout).map((l) => (JSON.parse(l) as StoredAction).seqNo)).toEqual([1, 2]);
     expect((await runCli(["--db", url, "keys", "list"], { cwd, env })).code).toBe(0);
-    // Without the names, the default relations are not there.
-    expect((await runCli(["--db", url, "state", "order", "1"], { cwd })).code).toBe(1);
+    // Without the names, the default relations are not there: refused before the file is opened.
+    const unnamed = await runCli(["--db", url, "state", "order", "1"], { cwd });
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toMatch(/^coherence: --db: .* holds no store \(no relation events\)/);
   });
 
   it("a malformed --tables or a bad name exits 2 with one line naming it", async () => {
@@ -364,13 +428,15 @@ describe("bad input exits 2 with one line on stderr and writes nothing", () => {
     });
   }
 
-  it("init of a SQLite file in a directory that does not exist: exit 2, naming --db", async () => {
+  it("init or demo of a SQLite file in a directory that does not exist: exit 2, naming --db", async () => {
     const { cwd } = workdir();
-    const run = await runCli(["init", "--db", `sqlite:${join(cwd, "nodir", "x.db")}`], { cwd });
-    expect(run.code, run.stderr).toBe(2);
-    expect(lines(run.stderr)).toEqual([
-      `coherence: --db: cannot create ${join(cwd, "nodir", "x.db")}: its directory does not exist`,
-    ]);
+    for (const command of ["init", "demo"]) {
+      const run = await runCli([command, "--db", `sqlite:${join(cwd, "nodir", "x.db")}`], { cwd });
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toEqual([
+        `coherence: --db: cannot create ${join(cwd, "nodir", "x.db")}: its directory does not exist`,
+      ]);
+    }
   });
 
   it("stream and state with malformed arguments", async () => {
@@ -471,6 +537,69 @@ describe("input is read exactly or refused, and nothing is written", () => {
     expect(readdirSync(cwd)).toContain("typo.db");
   });
 
+  it("a file that holds no store, a directory or a file that is no database is refused (exit 2) and left as it was", async () => {
+    const { cwd } = workdir();
+    // Another program's database, in rollback-journal mode: opening it as a store would switch it to WAL.
+    const foreign = join(cwd, "other.db");
+    const db = new Database(foreign);
+    db.exec("create table t (x); insert into t values (1)");
+    db.close();
+    const empty = join(cwd, "empty.db");
+    writeFileSync(empty, "");
+    const text = join(cwd, "notes.txt");
+    writeFileSync(text, "not a database, but long enough for SQLite to read a header of it: ".repeat(4));
+    const before = new Map([foreign, empty, text].map((f) => [f, readFileSync(f)]));
+    const commands = (url: string) => [
+      runCli(["stream", "--db", url], { cwd }),
+      runCli(["state", "--db", url, "book", "1"], { cwd }),
+      runCli(["projections", "--db", url], { cwd }),
+      runCli(["keys", "list", "--db", url], { cwd }),
+      runCli(["rebase", "--db", url, "--base", "1"], { cwd, stdin: ndjson([good]) }),
+    ];
+    for (const file of [foreign, empty]) {
+      for (const run of await Promise.all(commands(`sqlite:${file}`))) {
+        expect(run.code, run.stderr).toBe(2);
+        expect(lines(run.stderr)).toEqual([
+          `coherence: --db: ${file} holds no store (no relation events); \`coherence init\` makes one`,
+        ]);
+      }
+    }
+    for (const run of await Promise.all(commands(`sqlite:${text}`))) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toEqual([`coherence: --db: ${text} is not a SQLite database`]);
+    }
+    for (const run of await Promise.all([
+      ...commands(`sqlite:${cwd}`),
+      runCli(["init", "--db", `sqlite:${cwd}`], { cwd }),
+    ])) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(lines(run.stderr)).toEqual([`coherence: --db: ${cwd} is a directory, not a SQLite file`]);
+    }
+    for (const [file, bytes] of before) expect(readFileSync(file).equals(bytes), file).toBe(true);
+    expect(readdirSync(cwd).sort()).toEqual(["empty.db", "notes.txt", "other.db"]);
+    // A store's file under other relation names is no store of the default ones, and the other way round.
+    const store = join(cwd, "store.db");
+    expect((await runCli(["init", "--db", `sqlite:${store}`], { cwd })).code).toBe(0);
+    const renamed = await runCli(["stream", "--db", `sqlite:${store}`, "--tables", "event=log"], { cwd });
+    expect(renamed.stderr).toBe(
+      `coherence: --db: ${store} holds no store (no relation log); \`coherence init\` makes one\n`,
+    );
+    expect((await runCli(["stream", "--db", `sqlite:${store}`], { cwd })).code).toBe(0);
+  });
+
+  it("COHERENCE_DB and COHERENCE_TABLES that were not UTF-8 are refused, not used altered", async () => {
+    const { cwd, url } = workdir();
+    await head(url);
+    // Node reads each byte that is not UTF-8 as U+FFFD: the name used would not be the one given.
+    const db = await runCli(["init"], { cwd, env: { COHERENCE_DB: `sqlite:${join(cwd, "caf\uFFFD.db")}` } });
+    expect(db.code).toBe(2);
+    expect(db.stderr).toMatch(/^coherence: COHERENCE_DB \(".*caf\uFFFD\.db"\) is not UTF-8, or holds U\+FFFD/);
+    const tables = await runCli(["stream", "--db", url], { cwd, env: { COHERENCE_TABLES: "event=l\uFFFDg" } });
+    expect(tables.code).toBe(2);
+    expect(tables.stderr).toMatch(/^coherence: COHERENCE_TABLES \("event=l\uFFFDg"\) is not UTF-8/);
+    expect(readdirSync(cwd)).toEqual(["store.db"]);
+  });
+
   it("the library's refusals of what an option gave name that option", async () => {
     const { cwd, url } = workdir();
     await head(url);
@@ -553,8 +682,14 @@ describe("output that cannot be written", () => {
 describe("failures a script can tell apart", () => {
   it("a database failure exits 1 with one line and no stack trace", async () => {
     const { cwd, url } = workdir();
-    // A SQLite file without the store's relations (an empty file is an empty database).
-    writeFileSync(url.slice("sqlite:".length), "");
+    // A store that lost a relation: the read fails in the database.
+    const store = openStore(url);
+    await store.initSchema();
+    await store.rebase(1, [act(["book", "b"])]);
+    await store.close();
+    const db = new Database(url.slice("sqlite:".length));
+    db.exec("drop table actions");
+    db.close();
     const run = await runCli(["stream", "--db", url], { cwd });
     expect(run.code).toBe(1);
     expect(lines(run.stderr)).toEqual([
@@ -606,6 +741,30 @@ describe("arguments and timestamps are read exactly or refused", () => {
       expect(() => parseTimestamp(bad, "history[0].timestamp"), bad).toThrow(/^history\[0\]\.timestamp: /);
     }
     expect(() => parseTimestamp(1_795_687_200_123, "t")).toThrow(/expected an ISO 8601 timestamp/);
+  });
+
+  it("every instant a Date holds reads back from what output prints, years beyond 0-9999 included", () => {
+    const instants = [
+      8.64e15,
+      -8.64e15,
+      Date.UTC(10000, 0, 1, 0, 30),
+      Date.UTC(-1, 11, 31, 23, 30),
+      0,
+      253402300799999,
+    ];
+    for (const t of instants) {
+      const printed = new Date(t).toISOString();
+      expect(parseTimestamp(printed, "t").getTime(), printed).toBe(t);
+    }
+    expect(parseTimestamp("9999-12-31T23:30:00-01:00", "t").toISOString()).toBe("+010000-01-01T00:30:00.000Z");
+    for (const bad of [
+      "+10000-01-01T00:00:00Z",
+      "10000-01-01T00:00:00Z",
+      "-000000-01-01T00:00:00Z",
+      "+275761-01-01T00:00:00Z",
+    ]) {
+      expect(() => parseTimestamp(bad, "t"), bad).toThrow(/^t: /);
+    }
   });
 });
 

@@ -1,8 +1,10 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { openStore, type Store, type TableNames } from "../index.js";
 import { sqliteFile, urlAuthority } from "../open-store.js";
+import { packages } from "../sql/dialects/packages.js";
+import { resolveTables } from "../sql/tables.js";
 import { CliError } from "./exit-codes.js";
 
 /** The store URL when neither `--db` nor `COHERENCE_DB` names one. */
@@ -22,9 +24,24 @@ export function dbUrl(command: Command): string {
 function storeUrl(command: Command): { url: string; from: string } {
   const given = givenDb(command);
   if (given !== undefined) return { url: given, from: "--db" };
-  const env = process.env.COHERENCE_DB;
+  const env = fromEnv("COHERENCE_DB");
   if (env !== undefined && env !== "") return { url: env, from: "COHERENCE_DB" };
   return { url: DEFAULT_DB, from: `--db (default ${DEFAULT_DB})` };
+}
+
+/**
+ * An environment variable, refused if it was not UTF-8 (Node reads each
+ * invalid byte as U+FFFD, so the file or URL used would not be the one
+ * named), as arguments are.
+ */
+function fromEnv(name: string): string | undefined {
+  const value = process.env[name];
+  if (value?.includes("\uFFFD")) {
+    throw new CliError(
+      `${name} (${JSON.stringify(value)}) is not UTF-8, or holds U+FFFD: refused rather than used altered`,
+    );
+  }
+  return value;
 }
 
 /** Query parameters that carry a password (pg reads `password`; mysql2 takes any option there, `password1` to `3` included). */
@@ -66,7 +83,7 @@ const TABLE_KEYS = ["event", "action", "effect", "trigger"] as const;
  */
 export function tablesOption(command: Command): Partial<TableNames> | undefined {
   const flag = command.optsWithGlobals<{ tables?: string }>().tables;
-  const given = flag ?? process.env.COHERENCE_TABLES;
+  const given = flag ?? fromEnv("COHERENCE_TABLES");
   const from = flag === undefined ? "COHERENCE_TABLES" : "--tables";
   if (given === undefined || given === "") return undefined;
   const tables: Record<string, string> = {};
@@ -90,34 +107,66 @@ export const IN_PROCESS = /^(memory:|sqlite:(\/\/)?:memory:)$/;
  * Opens the store of `--db` and `--tables`, runs `work` on it and closes it,
  * whatever happens: commands never leak a connection or leave a SQLite file
  * locked. `url` overrides `--db` (the demo, which runs in one process and so
- * may use a store of the process). A SQLite file that does not exist is
- * created only where `creates` (`init`): the other commands refuse it, so that
- * a mistyped path leaves no empty database behind.
+ * may use a store of the process; `from` names where it came from). A SQLite
+ * file is created only where `creates` (`init`, `demo`): the other commands
+ * refuse a path that does not exist, or a file that holds no store, before
+ * opening it, so that a mistyped path leaves no empty database behind and
+ * another program's database is not touched (opening switches a file to WAL).
  */
 export async function withStore<T>(
   command: Command,
   work: (store: Store) => Promise<T>,
-  { url, creates = false }: { url?: string; creates?: boolean } = {},
+  { url: given, from = "--db", creates = false }: { url?: string; from?: string; creates?: boolean } = {},
 ): Promise<T> {
   const tables = tablesOption(command);
-  if (url === undefined) {
-    const chosen = storeUrl(command);
-    url = chosen.url;
-    if (IN_PROCESS.test(url)) {
-      throw new CliError(`${chosen.from}: ${url} keeps nothing between commands; give a sqlite: file or server URL`);
-    }
-    const file = sqliteFile(url);
-    if (file !== undefined && !creates && !existsSync(file)) {
-      throw new CliError(`${chosen.from}: no store at ${file} (no such file); \`coherence init\` creates one`);
-    }
-    if (file !== undefined && creates && !existsSync(dirname(resolve(file)))) {
-      throw new CliError(`${chosen.from}: cannot create ${file}: its directory does not exist`);
-    }
+  const chosen = given === undefined ? storeUrl(command) : { url: given, from };
+  const url = chosen.url;
+  if (given === undefined && IN_PROCESS.test(url)) {
+    throw new CliError(`${chosen.from}: ${url} keeps nothing between commands; give a sqlite: file or server URL`);
   }
+  const file = sqliteFile(url);
+  // The names checked first, as the store would (a bad one is reported as such, not as a missing relation).
+  if (file !== undefined) checkSqliteFile(file, creates, resolveTables(tables).event, chosen.from);
   const store = openStore(url, tables === undefined ? {} : { tables });
   try {
     return await work(store);
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Refuses a SQLite `file` the command cannot use, naming `from`: a directory;
+ * where it does not `create`, a path that does not exist or a file without
+ * the store's event relation; where it does, a file whose directory does not
+ * exist. The file is read through a read-only connection, which changes
+ * nothing; what that connection cannot open (a lock, a WAL file it may not
+ * map) is left to the store's own open to report.
+ */
+function checkSqliteFile(file: string, creates: boolean, event: string, from: string): void {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) throw new CliError(`${from}: ${file} is a directory, not a SQLite file`);
+  if (stat === undefined) {
+    if (!creates) throw new CliError(`${from}: no store at ${file} (no such file); \`coherence init\` creates one`);
+    if (!existsSync(dirname(resolve(file)))) {
+      throw new CliError(`${from}: cannot create ${file}: its directory does not exist`);
+    }
+    return;
+  }
+  if (creates) return;
+  let db: InstanceType<ReturnType<typeof packages.betterSqlite3>> | undefined;
+  try {
+    db = new (packages.betterSqlite3())(file, { readonly: true, fileMustExist: true });
+    const found = db.prepare("select 1 from sqlite_master where type = 'table' and name = ? collate nocase").get(event);
+    if (found === undefined) {
+      throw new CliError(`${from}: ${file} holds no store (no relation ${event}); \`coherence init\` makes one`);
+    }
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    if ((error as { code?: unknown }).code === "SQLITE_NOTADB") {
+      throw new CliError(`${from}: ${file} is not a SQLite database`);
+    }
+  } finally {
+    db?.close();
   }
 }

@@ -3,9 +3,12 @@ import { CliError } from "./exit-codes.js";
 /**
  * ISO 8601 date-time with a zone, to the millisecond at most: a time without a
  * zone would silently mean local time, and more digits would be cut off, so
- * what is written would not be what reads back.
+ * what is written would not be what reads back. A year is four digits, or
+ * six with a sign (`+010000`, `-000001`), as output prints those outside 0 to
+ * 9999 (`Date.prototype.toISOString`), so that every line `stream` prints can
+ * be written again.
  */
-const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * Reads an ISO 8601 timestamp such as `2026-11-26T10:00:00.123Z` or

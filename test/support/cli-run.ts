@@ -27,6 +27,8 @@ export interface CliRunOptions {
 
 /** The CLI, freshly built. */
 export interface BuiltCli {
+  /** The built entry point, for a test that drives its process itself. */
+  readonly main: string;
   /** Runs `coherence ARGS` as a child process. */
   run(args: readonly string[], options: CliRunOptions): Promise<CliRun>;
   /** Removes the build. */
@@ -49,6 +51,7 @@ export async function buildCli(): Promise<BuiltCli> {
     if (!existsSync(main)) throw error;
   });
   return {
+    main,
     run: (cliArgs, options) => run(main, cliArgs, options),
     dispose: () => rmSync(out, { recursive: true, force: true }),
   };

@@ -18,24 +18,56 @@ export function registerDemo(program: Command): void {
     .description("play the walkthrough (two actors, a conflict, an expired key) on a fresh SQLite file")
     .addHelpText(
       "after",
-      "\nWithout --db the demo uses a temporary SQLite file and removes it; with --db the store must be empty.",
+      "\nWithout --db the demo uses a temporary SQLite file and removes it, also when interrupted; with --db the\n" +
+        "store must be empty. The demo reads only --db, never COHERENCE_DB: it writes its own events.",
     )
     .action(async (_flags: unknown, command: Command) => {
       const given = givenDb(command);
-      const dir = given === undefined ? mkdtempSync(join(tmpdir(), "coherence-demo-")) : undefined;
+      let dir: string | undefined;
+      // Listening first: setting up a process's first signal listener takes a few milliseconds,
+      // and a signal then would end the process with the folder made.
+      const removeOnSignal = given === undefined ? removingOnSignal(() => dir) : undefined;
+      dir = given === undefined ? mkdtempSync(join(tmpdir(), "coherence-demo-")) : undefined;
       const url = given ?? `sqlite:${join(dir!, "demo.db")}`;
       try {
         await withStore(
           command,
           (store) => play(store, url, keptAs(command, given), (line) => process.stdout.write(`${line}\n`)),
-          {
-            url,
-          },
+          { url, creates: true },
         );
       } finally {
+        removeOnSignal?.();
         if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       }
     });
+}
+
+/**
+ * Removes the folder `dir()` names, if any, when SIGINT or SIGTERM ends the
+ * process, then ends it by that signal as it would have ended anyway (exit
+ * 130 or 143 in a shell); returns what stops listening. better-sqlite3 works
+ * synchronously, so a signal that comes while the walkthrough plays (some
+ * 30 ms) lets it finish: the process then ends as after any demo, its folder
+ * removed.
+ */
+function removingOnSignal(dir: () => string | undefined): () => void {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const stop = () => {
+    for (const signal of signals) process.off(signal, handlers[signal]);
+  };
+  const handlers = Object.fromEntries(
+    signals.map((signal) => [
+      signal,
+      () => {
+        stop();
+        const made = dir();
+        if (made !== undefined) rmSync(made, { recursive: true, force: true });
+        process.kill(process.pid, signal);
+      },
+    ]),
+  ) as Record<(typeof signals)[number], () => void>;
+  for (const signal of signals) process.once(signal, handlers[signal]);
+  return stop;
 }
 
 /** The options that open the demo's store again (`--db`, `--tables`); undefined when nothing of it stays. */
