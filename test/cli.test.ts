@@ -376,6 +376,19 @@ describe("bad input exits 2 with one line on stderr and writes nothing", () => {
       message: /^coherence: input line 2: invalid JSON/,
     },
     {
+      name: "a number JSON would store as another, on an NDJSON line",
+      args: ["--base", "1"],
+      stdin: `${JSON.stringify(good)}\n  {"timestamp":"2026-11-26T10:00:00Z","source":"s","action":{"reason":"r","actor":["u",1],"aggregate":["b",1],"patch":{"assoc":{"n":9007199254740993}}}}`,
+      message:
+        /^coherence: input line 2, column 133: the number 9007199254740993 would be stored as 9007199254740992 \(.*write it as a string/,
+    },
+    {
+      name: "a key given twice, in an array spread over lines",
+      args: ["--base", "1"],
+      stdin: `[\n${JSON.stringify(good)},\n{"timestamp":"2026-11-26T10:00:00Z", "source":"s", "source":"t"}]`,
+      message: /^coherence: input line 3, column 52: the key "source" is given twice in one object/,
+    },
+    {
       name: "an empty history",
       args: ["--base", "1"],
       stdin: "[]",

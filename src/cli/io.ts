@@ -2,6 +2,7 @@ import { constants } from "node:buffer";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import type { Writable } from "node:stream";
+import { checkExactJson } from "./exact-json.js";
 import { CliError } from "./exit-codes.js";
 import { parseTimestamp } from "./timestamp.js";
 
@@ -106,27 +107,36 @@ export function parseHistory(text: string): unknown[] {
 function parseJsonOrNdjson(text: string): unknown[] {
   const trimmed = text.trim();
   if (trimmed === "") return [];
+  // Where an offset into `trimmed` is in the input, as its messages name it.
+  const inWhole = (offset: number) => `input${lineAndColumn(text, text.length - text.trimStart().length + offset)}`;
   if (trimmed.startsWith("[")) {
     const value = parseJson(trimmed, "input");
     if (!Array.isArray(value)) throw new CliError("input: expected a JSON array of events");
+    checkExactJson(trimmed, inWhole);
     return value;
   }
   let whole: Error;
   try {
     // A single event, possibly spread over several lines.
     const value: unknown = JSON.parse(trimmed);
+    checkExactJson(trimmed, inWhole);
     return [value];
   } catch (error) {
+    if (error instanceof CliError) throw error;
     // Several lines: NDJSON.
     whole = error as Error;
   }
   const events: unknown[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
+    const raw = lines[i] as string;
+    const line = raw.trim();
     if (line === "") continue;
+    const inLine = (offset: number) =>
+      `input line ${i + 1}, column ${raw.length - raw.trimStart().length + offset + 1}`;
     if (events.length > 0) {
       events.push(parseJson(line, `input line ${i + 1}`));
+      checkExactJson(line, inLine);
       continue;
     }
     try {
@@ -135,6 +145,7 @@ function parseJsonOrNdjson(text: string): unknown[] {
       // Its first line no JSON text of its own: one event spread over lines, broken somewhere in it.
       throw new CliError(`input: invalid JSON${located(whole, text)} (${whole.message})`);
     }
+    checkExactJson(line, inLine);
   }
   return events;
 }
@@ -143,9 +154,13 @@ function parseJsonOrNdjson(text: string): unknown[] {
 function located(error: Error, text: string): string {
   const position = /at position (\d+)/.exec(error.message);
   if (position === null) return "";
-  const offset = text.length - text.trimStart().length + Number(position[1]);
+  return ` at${lineAndColumn(text, text.length - text.trimStart().length + Number(position[1]))}`;
+}
+
+/** ` line L, column C` of an offset into `text`. */
+function lineAndColumn(text: string, offset: number): string {
   const before = text.slice(0, offset).split("\n");
-  return ` at line ${before.length}, column ${(before[before.length - 1] ?? "").length + 1}`;
+  return ` line ${before.length}, column ${(before[before.length - 1] ?? "").length + 1}`;
 }
 
 function parseJson(text: string, where: string): unknown {
