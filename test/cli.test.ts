@@ -715,7 +715,19 @@ describe("failures a script can tell apart", () => {
   it("--help on every command exits 0 and documents the exit codes", async () => {
     const { cwd } = workdir();
     const runs = await Promise.all(
-      [[], ["demo"], ["init"], ["rebase"], ["stream"], ["state"]].map((c) => runCli([...c, "--help"], { cwd })),
+      [
+        [],
+        ["demo"],
+        ["init"],
+        ["rebase"],
+        ["stream"],
+        ["state"],
+        ["projections"],
+        ["keys"],
+        ["keys", "list"],
+        ["keys", "expire"],
+        ["keys", "expire-due"],
+      ].map((c) => runCli([...c, "--help"], { cwd })),
     );
     for (const run of runs) {
       expect(run.code).toBe(0);

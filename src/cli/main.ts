@@ -43,7 +43,14 @@ export function createProgram(): Command {
   // Set before the commands exist: subcommands inherit these settings when created.
   for (const register of COMMANDS) register(program);
   program.addHelpText("after", EXIT_CODES_HELP);
-  for (const command of program.commands) command.addHelpText("after", EXIT_CODES_HELP);
+  // Every command's help, nested ones (`keys expire`) included.
+  const withCodes = (commands: readonly Command[]): void => {
+    for (const command of commands) {
+      command.addHelpText("after", EXIT_CODES_HELP);
+      withCodes(command.commands);
+    }
+  };
+  withCodes(program.commands);
   return program;
 }
 

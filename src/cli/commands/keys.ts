@@ -28,7 +28,8 @@ export function registerKeys(program: Command): void {
   keys
     .command("expire")
     .description(
-      "shred the key of a trigger and append the effect key-expired on it, in one transaction; prints the effect",
+      "shred the key of a trigger and append the effect key-expired on it, in one transaction; prints " +
+        '{"result":"expired","effect":…,"scrubbed":…} (exit 3 when the trigger has no live key)',
     )
     .argument(
       "<trigger>",
@@ -45,7 +46,9 @@ export function registerKeys(program: Command): void {
 
   keys
     .command("expire-due")
-    .description("expire every key whose expiry time has come (run it from a scheduler); prints the effects")
+    .description(
+      'expire every key whose expiry time has come (run it from a scheduler); prints {"effects":[…],"scrubbed":…}',
+    )
     .option("--now <timestamp>", "expire the keys due at this ISO 8601 time instead of the current time")
     .action(async (flags: { now?: string }, command: Command) => {
       const now = flags.now === undefined ? new Date() : parseTimestamp(flags.now, "--now");
