@@ -20,6 +20,15 @@ export interface FirstConflictRow {
  * so the aggregates of one statement must have distinct hashes (see
  * {@link distinctHashRounds}). Grouping by the unbounded id instead would
  * compare only its first `max_sort_length` bytes on MySQL.
+ * The effects are met once per aggregate: the aggregates are rows of their
+ * own (`v`, a UNION ALL of their values), each effect since `base` is kept
+ * where one of the aggregate's trigger rows names its trigger (EXISTS, which
+ * stops at the first). A join of the trigger rows and the effects took the
+ * MIN of every pair: 10,000 actions carrying a key that 1,000 effects named
+ * made a conflicting rebase take 1.1 s on SQLite and 8 s on MariaDB (now 4
+ * and 14 ms); the cost is now one index probe per effect since `base` and
+ * aggregate (30,000 effects: 2 ms). For SQLite and MariaDB: the values' rows
+ * carry no types, which PostgreSQL wants ({@link firstConflictsPerAggregateQuery}).
  */
 export function firstConflictsQuery(
   db: Kysely<Schema>,
@@ -115,14 +124,37 @@ function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): Compiled
       eb.fn.min("seq_no").as("seq_no"),
     ])
     .groupBy("aggregate_hash");
-  const effects = sources.effects
-    .select((eb) => [
-      eb.fn.min("t.aggregate_kind").as("kind"),
-      eb.fn.min("t.aggregate_id").as("id"),
-      eb.fn.min("f.seq_no").as("seq_no"),
-    ])
-    .groupBy("t.aggregate_hash");
-  return actions.unionAll(effects).compile() as CompiledQuery<FirstConflictRow>;
+  const { base, aggregates, resolved, until } = check;
+  const wanted = sql.join(
+    aggregates.map((a, i) =>
+      i === 0
+        ? sql`select ${a.hash} as hash, ${a.kind} as kind, ${a.id} as id`
+        : sql`select ${a.hash}, ${a.kind}, ${a.id}`,
+    ),
+    sql` union all `,
+  );
+  const effects = db
+    .selectFrom(sql<{ hash: number; kind: string; id: string }>`(${wanted})`.as("v"))
+    .innerJoin("effects as f", (join) => join.onTrue())
+    .where("f.seq_no", ">=", base)
+    .$if(until !== undefined, (q) => q.where("f.seq_no", "<=", until as number))
+    .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved))
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom("triggers as t")
+          .select(sql.lit(1).as("one"))
+          .whereRef("t.aggregate_hash", "=", "v.hash")
+          .whereRef("t.aggregate_kind", "=", "v.kind")
+          .whereRef("t.aggregate_id", "=", "v.id")
+          .whereRef("t.trigger_hash", "=", "f.trigger_hash")
+          .whereRef("t.trigger_kind", "=", "f.trigger_kind")
+          .whereRef("t.trigger_id", "=", "f.trigger_id")
+          .$if(until !== undefined, (q) => q.where("t.seq_no", "<=", until as number)),
+      ),
+    )
+    .select((eb) => [eb.fn.min("v.kind").as("kind"), eb.fn.min("v.id").as("id"), eb.fn.min("f.seq_no").as("seq_no")])
+    .groupBy("v.hash");
+  return actions.unionAll(effects as never).compile() as CompiledQuery<FirstConflictRow>;
 }
 
 /**
@@ -263,13 +295,26 @@ function perAggregateSources(db: Kysely<Schema>, { hashes, kinds, ids, base, res
     .where("a.seq_no", ">=", base as number)
     .$if(until !== undefined, (q) => q.where("a.seq_no", "<=", until as number))
     .where(sql<boolean>`not (a.seq_no = any(${resolved}::bigint[]))`);
-  const effects = triggersWithEffects(db)
-    .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
+  // Each effect once, however many actions of the aggregate carry its trigger: a join of the trigger
+  // rows and the effects took the MIN of 10,000 x 1,000 pairs when 1,000 effects named the key
+  // of 10,000 actions. A semi-join leaves the planner both ways round: from the effects since
+  // `base`, or from the aggregate's triggers.
+  const effects = db
+    .selectFrom("effects as f")
     .where("f.seq_no", ">=", base as number)
-    .$if(until !== undefined, (q) =>
-      q.where("f.seq_no", "<=", until as number).where("t.seq_no", "<=", until as number),
-    )
-    .where(sql<boolean>`not (f.seq_no = any(${resolved}::bigint[]))`);
+    .$if(until !== undefined, (q) => q.where("f.seq_no", "<=", until as number))
+    .where(sql<boolean>`not (f.seq_no = any(${resolved}::bigint[]))`)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom("triggers as t")
+          .select(sql.lit(1).as("one"))
+          .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
+          .whereRef("t.trigger_hash", "=", "f.trigger_hash")
+          .whereRef("t.trigger_kind", "=", "f.trigger_kind")
+          .whereRef("t.trigger_id", "=", "f.trigger_id")
+          .$if(until !== undefined, (q) => q.where("t.seq_no", "<=", until as number)),
+      ),
+    );
   return { rows, actions, effects };
 }
 
