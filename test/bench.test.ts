@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { benchStore } from "../bench/bench-store.js";
 import { sizesFor } from "../bench/config.js";
@@ -19,5 +20,18 @@ describe("bench", () => {
     expect(result.latency.growth).toBeCloseTo(result.latency.bigMs / result.latency.smallMs);
     expect(result.w4.committed).toBeGreaterThan(0);
     expect(markdownTable([result], sizes)).toContain("| W1: 200 one-action rebases, events/s |");
+  });
+
+  test("bench/shared-trigger.ts runs on SQLite and prints its three figures", () => {
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "bench/shared-trigger.ts", "sqlite", "60", "5", "3"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(out).toMatch(
+      /stream from the first effect [\d.]+ ms, one-action rebase on the head [\d.]+ ms, on base 2 \(a conflict\) [\d.]+ ms/,
+    );
   });
 });
