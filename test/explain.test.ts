@@ -1,7 +1,7 @@
 import type { CompiledQuery } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_TABLES, type NewEvent } from "../src/index.js";
-import { encodeIdentity } from "../src/model/codec.js";
+import { type EncodedIdentity, encodeIdentity } from "../src/model/codec.js";
 import type { HeadlessAppend, SqlDialect, SqlDriver } from "../src/sql/dialect.js";
 import { MysqlDialect } from "../src/sql/dialects/mysql/mysql-dialect.js";
 import { MysqlDriver } from "../src/sql/dialects/mysql/mysql-driver.js";
@@ -85,13 +85,14 @@ const PLANNERS: Record<
   },
 };
 
+/** The PostgreSQL plan nodes that join. */
+const JOINS = new Set(["Nested Loop", "Hash Join", "Merge Join"]);
+
 /**
  * The rows the plan of a statement read and joined, run by the server store: per scan or join
  * node, the rows it gave times the times it ran, summed (PostgreSQL), or per table read, the rows
  * read times the loops (MariaDB). A count of work, not of time.
  */
-const JOINS = new Set(["Nested Loop", "Hash Join", "Merge Join"]);
-
 const ROWS_READ: Record<string, ((rows: unknown[]) => number) & { prefix: string }> = {
   postgres: Object.assign(
     (rows: unknown[]) => {
@@ -127,6 +128,13 @@ const ROWS_READ: Record<string, ((rows: unknown[]) => number) & { prefix: string
   ),
 };
 
+/** The first-conflicts statement the store runs on this dialect. */
+function firstConflictsOf(backend: SqlBackend, aggregates: EncodedIdentity[], until?: number): CompiledQuery {
+  return backend.dialect.conflictGuard === "per-aggregate"
+    ? firstConflictsPerAggregateQuery(backend.db, 1, aggregates, [], until)
+    : firstConflictsQuery(backend.db, 1, aggregates, [], until);
+}
+
 function testPlans(factory: StoreFactory): void {
   const planner = PLANNERS[factory.name];
   if (!planner) return;
@@ -158,11 +166,7 @@ function testPlans(factory: StoreFactory): void {
 
         // A base far back: by seqNo, every row since would be read.
         const identityIndex = backend.dialect.identityIndex;
-        const conflicts = await plan(
-          backend.dialect.conflictGuard === "per-aggregate"
-            ? firstConflictsPerAggregateQuery(backend.db, 1, [agg], [])
-            : firstConflictsQuery(backend.db, 1, [agg], []),
-        );
+        const conflicts = await plan(firstConflictsOf(backend, [agg]));
         expect(conflicts).toContain(planner.aggregateIndex);
 
         // The conflict guard of the one-round-trip rebase, on the servers.
@@ -252,11 +256,7 @@ function testPlans(factory: StoreFactory): void {
           // 300 trigger rows, 200 effects, 300 actions, and the few rows made of them.
           expect(read).toBeLessThan(3000);
           // A rebase on agg 0 from seqNo 1: its 100 trigger rows and the 200 effects on their key.
-          const agg = [encodeIdentity(["agg", 0])];
-          const check =
-            backend.dialect.conflictGuard === "per-aggregate"
-              ? firstConflictsPerAggregateQuery(backend.db, 1, agg, [], 500)
-              : firstConflictsQuery(backend.db, 1, agg, [], 500);
+          const check = firstConflictsOf(backend, [encodeIdentity(["agg", 0])], 500);
           const checked = await driver.read(async (s) =>
             rowsRead(await s.all({ sql: `${rowsRead.prefix} ${check.sql}`, parameters: check.parameters })),
           );

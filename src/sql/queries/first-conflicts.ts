@@ -82,14 +82,14 @@ function compiledCheck<R>(
 }
 
 /**
- * The actions and the trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected;
- * with `until`, as the store stood when its head was `until` (seqNos are gapless and in commit order).
- * With `byHash`, aggregates are matched by their hash alone: a superset of the rule's pairs (two
- * identities may share a hash), for a check that may only err towards "maybe".
+ * The actions of SPEC section 2, rule 3 on `aggregates`, unselected; with `until`, as the store
+ * stood when its head was `until` (seqNos are gapless and in commit order). With `byHash`,
+ * aggregates are matched by their hash alone: a superset of the rule's actions (two identities
+ * may share a hash), for a check that may only err towards "maybe".
  */
-function conflictSources(db: Kysely<Schema>, { base, aggregates, resolved, until }: ConflictCheck, byHash = false) {
+function conflictActions(db: Kysely<Schema>, { base, aggregates, resolved, until }: ConflictCheck, byHash = false) {
   const hashes = aggregates.map((a) => a.hash);
-  const actions = db
+  return db
     .selectFrom("actions")
     .where("aggregate_hash", "in", hashes)
     .$if(!byHash, (q) =>
@@ -100,24 +100,47 @@ function conflictSources(db: Kysely<Schema>, { base, aggregates, resolved, until
     .where("seq_no", ">=", base)
     .$if(until !== undefined, (q) => q.where("seq_no", "<=", until as number))
     .$if(resolved.length > 0, (q) => q.where("seq_no", "not in", resolved));
-  const effects = triggersWithEffects(db)
-    .where("t.aggregate_hash", "in", hashes)
-    .$if(!byHash, (q) =>
-      q.where((eb) =>
-        eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
-      ),
+}
+
+/**
+ * The trigger-effect pairs of SPEC section 2, rule 3 for `aggregates`, unselected, as
+ * {@link conflictActions} reads the actions: for an EXISTS, which stops at the first pair.
+ */
+function conflictPairs(db: Kysely<Schema>, { base, aggregates, resolved, until }: ConflictCheck) {
+  return triggersWithEffects(db)
+    .where(
+      "t.aggregate_hash",
+      "in",
+      aggregates.map((a) => a.hash),
+    )
+    .where((eb) =>
+      eb.or(aggregates.map((a) => eb.and([eb("t.aggregate_kind", "=", a.kind), eb("t.aggregate_id", "=", a.id)]))),
     )
     .where("f.seq_no", ">=", base)
     .$if(until !== undefined, (q) =>
       q.where("f.seq_no", "<=", until as number).where("t.seq_no", "<=", until as number),
     )
     .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved));
-  return { actions, effects };
+}
+
+/**
+ * A trigger row of the aggregate `v` (columns hash, kind, id) naming the trigger of the effect `f`,
+ * with `until` one committed by then: for an EXISTS, so that each effect counts once however
+ * many of the aggregate's actions carry its trigger.
+ */
+function triggerRowOfV(db: Kysely<Schema>, until: unknown) {
+  return db
+    .selectFrom("triggers as t")
+    .select(sql.lit(1).as("one"))
+    .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
+    .where(
+      sql<boolean>`t.trigger_hash = f.trigger_hash and t.trigger_kind = f.trigger_kind and t.trigger_id = f.trigger_id`,
+    )
+    .$if(until !== undefined, (q) => q.where("t.seq_no", "<=", until as number));
 }
 
 function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): CompiledQuery<FirstConflictRow> {
-  const sources = conflictSources(db, check);
-  const actions = sources.actions
+  const actions = conflictActions(db, check)
     .select((eb) => [
       eb.fn.min("aggregate_kind").as("kind"),
       eb.fn.min("aggregate_id").as("id"),
@@ -139,19 +162,7 @@ function buildFirstConflicts(db: Kysely<Schema>, check: ConflictCheck): Compiled
     .where("f.seq_no", ">=", base)
     .$if(until !== undefined, (q) => q.where("f.seq_no", "<=", until as number))
     .$if(resolved.length > 0, (q) => q.where("f.seq_no", "not in", resolved))
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom("triggers as t")
-          .select(sql.lit(1).as("one"))
-          .whereRef("t.aggregate_hash", "=", "v.hash")
-          .whereRef("t.aggregate_kind", "=", "v.kind")
-          .whereRef("t.aggregate_id", "=", "v.id")
-          .whereRef("t.trigger_hash", "=", "f.trigger_hash")
-          .whereRef("t.trigger_kind", "=", "f.trigger_kind")
-          .whereRef("t.trigger_id", "=", "f.trigger_id")
-          .$if(until !== undefined, (q) => q.where("t.seq_no", "<=", until as number)),
-      ),
-    )
+    .where((eb) => eb.exists(triggerRowOfV(db, until)))
     .select((eb) => [eb.fn.min("v.kind").as("kind"), eb.fn.min("v.id").as("id"), eb.fn.min("f.seq_no").as("seq_no")])
     .groupBy("v.hash");
   return actions.unionAll(effects as never).compile() as CompiledQuery<FirstConflictRow>;
@@ -170,7 +181,8 @@ export function anyConflictQuery(
   resolved: readonly number[],
 ): CompiledQuery<{ conflict: unknown }> {
   return compiledCheck(db, "any-conflict", { base, aggregates, resolved }, (check) => {
-    const { actions, effects } = conflictSources(db, check);
+    const actions = conflictActions(db, check);
+    const effects = conflictPairs(db, check);
     return db
       .selectNoFrom((eb) =>
         eb
@@ -202,7 +214,7 @@ export function anyChangeQuery(
   resolved: readonly number[],
 ): CompiledQuery<{ conflict: unknown }> {
   return compiledCheck(db, "any-change", { base, aggregates, resolved }, (check) => {
-    const { actions } = conflictSources(db, check, true);
+    const actions = conflictActions(db, check, true);
     return db
       .selectNoFrom((eb) =>
         eb
@@ -304,17 +316,7 @@ function perAggregateSources(db: Kysely<Schema>, { hashes, kinds, ids, base, res
     .where("f.seq_no", ">=", base as number)
     .$if(until !== undefined, (q) => q.where("f.seq_no", "<=", until as number))
     .where(sql<boolean>`not (f.seq_no = any(${resolved}::bigint[]))`)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom("triggers as t")
-          .select(sql.lit(1).as("one"))
-          .where(sql<boolean>`t.aggregate_hash = v.hash and t.aggregate_kind = v.kind and t.aggregate_id = v.id`)
-          .whereRef("t.trigger_hash", "=", "f.trigger_hash")
-          .whereRef("t.trigger_kind", "=", "f.trigger_kind")
-          .whereRef("t.trigger_id", "=", "f.trigger_id")
-          .$if(until !== undefined, (q) => q.where("t.seq_no", "<=", until as number)),
-      ),
-    );
+    .where((eb) => eb.exists(triggerRowOfV(db, until)));
   return { rows, actions, effects };
 }
 
