@@ -63,7 +63,15 @@ export interface ActionPage {
   readonly done: boolean;
 }
 
-/** Reads actions with `after < seqNo <= until`, ascending, at most `limit` rows looked at. */
+/**
+ * An {@link ActionPageQuery}'s `until` where no head is known: the page reads
+ * the first `limit` actions past `after` in one snapshot of its own, and is
+ * done when it finds fewer (seqNos are gapless and in commit order, so its
+ * rows are every action of that snapshot up to the last of them).
+ */
+export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+/** Reads actions with `after < seqNo <= until` (or {@link UNBOUNDED}), ascending, at most `limit` rows looked at. */
 export interface ActionPageQuery extends ActionFilter {
   readonly after: number;
   readonly until: number;

@@ -1,4 +1,4 @@
-import type { Backend, WriteTx } from "./backend.js";
+import { type ActionPage, type Backend, UNBOUNDED, type WriteTx } from "./backend.js";
 import { signalCommit } from "./follow/commit-hub.js";
 import { follow } from "./follow/follow.js";
 import type { FollowOptions } from "./follow/follow-options.js";
@@ -209,17 +209,32 @@ export class EventStore implements Store {
     const { offset: given, aggregates, kinds } = checkStreamOptions(options);
     const filter = { aggregates: aggregates?.map(encodeIdentity), kinds };
     const offset = Math.max(given ?? 0, 1);
-    // The head read first bounds both halves: one consistent snapshot of an append-only log.
-    const head = await this.backend.head();
     const open = () => this.#open();
     const limit = pageLimit(this.backend, PAGE_SIZE);
-    if (offset > 1 && (await this.backend.hasEffects(offset, head))) {
-      const read = (after: number) => this.backend.replayPage({ ...filter, offset, head, after, limit });
-      for await (const page of readAhead(read, 0, open, this.backend.readsAhead === true)) yield page.actions;
+    const ahead = this.backend.readsAhead === true;
+    // From the start there is no replay half, and the first page needs no head: read UNBOUNDED, it is
+    // a snapshot of its own, the whole stream when it is short (one round trip); the head read after
+    // it, while the caller works through it, bounds the rest.
+    let head: number | undefined;
+    if (offset > 1) {
+      // The head read first bounds both halves: one consistent snapshot of an append-only log.
+      const bound = await this.backend.head();
+      head = bound;
+      if (await this.backend.hasEffects(offset, bound)) {
+        const read = (after: number) => this.backend.replayPage({ ...filter, offset, head: bound, after, limit });
+        for await (const page of readAhead(read, 0, open, ahead)) yield page.actions;
+      }
+      if (offset - 1 >= bound) return;
     }
-    if (offset - 1 >= head) return;
-    const read = (after: number) => this.backend.actionPage({ ...filter, after, until: head, limit });
-    for await (const page of readAhead(read, offset - 1, open, this.backend.readsAhead === true)) yield page.actions;
+    const read = async (after: number): Promise<ActionPage> => {
+      if (head === undefined) {
+        if (after === offset - 1) return this.backend.actionPage({ ...filter, after, until: UNBOUNDED, limit });
+        head = await this.backend.head();
+      }
+      if (after >= head) return { actions: [], last: after, done: true };
+      return this.backend.actionPage({ ...filter, after, until: head, limit });
+    };
+    for await (const page of readAhead(read, offset - 1, open, ahead)) yield page.actions;
   }
 
   async currentSeqNo(): Promise<number> {

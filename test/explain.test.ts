@@ -1,5 +1,6 @@
 import type { CompiledQuery } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { UNBOUNDED } from "../src/backend.js";
 import { DEFAULT_TABLES, type NewEvent } from "../src/index.js";
 import { type EncodedIdentity, encodeIdentity } from "../src/model/codec.js";
 import type { HeadlessAppend, SqlDialect, SqlDriver } from "../src/sql/dialect.js";
@@ -226,8 +227,12 @@ function testPlans(factory: StoreFactory): void {
 
         const aggregate = await plan(patchPageQuery(backend.db, agg, 0, head, 2000, undefined, identityIndex));
         expect(aggregate).toContain(planner.aggregateIndex);
+        // A stream's first page, read before any head: the first rows by seqNo.
+        const first = await plan(actionPageQuery(backend.db, {}, 0, UNBOUNDED, 2000, undefined, identityIndex));
         // And no table is read whole.
-        for (const p of [conflicts, anyConflict, replay, filtered, aggregate]) expect(p).not.toMatch(planner.fullScan);
+        for (const p of [conflicts, anyConflict, replay, filtered, aggregate, first]) {
+          expect(p).not.toMatch(planner.fullScan);
+        }
       } finally {
         await backend.close();
       }

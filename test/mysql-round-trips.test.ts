@@ -46,7 +46,7 @@ for (const factory of storesNamed("mysql")) {
     it("a writer behind the head: one query for the lock, the head, the checks, the rows and COMMIT", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
-      const { pool, sent, locks } = countingPool(url);
+      const { pool, sent, prepared, locks } = countingPool(url);
       const store = openStore("mysql://", { pool });
       try {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
@@ -59,6 +59,12 @@ for (const factory of storesNamed("mysql")) {
         expect(sent() - before).toBe(1);
         expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
         expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
+        // A stream of less than a page of actions: one query, no head read before it.
+        const queries = sent() + prepared();
+        const streamed: number[] = [];
+        for await (const a of store.stream()) streamed.push(a.seqNo);
+        expect(streamed).toEqual([1, 2, 3, 4]);
+        expect(sent() + prepared() - queries).toBe(1);
 
         // A conflict: the rows stay out, theirs is reported. Once the guard refused the rebase,
         // the conflict is read without taking the write lock again.

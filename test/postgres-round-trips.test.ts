@@ -93,6 +93,11 @@ for (const factory of storesNamed("postgres")) {
         // The state of an aggregate of less than a page of actions: one query, no head read before it.
         expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
         expect(calls().length).toBe(1);
+        // So is a stream of less than a page of actions.
+        const streamed: number[] = [];
+        for await (const a of store.stream()) streamed.push(a.seqNo);
+        expect(streamed).toEqual([1, 2, 3, 4]);
+        expect(calls().length).toBe(1);
 
         // A conflict still gets the full rules: the rows stay out, theirs is reported.
         const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);

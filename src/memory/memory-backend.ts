@@ -126,13 +126,15 @@ export class MemoryBackend implements Backend {
 
   #page(after: number, until: number, limit: number, keep: (e: EncodedEvent) => boolean): ActionPage {
     const events: EncodedEvent[] = [];
+    // An UNBOUNDED page ends at the head: this snapshot's.
+    const end = Math.min(until, this.#events.length);
     let s = after;
-    while (s < until && events.length < limit) {
+    while (s < end && events.length < limit) {
       s++;
       const e = this.#events[s - 1] as EncodedEvent;
       if (keep(e)) events.push(e);
     }
-    return { actions: decoded(events), last: s, done: s >= until };
+    return { actions: decoded(events), last: s, done: s >= end };
   }
 
   #filter(query: ActionPageQuery | ReplayPageQuery): (e: EncodedEvent) => boolean {

@@ -1,13 +1,14 @@
 import { type CompiledQuery, DummyDriver, Kysely } from "kysely";
-import type {
-  ActionFilter,
-  ActionPage,
-  ActionPageQuery,
-  Backend,
-  PatchPage,
-  RebaseRecord,
-  ReplayPageQuery,
-  WriteTx,
+import {
+  type ActionFilter,
+  type ActionPage,
+  type ActionPageQuery,
+  type Backend,
+  type PatchPage,
+  type RebaseRecord,
+  type ReplayPageQuery,
+  UNBOUNDED,
+  type WriteTx,
 } from "../backend.js";
 import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
 import { DatabaseError } from "../model/errors.js";
@@ -595,10 +596,11 @@ export class SqlBackend implements Backend {
   }
 
   async actionPage(query: ActionPageQuery): Promise<ActionPage> {
-    if (query.aggregates === undefined && query.kinds === undefined) {
-      // Unfiltered pages read a range of seqNos, not a count of rows: seqNos are gapless, so
-      // (after, after + limit] holds at most `limit` rows, and the range bounds the scan however
-      // stale the planner's statistics.
+    if (query.aggregates === undefined && query.kinds === undefined && query.until !== UNBOUNDED) {
+      // Unfiltered pages up to a head read a range of seqNos, not a count of rows: seqNos are gapless,
+      // so (after, after + limit] holds at most `limit` rows, and the range bounds the scan however
+      // stale the planner's statistics. Without a head a range page could not tell the end of its
+      // snapshot from effects: an UNBOUNDED page counts rows, and a short one is the end.
       const until = Math.min(query.until, query.after + query.limit);
       const statement = actionPageQuery(
         this.db,

@@ -233,5 +233,27 @@ export function testStream(factory: StoreFactory): void {
       );
       expect(await streamed(store, { offset: 2500, kinds: ["item"] })).toEqual(expected.slice(0, n + 1));
     }, 180_000);
+
+    it("actions ending at a page's edge or just past it, effects after them: each action once, then the end", async () => {
+      // The first page is read before the head: full, the head read after it bounds the rest.
+      // Pages are of 1,000 (PostgreSQL) or 2,000 rows.
+      const store = await factory.create();
+      let actions = 0;
+      for (const edge of [999, 1000, 1001, 1999, 2000, 2001]) {
+        await write(store, [
+          ...Array.from({ length: edge - actions }, (_, i) => act(["item", (actions + i) % 3])),
+          eff(["key", edge]),
+        ]);
+        actions = edge;
+        const head = await store.currentSeqNo();
+        const got = await collect(store.stream());
+        expect(got.length).toBe(edge);
+        expect(seqNos(got)).toEqual([...new Set(seqNos(got))].sort((a, b) => a - b));
+        expect(got.at(-1)?.seqNo).toBe(head - 1);
+        expect(await collect(store.stream({ kinds: ["item"] }))).toStrictEqual(got);
+        const ofOne = await streamed(store, { aggregates: [["item", 1]] });
+        expect(ofOne).toEqual(seqNos(got).filter((_, i) => i % 3 === 1));
+      }
+    }, 120_000);
   });
 }
