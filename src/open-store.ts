@@ -74,12 +74,111 @@ export function urlAuthority(rest: string): { authority: string; host: number } 
   return { authority, host: authority.lastIndexOf("@") + 1 };
 }
 
+/**
+ * The parameters of a `postgres://` URL that pg 8 reads: its connection
+ * string parser copies every parameter into the client's settings, and the
+ * client ignores the ones it does not know (`?sslmod=require` would connect
+ * without TLS). `database` is the URL's path, not a parameter.
+ */
+const POSTGRES_PARAMETERS = [
+  "host",
+  "port",
+  "user",
+  "password",
+  "ssl",
+  "sslmode",
+  "sslcert",
+  "sslkey",
+  "sslrootcert",
+  "sslnegotiation",
+  "uselibpqcompat",
+  "options",
+  "application_name",
+  "fallback_application_name",
+  "client_encoding",
+  "replication",
+  "statement_timeout",
+  "lock_timeout",
+  "idle_in_transaction_session_timeout",
+  "query_timeout",
+];
+
+/**
+ * The parameters of a `mysql://` URL that mysql2 3 reads (its connection and
+ * pool settings, each value read as JSON where it parses); it only warns on
+ * the console of any other, and ignores it. Host, port, user, password and
+ * database come from the URL's own parts (mysql2 skips such parameters), and
+ * settings that are code (`typeCast`, `stream`, `authPlugins`, …) cannot come from a URL.
+ */
+const MYSQL_PARAMETERS = [
+  "password1",
+  "password2",
+  "password3",
+  "passwordSha1",
+  "charset",
+  "charsetNumber",
+  "compress",
+  "connectAttributes",
+  "connectTimeout",
+  "dateStrings",
+  "debug",
+  "decimalNumbers",
+  "bigNumberStrings",
+  "supportBigNumbers",
+  "enableKeepAlive",
+  "keepAliveInitialDelay",
+  "flags",
+  "insecureAuth",
+  "localAddress",
+  "maxPreparedStatements",
+  "multipleStatements",
+  "namedPlaceholders",
+  "nestTables",
+  "rowsAsArray",
+  "socketPath",
+  "ssl",
+  "stringifyObjects",
+  "timezone",
+  "trace",
+  "disableEval",
+  "enableCleartextPlugin",
+  "jsonStrings",
+  "connectionLimit",
+  "maxIdle",
+  "idleTimeout",
+  "queueLimit",
+  "resetOnRelease",
+  "waitForConnections",
+  "gracefulEnd",
+];
+
+/**
+ * Throws unless every parameter of a server URL's query (`?name=value&…`,
+ * before any `#`) is one its driver reads: the drivers ignore the others, so
+ * a misspelled one would be dropped without a word.
+ */
+function checkParameters(rest: string, known: readonly string[], driver: string): void {
+  const start = rest.indexOf("?");
+  if (start < 0) return;
+  const end = rest.indexOf("#", start);
+  const query = rest.slice(start + 1, end < 0 ? undefined : end);
+  for (const name of new URLSearchParams(query).keys()) {
+    if (!known.includes(name)) {
+      throw new ValidationError(
+        "invalid-url",
+        "url",
+        `the URL parameter ${JSON.stringify(name)} is not one ${driver} reads (it would be ignored): expected ${known.join(", ")}`,
+      );
+    }
+  }
+}
+
 /** A server URL's source of connections: the URL itself, or the application's pool behind a bare scheme. */
 function serverSource<O, P>(
   url: string,
   rest: string,
   options: O | undefined,
-  key: string,
+  key: "postgres" | "mysql",
   pool: P | undefined,
   isPool: (pool: object) => boolean,
 ): { url: string; options?: O } | { pool: P } {
@@ -91,6 +190,8 @@ function serverSource<O, P>(
       throw new ValidationError("invalid-url", "url", "expected a server after the scheme, or options.pool");
     checkEscapes(rest);
     checkPort(rest);
+    if (key === "postgres") checkParameters(rest, POSTGRES_PARAMETERS, "pg");
+    else checkParameters(rest, MYSQL_PARAMETERS, "mysql2");
     return options === undefined ? { url } : { url, options };
   }
   if (typeof pool !== "object" || pool === null || !isPool(pool)) {

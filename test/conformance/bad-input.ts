@@ -1100,6 +1100,12 @@ const OPEN_URL: [string, unknown, string][] = [
   ["memory: with something after it", "memory:x", "invalid-url"],
   ["mysql2 settings mysql2 refuses (ssl=true)", "mysql://u@127.0.0.1:1/d?ssl=true", "unsupported"],
   ["an unknown MySQL charset", "mysql://u@127.0.0.1:1/d?charset=nosuch", "unsupported"],
+  // The drivers ignore parameters they do not read: a misspelled sslmode would connect without TLS.
+  ["a PostgreSQL URL parameter pg does not read (sslmod)", "postgres://u@127.0.0.1:1/d?sslmod=require", "invalid-url"],
+  ["a PostgreSQL database as a parameter", "postgres://u@127.0.0.1:1/?database=d", "invalid-url"],
+  ["a pool setting in a PostgreSQL URL (max)", "postgres://u@127.0.0.1:1/d?ssl=true&max=5", "invalid-url"],
+  ["a MySQL URL parameter mysql2 does not read (sslmode)", "mysql://u@127.0.0.1:1/d?sslmode=REQUIRED", "invalid-url"],
+  ["a MySQL host as a parameter (mysql2 reads the URL's own)", "mysql://u@127.0.0.1:1/d?host=db", "invalid-url"],
 ];
 
 /** Bad input under changed limits: `openStore(url, { limits })`. */
