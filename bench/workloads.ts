@@ -261,6 +261,8 @@ export interface Contention {
   readonly ratio: number;
   /** Raw single-row transactions that hold one write lock and number their rows gaplessly, per second. */
   readonly rawSerialized: number;
+  /** Raw transactions (both kinds) that SQLite's busy timeout ended, per second. */
+  readonly rawWriteConflicts: number;
 }
 
 /** W4: writer processes rebasing single actions on shared aggregates, beside as many processes of raw single-row transactions. */
@@ -303,5 +305,6 @@ export async function contentionWorkload(ctx: BenchContext, tag: string): Promis
     raw: rawRate,
     ratio: committed / rawRate,
     rawSerialized: rate(serialized, "count"),
+    rawWriteConflicts: rate(theirs, "writeConflicts") + rate(serialized, "writeConflicts"),
   };
 }
