@@ -107,7 +107,7 @@ export async function benchStore(name: string, sizes: Sizes, log: (line: string)
     );
     const w4 = await contentionWorkload(ctx, "w4");
     log(
-      `${name} W4: ${Math.round(w4.committed)} committed/s, ${Math.round(w4.conflicts)} conflicts/s vs raw ${Math.round(w4.raw)}/s = ${w4.ratio.toFixed(2)}; raw under one lock ${Math.round(w4.rawSerialized)}/s${w4.rawWriteConflicts > 0 ? ` (raw busy timeouts ${w4.rawWriteConflicts.toFixed(2)}/s)` : ""}`,
+      `${name} W4: ${Math.round(w4.committed)} committed/s, ${Math.round(w4.conflicts)} conflicts/s vs raw ${Math.round(w4.raw)}/s = ${w4.ratio.toFixed(2)}; raw under one lock ${Math.round(w4.rawSerialized)}/s; writers' CPU per transaction ${w4.cpuMs.store.toFixed(2)} / ${w4.cpuMs.raw.toFixed(2)} / ${w4.cpuMs.rawSerialized.toFixed(2)} ms${w4.rawWriteConflicts > 0 ? ` (raw busy timeouts ${w4.rawWriteConflicts.toFixed(2)}/s)` : ""}`,
     );
     return {
       store: name,

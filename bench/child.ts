@@ -25,6 +25,8 @@ export interface ChildResult {
   readonly seconds: number;
   /** Peak resident set size of the process, MiB. */
   readonly maxRssMB: number;
+  /** CPU time (user and system) the process spent in its measured {@link seconds}. */
+  readonly cpuSeconds: number;
 }
 
 const send = (message: unknown) =>
@@ -33,29 +35,40 @@ const go = () => new Promise<void>((resolve) => process.once("message", () => re
 const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
 
 async function run(task: ChildTask): Promise<ChildResult> {
-  const result = { count: 0, conflicts: 0, writeConflicts: 0, seconds: 0 };
+  const result = { count: 0, conflicts: 0, writeConflicts: 0, seconds: 0, cpuSeconds: 0 };
+  let cpu: NodeJS.CpuUsage | undefined;
+  const started = () => {
+    cpu = process.cpuUsage();
+    return performance.now();
+  };
+  const cpuSince = () => {
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1e6;
+  };
   if (task.mode === "stream-store") {
     const store = openStore(task.url, { tables: task.tables });
     await send({ ready: true });
     await go();
-    const start = performance.now();
+    const start = started();
     for await (const _ of store.stream()) result.count++;
     result.seconds = (performance.now() - start) / 1000;
+    result.cpuSeconds = cpuSince();
     await store.close();
   } else if (task.mode === "stream-raw") {
     const client = await rawClient(task.url);
     await send({ ready: true });
     await go();
-    const start = performance.now();
+    const start = started();
     result.count = await new RawDb(client, task.table).stream(task.pageSize);
     result.seconds = (performance.now() - start) / 1000;
+    result.cpuSeconds = cpuSince();
     await client.close();
   } else if (task.mode === "w4-store") {
     const store = openStore(task.url, { tables: task.tables });
     let base = (await store.currentSeqNo()) + 1;
     await send({ ready: true });
     await go();
-    const start = performance.now();
+    const start = started();
     const end = start + task.seconds * 1000;
     for (let i = 0; performance.now() < end; i++) {
       const action = benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`);
@@ -70,13 +83,14 @@ async function run(task: ChildTask): Promise<ChildResult> {
       else throw new Error(`unexpected ${r.result}`);
     }
     result.seconds = (performance.now() - start) / 1000;
+    result.cpuSeconds = cpuSince();
     await store.close();
   } else {
     const client = await rawClient(task.url);
     const raw = new RawDb(client, task.table);
     await send({ ready: true });
     await go();
-    const start = performance.now();
+    const start = started();
     const end = start + task.seconds * 1000;
     for (let i = 0; performance.now() < end; i++) {
       const row = rawRow(benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`));
@@ -92,6 +106,7 @@ async function run(task: ChildTask): Promise<ChildResult> {
       }
     }
     result.seconds = (performance.now() - start) / 1000;
+    result.cpuSeconds = cpuSince();
     await client.close();
   }
   return { ...result, maxRssMB: maxRssMB() };

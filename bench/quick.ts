@@ -17,7 +17,7 @@ try {
   if (per === "w4") {
     const w4 = await contentionWorkload(ctx, "q4");
     console.log(
-      `${name} W4: ${Math.round(w4.committed)} committed/s, ${Math.round(w4.conflicts)} conflicts/s, raw ${Math.round(w4.raw)}/s, ratio ${w4.ratio.toFixed(2)}; raw under one lock ${Math.round(w4.rawSerialized)}/s (${(w4.rawSerialized / w4.raw).toFixed(2)} of raw)`,
+      `${name} W4: ${Math.round(w4.committed)} committed/s, ${Math.round(w4.conflicts)} conflicts/s, raw ${Math.round(w4.raw)}/s, ratio ${w4.ratio.toFixed(2)}; raw under one lock ${Math.round(w4.rawSerialized)}/s (${(w4.rawSerialized / w4.raw).toFixed(2)} of raw); writers' CPU per transaction ${w4.cpuMs.store.toFixed(3)} / ${w4.cpuMs.raw.toFixed(3)} / ${w4.cpuMs.rawSerialized.toFixed(3)} ms`,
     );
   }
   for (let run = 0; run < (per === "w4" ? 0 : 3); run++) {

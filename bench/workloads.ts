@@ -1,4 +1,5 @@
 import { applyPatch, type Json, type NewAction, openStore, type Store, type TableNames } from "../src/index.js";
+import type { ChildResult } from "./child.js";
 import { runChildren } from "./children.js";
 import type { Sizes } from "./config.js";
 import { benchAction, chunked, rawRow } from "./events.js";
@@ -263,6 +264,19 @@ export interface Contention {
   readonly rawSerialized: number;
   /** Raw transactions (both kinds) that SQLite's busy timeout ended, per second. */
   readonly rawWriteConflicts: number;
+  /**
+   * CPU milliseconds the writer processes spent per rebase tried (committed or not) and per raw
+   * transaction: on a machine with fewer cores than writers and server, the client's CPU is
+   * taken from the server holding the write lock.
+   */
+  readonly cpuMs: { readonly store: number; readonly raw: number; readonly rawSerialized: number };
+}
+
+/** CPU milliseconds of writer processes per transaction they tried. */
+function cpuPerTry(results: readonly ChildResult[]): number {
+  const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
+  const tries = results.reduce((sum, r) => sum + r.count + r.conflicts + r.writeConflicts, 0);
+  return (1000 * cpu) / Math.max(tries, 1);
 }
 
 /** W4: writer processes rebasing single actions on shared aggregates, beside as many processes of raw single-row transactions. */
@@ -306,5 +320,6 @@ export async function contentionWorkload(ctx: BenchContext, tag: string): Promis
     ratio: committed / rawRate,
     rawSerialized: rate(serialized, "count"),
     rawWriteConflicts: rate(theirs, "writeConflicts") + rate(serialized, "writeConflicts"),
+    cpuMs: { store: cpuPerTry(mine), raw: cpuPerTry(theirs), rawSerialized: cpuPerTry(serialized) },
   };
 }

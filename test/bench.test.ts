@@ -19,6 +19,8 @@ describe("bench", () => {
     expect(result.latency.bigMs).toBeGreaterThan(0);
     expect(result.latency.growth).toBeCloseTo(result.latency.bigMs / result.latency.smallMs);
     expect(result.w4.committed).toBeGreaterThan(0);
+    // The writers measured their own CPU: some, for each kind of writer.
+    for (const ms of Object.values(result.w4.cpuMs)) expect(ms).toBeGreaterThan(0);
     expect(markdownTable([result], sizes)).toContain("| W1: 200 one-action rebases, events/s |");
   });
 
