@@ -44,6 +44,12 @@ export interface RebaseRecord {
   readonly count: number;
 }
 
+/** {@link Backend.headAndEffects}: the head, and whether an effect has `from <= seqNo <= head`. */
+export interface HeadAndEffects {
+  readonly head: number;
+  readonly effects: boolean;
+}
+
 /** A filter of actions by aggregate or aggregate kind. */
 export interface ActionFilter {
   readonly aggregates?: readonly EncodedIdentity[];
@@ -162,8 +168,11 @@ export interface Backend {
   /** Committed events by seqNo (those that exist), outside any write transaction. */
   readEvents(seqNos: readonly number[]): Promise<EncodedEvent[]>;
   actionPage(query: ActionPageQuery): Promise<ActionPage>;
-  /** Whether an effect has `from <= seqNo <= until`. */
-  hasEffects(from: number, until: number): Promise<boolean>;
+  /**
+   * The head, and whether an effect has `from <= seqNo <= head`, in one
+   * snapshot (one read): what a stream from `from` needs before its pages.
+   */
+  headAndEffects(from: number): Promise<HeadAndEffects>;
   replayPage(query: ReplayPageQuery): Promise<ActionPage>;
   /** Every stored event that conflicts with an action on `aggregate` rebased on `offset`, ascending. */
   conflicts(offset: number, aggregate: EncodedIdentity): Promise<EncodedEvent[]>;

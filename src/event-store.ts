@@ -218,9 +218,9 @@ export class EventStore implements Store {
     let head: number | undefined;
     if (offset > 1) {
       // The head read first bounds both halves: one consistent snapshot of an append-only log.
-      const bound = await this.backend.head();
+      const { head: bound, effects } = await this.backend.headAndEffects(offset);
       head = bound;
-      if (await this.backend.hasEffects(offset, bound)) {
+      if (effects) {
         const read = (after: number) => this.backend.replayPage({ ...filter, offset, head: bound, after, limit });
         for await (const page of readAhead(read, 0, open, ahead)) yield page.actions;
       }

@@ -112,11 +112,14 @@ for (const factory of storesNamed("postgres")) {
         ]);
         expect(h).toMatchObject({ result: "ok", events: [{ seqNo: 5 }, { seqNo: 6 }, { seqNo: 7 }] });
         const stored = [];
+        calls();
         for await (const a of store.stream({ offset: 5 })) stored.push([a.seqNo, a.action.aggregate, a.triggers]);
         expect(stored).toEqual([
           [5, ["order", 7], [["key", "k1"]]],
           [7, ["order", 8], undefined],
         ]);
+        // The head and whether an effect came since the offset (one query), the replayed actions, the rest.
+        expect(calls().length).toBe(3);
         expect(await store.currentSeqNo()).toBe(7);
 
         // A writer going on from its own last write appends on the head it saw (one round trip);
@@ -133,6 +136,62 @@ for (const factory of storesNamed("postgres")) {
         expect(await store.rebase(10, [act(["order", 11])])).toMatchObject({ result: "ok", events: [{ seqNo: 11 }] });
         expect(new Set(calls()).size).toBe(3);
       } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+  });
+
+  describe("PostgreSQL: a follower woken by a commit", () => {
+    it("reads the head and whether an effect came in one query, then the new actions", async () => {
+      const other = await factory.create();
+      const { pool } = countingPool(factory.lastUrl as string);
+      let texts: string[] = [];
+      pool.on("connect", (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+          const q = args[0] as string | { text?: string };
+          texts.push(typeof q === "string" ? q : (q.text ?? ""));
+          return query(...args);
+        };
+      });
+      const store = openStore("postgres://", { pool });
+      const controller = new AbortController();
+      const caughtUp: number[] = [];
+      let next: (() => void) | undefined;
+      const seen: number[] = [];
+      try {
+        expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        const following = (async () => {
+          for await (const a of store.follow({
+            signal: controller.signal,
+            onCaughtUp: (head) => {
+              caughtUp.push(head);
+              next?.();
+            },
+          })) {
+            seen.push(a.seqNo);
+          }
+        })();
+        const reached = (head: number) =>
+          new Promise<void>((resolve) => {
+            next = () => caughtUp.includes(head) && resolve();
+            next();
+          });
+        await reached(1);
+        texts = [];
+        expect((await other.rebase(2, [act(["order", 2])])).result).toBe("ok");
+        await reached(2);
+        expect(seen).toEqual([1, 2]);
+        // Each read of the head also answers whether an effect came (polls too, however many ran):
+        // no query of the effects stands alone.
+        const reads = texts.filter((t) => t.includes('"effects"'));
+        expect(reads.length).toBeGreaterThanOrEqual(2);
+        for (const t of reads) expect(t).toMatch(/max\("seq_no"\)/);
+        controller.abort();
+        await following;
+      } finally {
+        controller.abort();
         await store.close();
         await pool.end();
       }

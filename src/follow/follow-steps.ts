@@ -91,10 +91,12 @@ export async function* followSteps(
     for (;;) {
       wakeup.clear();
       checkOpen();
-      const head = await unlessAborted(backend.head(), signal);
-      if (head === ABORTED) return;
+      // The head and whether an effect came since the last batch, in one read.
+      const read = await unlessAborted(backend.headAndEffects(delivered + 1), signal);
+      if (read === ABORTED) return;
+      const { head } = read;
       if (head > delivered) {
-        const range = readRange(backend, filter, delivered + 1, head, pageSize, checkOpen);
+        const range = readRange(backend, filter, delivered + 1, read, pageSize, checkOpen);
         let reading = false;
         try {
           for (;;) {

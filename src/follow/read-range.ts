@@ -1,4 +1,4 @@
-import type { ActionFilter, Backend } from "../backend.js";
+import type { ActionFilter, Backend, HeadAndEffects } from "../backend.js";
 import type { StoredAction } from "../model/types.js";
 import { pageLimit, readAhead } from "../read-ahead.js";
 
@@ -11,18 +11,19 @@ export interface RangeItem {
 /**
  * What `stream({ offset })` yields over a store whose head is `head`: the
  * replayed actions (seqNo < offset) then the actions `offset..head`, page by
- * page, so memory stays bounded by `pageSize` whatever the range.
+ * page, so memory stays bounded by `pageSize` whatever the range. `effects`:
+ * whether an effect has `offset <= seqNo <= head` (read with the head).
  */
 export async function* readRange(
   backend: Backend,
   filter: ActionFilter,
   offset: number,
-  head: number,
+  { head, effects }: HeadAndEffects,
   pageSize: number,
   checkOpen: () => void,
 ): AsyncGenerator<RangeItem> {
   const limit = pageLimit(backend, pageSize);
-  if (offset > 1 && (await backend.hasEffects(offset, head))) {
+  if (offset > 1 && effects) {
     const read = (after: number) => backend.replayPage({ ...filter, offset, head, after, limit });
     for await (const page of readAhead(read, 0, checkOpen, backend.readsAhead === true)) {
       for (const event of page.actions) yield { event, replay: true };

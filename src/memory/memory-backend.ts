@@ -2,6 +2,7 @@ import type {
   ActionPage,
   ActionPageQuery,
   Backend,
+  HeadAndEffects,
   PatchPage,
   RebaseRecord,
   ReplayPageQuery,
@@ -150,9 +151,10 @@ export class MemoryBackend implements Backend {
     return this.#page(query.after, query.until, query.limit, this.#filter(query));
   }
 
-  async hasEffects(from: number, until: number): Promise<boolean> {
-    for (let s = from; s <= until; s++) if (this.#events[s - 1]?.effect) return true;
-    return false;
+  async headAndEffects(from: number): Promise<HeadAndEffects> {
+    const head = this.#events.length;
+    for (let s = Math.max(from, 1); s <= head; s++) if (this.#events[s - 1]?.effect) return { head, effects: true };
+    return { head, effects: false };
   }
 
   /** Whether an action of `aggregate` up to `head` carries `trigger`: what a snapshot at `head` holds. */

@@ -4,6 +4,7 @@ import {
   type ActionPage,
   type ActionPageQuery,
   type Backend,
+  type HeadAndEffects,
   type PatchPage,
   type RebaseRecord,
   type ReplayPageQuery,
@@ -39,7 +40,7 @@ import {
   firstConflictsPerAggregateQuery,
   firstConflictsQuery,
 } from "./queries/first-conflicts.js";
-import { hasEffectsQuery, headQuery } from "./queries/head.js";
+import { headAndEffectsQuery, headQuery } from "./queries/head.js";
 import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION, updateMetaQuery } from "./queries/meta.js";
 import { patchPageQuery } from "./queries/patch-page.js";
 import { readEventsQuery } from "./queries/read-events.js";
@@ -626,9 +627,12 @@ export class SqlBackend implements Backend {
     return this.#page(statement, query, query.until);
   }
 
-  async hasEffects(from: number, until: number): Promise<boolean> {
-    const rows = await this.driver.read((s) => s.all(hasEffectsQuery(this.db, from, until)));
-    return rows.length > 0;
+  async headAndEffects(from: number): Promise<HeadAndEffects> {
+    const [row] = await this.driver.read((s) =>
+      s.all<{ head: unknown; effects: unknown }>(headAndEffectsQuery(this.db, from)),
+    );
+    // EXISTS is a boolean on PostgreSQL, 0 or 1 on SQLite and MySQL.
+    return { head: row?.head == null ? 0 : Number(row.head), effects: Number(row?.effects ?? 0) === 1 };
   }
 
   replayPage(query: ReplayPageQuery): Promise<ActionPage> {

@@ -151,7 +151,7 @@ export function testFollow(factory: StoreFactory): void {
       await closed;
     });
 
-    for (const read of ["head", "actionPage"] as const) {
+    for (const read of ["headAndEffects", "actionPage"] as const) {
       it(`ends when the signal aborts while its read of the store (${read}) hangs, and the read's late failure is nobody's`, async () => {
         const store = await factory.create();
         await store.rebase(1, [act(["a", 1])]);

@@ -81,11 +81,12 @@ export function testStream(factory: StoreFactory): void {
       expect((await store.rebase(1, [act(["a", 1])])).result).toBe("ok");
       expect((await store.rebase(2, [eff(["key", 1])])).result).toBe("ok");
       // Right after the stream has read the head (2), a writer gives the aggregate the effect's trigger.
-      const backend = (store as unknown as { backend: { head(): Promise<number> } }).backend;
-      const head = backend.head;
-      backend.head = async function (this: unknown) {
-        backend.head = head;
-        const read = await head.call(this);
+      type Read = (from: number) => Promise<{ head: number; effects: boolean }>;
+      const backend = (store as unknown as { backend: { headAndEffects: Read } }).backend;
+      const head = backend.headAndEffects;
+      backend.headAndEffects = async function (this: unknown, from: number) {
+        backend.headAndEffects = head;
+        const read = await head.call(this, from);
         expect((await store.rebase(3, [act(["a", 1], { assoc: { n: 3 } }, { triggers: [["key", 1]] })])).result).toBe(
           "ok",
         );
@@ -94,7 +95,7 @@ export function testStream(factory: StoreFactory): void {
       try {
         expect(await collect(store.stream({ offset: 2 }))).toEqual([]);
       } finally {
-        backend.head = head;
+        backend.headAndEffects = head;
       }
       expect(await store.currentSeqNo()).toBe(3);
       // Read again, at head 3: the aggregate carries the key, so its action at 1 is replayed, then 3.

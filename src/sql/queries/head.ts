@@ -18,15 +18,24 @@ export function headQuery(db: Kysely<Schema>): CompiledQuery<{ head: number | nu
   );
 }
 
-/** One row when an effect has `from <= seqNo <= until`. */
-export function hasEffectsQuery(db: Kysely<Schema>, from: number, until: number): CompiledQuery {
-  return compiledOnce(db, "has-effects", [from, until], (slots) =>
+/**
+ * `{ head, effects }`: the highest seqNo (null when the store is empty), and
+ * whether an effect has `seqNo >= from`, in one statement: one snapshot, in
+ * which no seqNo is past the head.
+ */
+export function headAndEffectsQuery(
+  db: Kysely<Schema>,
+  from: number,
+): CompiledQuery<{ head: number | string | null; effects: unknown }> {
+  return compiledOnce(db, "head-and-effects", [from], (slots) =>
     db
-      .selectFrom("effects")
-      .select("seq_no")
-      .where("seq_no", ">=", slots[0]!)
-      .where("seq_no", "<=", slots[1]!)
-      .limit(1)
+      .selectNoFrom((eb) => [
+        eb
+          .selectFrom("events")
+          .select((e) => e.fn.max("seq_no").as("head"))
+          .as("head"),
+        eb.exists(eb.selectFrom("effects").select("seq_no").where("seq_no", ">=", slots[0]!)).as("effects"),
+      ])
       .compile(),
-  );
+  ) as CompiledQuery<{ head: number | string | null; effects: unknown }>;
 }
