@@ -134,6 +134,24 @@ describe("coherence demo plays the walkthrough of SPEC section 6", () => {
     const again = await runCli(["demo", "--db", url], { cwd });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/^coherence: demo: the store .* is not empty \(7 events\)/);
+    // A store that says it is of an earlier schema version is refused as it is: the demo does not upgrade it.
+    const version = (set?: number) => {
+      const db = new Database(url.slice("sqlite:".length));
+      try {
+        if (set !== undefined) db.prepare("update events_meta set value = ? where name = 'schema-version'").run(set);
+        return (db.prepare("select value from events_meta where name = 'schema-version'").get() as { value: number })
+          .value;
+      } finally {
+        db.close();
+      }
+    };
+    const current = version();
+    version(1);
+    const old = await runCli(["demo", "--db", url], { cwd });
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/^coherence: demo: the store .* is not empty \(7 events\)/);
+    expect(version()).toBe(1);
+    version(current);
     expect(await head(url)).toBe(7);
   });
 });

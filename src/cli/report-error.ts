@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { CoherenceError, ValidationError } from "../index.js";
+import { CoherenceError, DatabaseError, ValidationError } from "../index.js";
 import { CliError, ExitCode, type ExitCodeValue } from "./exit-codes.js";
 
 /** The exit code an error ends the program with (see {@link ExitCode}). */
@@ -30,6 +30,11 @@ export function describeError(error: unknown): string {
 
 /** How SQLite, PostgreSQL and MySQL say that a relation is missing: the schema was never created. */
 const MISSING_TABLE = /no such table|relation .* does not exist|table .* doesn't exist/i;
+
+/** True for a database's error saying that a relation is missing (see {@link MISSING_TABLE}). */
+export function isMissingTable(error: unknown): boolean {
+  return error instanceof DatabaseError && MISSING_TABLE.test(error.message);
+}
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ");

@@ -6,6 +6,7 @@ import type { RebaseResult, Store } from "../../index.js";
 import { type DemoRebase, walkthrough } from "../demo-walkthrough.js";
 import { CliError } from "../exit-codes.js";
 import { describeEvent, eventColumns, formatFields, formatIdentity, styles, table } from "../format.js";
+import { isMissingTable } from "../report-error.js";
 import { givenDb, IN_PROCESS, redactUrl, withStore } from "../store-option.js";
 
 /** Where the projection of the last step starts reading. */
@@ -80,10 +81,14 @@ function keptAs(command: Command, given: string | undefined): string | undefined
 
 async function play(store: Store, url: string, kept: string | undefined, print: (line: string) => void): Promise<void> {
   const s = styles(process.stdout);
-  await store.initSchema();
-  const head = await store.currentSeqNo();
+  // Refused before initSchema: a store of an earlier release is not upgraded by a demo it refuses.
+  const head = await store.currentSeqNo().catch((error: unknown) => {
+    if (isMissingTable(error)) return 0;
+    throw error;
+  });
   if (head > 0)
     throw new CliError(`demo: the store ${redactUrl(url)} is not empty (${head} events); the demo needs an empty one`);
+  await store.initSchema();
   print(s.bold("coherence demo: every write is a rebase"));
   print(s.dim(`store ${redactUrl(url)}`));
   let n = 0;
