@@ -212,9 +212,6 @@ export class EventStore implements Store {
     const open = () => this.#open();
     const limit = pageLimit(this.backend, PAGE_SIZE);
     const ahead = this.backend.readsAhead === true;
-    // From the start there is no replay half, and the first page needs no head: read UNBOUNDED, it is
-    // a snapshot of its own, the whole stream when it is short (one round trip); the head read after
-    // it, while the caller works through it, bounds the rest.
     let head: number | undefined;
     if (offset > 1) {
       // The head read first bounds both halves: one consistent snapshot of an append-only log.
@@ -226,6 +223,9 @@ export class EventStore implements Store {
       }
       if (offset - 1 >= bound) return;
     }
+    // From the start there is no replay half, and the first page needs no head: read UNBOUNDED, it is
+    // a snapshot of its own, the whole stream when it is short (one round trip); the head read after
+    // it, while the caller works through it, bounds the rest.
     const read = async (after: number): Promise<ActionPage> => {
       if (head === undefined) {
         if (after === offset - 1) return this.backend.actionPage({ ...filter, after, until: UNBOUNDED, limit });

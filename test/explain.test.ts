@@ -18,6 +18,7 @@ import {
   firstConflictsPerAggregateQuery,
   firstConflictsQuery,
 } from "../src/sql/queries/first-conflicts.js";
+import { headAndEffectsQuery } from "../src/sql/queries/head.js";
 import { patchPageQuery } from "../src/sql/queries/patch-page.js";
 import { replayPageQuery } from "../src/sql/queries/replay-page.js";
 import { SqlBackend } from "../src/sql/sql-backend.js";
@@ -229,8 +230,10 @@ function testPlans(factory: StoreFactory): void {
         expect(aggregate).toContain(planner.aggregateIndex);
         // A stream's first page, read before any head: the first rows by seqNo.
         const first = await plan(actionPageQuery(backend.db, {}, 0, UNBOUNDED, 2000, undefined, identityIndex));
+        // A follower's read of the head and of whether an effect came since what it delivered.
+        const headAndEffects = await plan(headAndEffectsQuery(backend.db, head - 10));
         // And no table is read whole.
-        for (const p of [conflicts, anyConflict, replay, filtered, aggregate, first]) {
+        for (const p of [conflicts, anyConflict, replay, filtered, aggregate, first, headAndEffects]) {
           expect(p).not.toMatch(planner.fullScan);
         }
       } finally {
