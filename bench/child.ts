@@ -37,39 +37,41 @@ const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
 async function run(task: ChildTask): Promise<ChildResult> {
   const result = { count: 0, conflicts: 0, writeConflicts: 0, seconds: 0, cpuSeconds: 0 };
   let cpu: NodeJS.CpuUsage | undefined;
+  let start = 0;
+  /** Starts the measured span; returns when it began (`performance.now()`). */
   const started = () => {
     cpu = process.cpuUsage();
-    return performance.now();
+    start = performance.now();
+    return start;
   };
-  const cpuSince = () => {
+  /** Ends the measured span: its seconds and the CPU time spent in it. */
+  const stopped = () => {
+    result.seconds = (performance.now() - start) / 1000;
     const used = process.cpuUsage(cpu);
-    return (used.user + used.system) / 1e6;
+    result.cpuSeconds = (used.user + used.system) / 1e6;
   };
   if (task.mode === "stream-store") {
     const store = openStore(task.url, { tables: task.tables });
     await send({ ready: true });
     await go();
-    const start = started();
+    started();
     for await (const _ of store.stream()) result.count++;
-    result.seconds = (performance.now() - start) / 1000;
-    result.cpuSeconds = cpuSince();
+    stopped();
     await store.close();
   } else if (task.mode === "stream-raw") {
     const client = await rawClient(task.url);
     await send({ ready: true });
     await go();
-    const start = started();
+    started();
     result.count = await new RawDb(client, task.table).stream(task.pageSize);
-    result.seconds = (performance.now() - start) / 1000;
-    result.cpuSeconds = cpuSince();
+    stopped();
     await client.close();
   } else if (task.mode === "w4-store") {
     const store = openStore(task.url, { tables: task.tables });
     let base = (await store.currentSeqNo()) + 1;
     await send({ ready: true });
     await go();
-    const start = started();
-    const end = start + task.seconds * 1000;
+    const end = started() + task.seconds * 1000;
     for (let i = 0; performance.now() < end; i++) {
       const action = benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`);
       const r = await store.rebase(base, [action]);
@@ -82,16 +84,14 @@ async function run(task: ChildTask): Promise<ChildResult> {
       } else if (r.result === "write-conflict") result.writeConflicts++;
       else throw new Error(`unexpected ${r.result}`);
     }
-    result.seconds = (performance.now() - start) / 1000;
-    result.cpuSeconds = cpuSince();
+    stopped();
     await store.close();
   } else {
     const client = await rawClient(task.url);
     const raw = new RawDb(client, task.table);
     await send({ ready: true });
     await go();
-    const start = started();
-    const end = start + task.seconds * 1000;
+    const end = started() + task.seconds * 1000;
     for (let i = 0; performance.now() < end; i++) {
       const row = rawRow(benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`));
       try {
@@ -105,8 +105,7 @@ async function run(task: ChildTask): Promise<ChildResult> {
         result.writeConflicts++;
       }
     }
-    result.seconds = (performance.now() - start) / 1000;
-    result.cpuSeconds = cpuSince();
+    stopped();
     await client.close();
   }
   return { ...result, maxRssMB: maxRssMB() };

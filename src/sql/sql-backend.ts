@@ -40,7 +40,7 @@ import {
   firstConflictsPerAggregateQuery,
   firstConflictsQuery,
 } from "./queries/first-conflicts.js";
-import { headAndEffectsQuery, headQuery } from "./queries/head.js";
+import { headAndEffectsQuery, headOf, headQuery } from "./queries/head.js";
 import { insertMetaQuery, META, metaRowsQuery, SCHEMA_VERSION, updateMetaQuery } from "./queries/meta.js";
 import { patchPageQuery } from "./queries/patch-page.js";
 import { readEventsQuery } from "./queries/read-events.js";
@@ -344,8 +344,8 @@ export class SqlBackend implements Backend {
   }
 
   async #head(s: SqlSession): Promise<number> {
-    const [row] = await s.all<{ head: number | null }>(headQuery(this.db));
-    return row?.head == null ? 0 : Number(row.head);
+    const [row] = await s.all<{ head: unknown }>(headQuery(this.db));
+    return headOf(row);
   }
 
   async #firstConflicts(
@@ -632,7 +632,7 @@ export class SqlBackend implements Backend {
       s.all<{ head: unknown; effects: unknown }>(headAndEffectsQuery(this.db, from)),
     );
     // EXISTS is a boolean on PostgreSQL, 0 or 1 on SQLite and MySQL.
-    return { head: row?.head == null ? 0 : Number(row.head), effects: Number(row?.effects ?? 0) === 1 };
+    return { head: headOf(row), effects: Number(row?.effects ?? 0) === 1 };
   }
 
   replayPage(query: ReplayPageQuery): Promise<ActionPage> {

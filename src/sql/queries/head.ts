@@ -2,20 +2,14 @@ import type { CompiledQuery, Kysely } from "kysely";
 import type { Schema } from "../schema.js";
 import { compiledOnce } from "./compiled-once.js";
 
-/** `{ head }`: the highest seqNo, null when the store is empty. */
-export function headQuery(db: Kysely<Schema>): CompiledQuery<{ head: number | null }> {
-  return compiledOnce(
-    db,
-    "head",
-    [],
-    () =>
-      db
-        .selectFrom("events")
-        .select((eb) => eb.fn.max("seq_no").as("head"))
-        .compile() as CompiledQuery<{
-        head: number | null;
-      }>,
-  );
+/** `select max(seq_no) as head from events`: the highest seqNo, null when the store is empty. */
+function maxSeqNo(db: Kysely<Schema>) {
+  return db.selectFrom("events").select((eb) => eb.fn.max("seq_no").as("head"));
+}
+
+/** `{ head }`: the highest seqNo, null when the store is empty (read it with {@link headOf}). */
+export function headQuery(db: Kysely<Schema>): CompiledQuery<{ head: unknown }> {
+  return compiledOnce(db, "head", [], () => maxSeqNo(db).compile()) as CompiledQuery<{ head: unknown }>;
 }
 
 /**
@@ -26,16 +20,18 @@ export function headQuery(db: Kysely<Schema>): CompiledQuery<{ head: number | nu
 export function headAndEffectsQuery(
   db: Kysely<Schema>,
   from: number,
-): CompiledQuery<{ head: number | string | null; effects: unknown }> {
+): CompiledQuery<{ head: unknown; effects: unknown }> {
   return compiledOnce(db, "head-and-effects", [from], (slots) =>
     db
       .selectNoFrom((eb) => [
-        eb
-          .selectFrom("events")
-          .select((e) => e.fn.max("seq_no").as("head"))
-          .as("head"),
+        maxSeqNo(db).as("head"),
         eb.exists(eb.selectFrom("effects").select("seq_no").where("seq_no", ">=", slots[0]!)).as("effects"),
       ])
       .compile(),
-  ) as CompiledQuery<{ head: number | string | null; effects: unknown }>;
+  ) as CompiledQuery<{ head: unknown; effects: unknown }>;
+}
+
+/** The head a {@link headQuery} or {@link headAndEffectsQuery} row holds: 0 for an empty store (or no row). */
+export function headOf(row: { head: unknown } | undefined): number {
+  return row?.head == null ? 0 : Number(row.head);
 }
