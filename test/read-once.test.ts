@@ -129,9 +129,11 @@ describe("arguments are read once, into copies", () => {
   });
 
   it("a driver's settings are the driver's: cycles, symbol keys and Date subclasses in them are not refused", async () => {
-    const postgres: Record<string | symbol, unknown> = { connectionTimeoutMillis: 500, [Symbol("s")]: 1 };
-    postgres.self = postgres;
-    postgres.when = new (class extends Date {})(0);
+    // Only the names of the settings are checked (each one the driver reads), not their values.
+    const ssl: Record<string | symbol, unknown> = { rejectUnauthorized: false, [Symbol("s")]: 1 };
+    ssl.self = ssl;
+    ssl.when = new (class extends Date {})(0);
+    const postgres: Record<string | symbol, unknown> = { connectionTimeoutMillis: 500, [Symbol("s")]: 1, ssl };
     const store = openStore("postgres://u@127.0.0.1:1/db", { postgres: postgres as never });
     await store.close();
   });

@@ -51,10 +51,13 @@ describe("server stores: opening", () => {
     void openStore("postgres://localhost/db", { postgres: { binary: false } as never }).close();
   });
 
-  it("PostgreSQL: a URL without a port goes to pg's default, whatever options.postgres.port says, and the error says so", async () => {
-    // pg reads the URL over the options: a part the URL lacks is pg's default, not the option.
+  it("PostgreSQL: a URL without a port goes to pg's default, and the error says so; options.postgres.port is refused", async () => {
+    // pg reads the URL over the options: a part the URL lacks is pg's default, never the option's.
+    expect(() => openStore("postgres://alice@127.0.0.1/shop_missing", { postgres: { port: 1 } })).toThrow(
+      expect.objectContaining({ name: "ValidationError", code: "forbidden-key", path: "options.postgres.port" }),
+    );
     const store = openStore("postgres://alice:s3cr3t-pw@127.0.0.1/shop_missing", {
-      postgres: { port: 1, connectionTimeoutMillis: 3000 },
+      postgres: { connectionTimeoutMillis: 3000 },
     });
     const error = await store.initSchema().then(
       () => undefined,
@@ -208,6 +211,54 @@ function testServerStore(factory: StoreFactory): void {
       const r = await store.rebase(1, history);
       expect(r.result).toBe("ok");
       expect(await store.aggregate(["big", 23])).toEqual({ state: { big, i: 23 }, seqNo: 24 });
+    });
+
+    it("a password in the options, where the URL has none, is the one the connections use", async () => {
+      await factory.create();
+      const url = new URL(factory.lastUrl as string);
+      const password = decodeURIComponent(url.password);
+      url.password = "";
+      if (factory.name === "postgres") {
+        // pg reads host, port, user, password and database from a URL alone: the store passes this one on.
+        const seen: { password: unknown; host: string; port: number; database: string | undefined }[] = [];
+        class Recording extends pg.Client {
+          constructor(config?: pg.ClientConfig) {
+            super(config);
+            seen.push({ password: this.password, host: this.host, port: this.port, database: this.database });
+          }
+        }
+        const given = password || "s3cret-from-options";
+        const store = openStore(url.toString(), { postgres: { password: given, Client: Recording } });
+        try {
+          expect(await store.currentSeqNo()).toBe(0);
+        } finally {
+          await store.close();
+        }
+        expect(seen[0]).toEqual({
+          password: given,
+          host: url.hostname,
+          port: Number(url.port || 5432),
+          database: url.pathname.slice(1),
+        });
+      } else {
+        const store = openStore(url.toString(), { mysql: { password: `${password}-wrong` } });
+        try {
+          const error = await store.currentSeqNo().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(DatabaseError);
+          expect((error as DatabaseError).dbCode).toBe("ER_ACCESS_DENIED_ERROR");
+        } finally {
+          await store.close();
+        }
+        const right = openStore(url.toString(), { mysql: { password } });
+        try {
+          expect(await right.currentSeqNo()).toBe(0);
+        } finally {
+          await right.close();
+        }
+      }
     });
 
     it("opens on the application's pool and leaves it open on close()", async () => {

@@ -1108,6 +1108,119 @@ const OPEN_URL: [string, unknown, string][] = [
   ["a MySQL host as a parameter (mysql2 reads the URL's own)", "mysql://u@127.0.0.1:1/d?host=db", "invalid-url"],
 ];
 
+/**
+ * Bad driver options of a server store: the drivers drop what they do not
+ * read (pg the options' host, port, user, password and database; mysql2 lets
+ * them override the URL's), so each is refused when the store is opened.
+ */
+const OPEN_DRIVER_OPTIONS: [string, string, unknown, string, string][] = [
+  [
+    "a pg setting misspelled",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { maxx: 5 } },
+    "unknown-key",
+    "options.postgres.maxx",
+  ],
+  [
+    "pg's pipeline mode",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { pipeline: true } },
+    "unknown-key",
+    "options.postgres.pipeline",
+  ],
+  [
+    "a host in options.postgres",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { host: "db" } },
+    "forbidden-key",
+    "options.postgres.host",
+  ],
+  [
+    "a database in options.postgres",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { database: "x" } },
+    "forbidden-key",
+    "options.postgres.database",
+  ],
+  [
+    "a connection string in options.postgres",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { connectionString: "postgres://x/y" } },
+    "forbidden-key",
+    "options.postgres.connectionString",
+  ],
+  [
+    "a pg password of 5",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { password: 5 } },
+    "invalid-type",
+    "options.postgres.password",
+  ],
+  [
+    "a pg password in the URL and the options",
+    "postgres://u:pw@127.0.0.1:1/d",
+    { postgres: { password: "pw" } },
+    "forbidden-key",
+    "options.postgres.password",
+  ],
+  [
+    "a pg password as a URL parameter and in the options",
+    "postgres://u@127.0.0.1:1/d?password=pw",
+    { postgres: { password: () => "pw" } },
+    "forbidden-key",
+    "options.postgres.password",
+  ],
+  [
+    "a mysql2 setting misspelled",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { connectionLimt: 2 } },
+    "unknown-key",
+    "options.mysql.connectionLimt",
+  ],
+  [
+    "a user in options.mysql",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { user: "root" } },
+    "forbidden-key",
+    "options.mysql.user",
+  ],
+  [
+    "a port in options.mysql",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { port: 3307 } },
+    "forbidden-key",
+    "options.mysql.port",
+  ],
+  [
+    "a uri in options.mysql",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { uri: "mysql://x/y" } },
+    "forbidden-key",
+    "options.mysql.uri",
+  ],
+  [
+    "mysql2's queryFormat",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { queryFormat: () => "" } },
+    "unsupported",
+    "options.mysql.queryFormat",
+  ],
+  [
+    "a mysql2 password as a function",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { password: () => "pw" } },
+    "invalid-type",
+    "options.mysql.password",
+  ],
+  [
+    "a mysql2 password in the URL and the options",
+    "mariadb://u:pw@127.0.0.1:1/d",
+    { mysql: { password: "other" } },
+    "forbidden-key",
+    "options.mysql.password",
+  ],
+];
+
 /** Bad input under changed limits: `openStore(url, { limits })`. */
 const LIMITED: [string, (store: Store) => Promise<unknown>, string, string][] = [
   [
@@ -1212,6 +1325,11 @@ export function testBadInput(factory: StoreFactory): void {
     for (const [name, url, code] of OPEN_URL) {
       it(`url ${name}: ${code} at url`, async () => {
         await expectRejected(() => openStore(url as never), code, "url");
+      });
+    }
+    for (const [name, url, options, code, path] of OPEN_DRIVER_OPTIONS) {
+      it(`${name}: ${code} at ${path}`, async () => {
+        await expectRejected(() => openStore(url, options as never), code, path);
       });
     }
   });

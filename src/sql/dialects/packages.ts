@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 import type Mysql from "mysql2";
 import type Pg from "pg";
+import type * as PgConnectionString from "pg-connection-string";
 
 const require = createRequire(import.meta.url);
 
@@ -23,10 +24,12 @@ export function once<T>(load: () => T): () => T {
  */
 export const packages: {
   readonly pg: () => typeof Pg;
+  readonly pgConnectionString: () => typeof PgConnectionString;
   readonly mysql2: () => typeof Mysql;
   readonly betterSqlite3: () => typeof BetterSqlite3;
 } = {
   pg: once(() => require("pg") as typeof Pg),
+  pgConnectionString: once(() => require("pg-connection-string") as typeof PgConnectionString),
   mysql2: once(() => require("mysql2") as typeof Mysql),
   betterSqlite3: once(() => require("better-sqlite3") as typeof BetterSqlite3),
 };

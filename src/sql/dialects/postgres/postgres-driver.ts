@@ -327,6 +327,18 @@ class Session implements SqlSession {
  * its host, the URL over the options, then the PG* variables and defaults):
  * a client made and never connected says. For messages only.
  */
+/**
+ * The settings of the pool a URL opens: the URL as pg's connection string,
+ * whose host, port, user, password and database pg reads over the options'.
+ * An option's password (the URL has none: `openStore` checks) is passed on
+ * with the URL parsed as pg parses it, since pg would drop it.
+ */
+function poolConfig(url: string, options: PostgresOptions | undefined): pg.PoolConfig {
+  if (options?.password === undefined) return { ...options, connectionString: url };
+  const parsed = packages.pgConnectionString().parse(url);
+  return { ...options, ...(parsed as pg.PoolConfig), password: options.password };
+}
+
 function pgTarget(config: pg.ClientConfig): ServerTarget {
   const client = new (packages.pg().Client)(config) as unknown as {
     host?: string;
@@ -414,7 +426,8 @@ export class PostgresDriver implements SqlDriver {
       this.#target = pgTarget((source.pool.options ?? {}) as pg.ClientConfig);
       this.database = undefined;
     } else {
-      const pool = new (packages.pg().Pool)({ ...source.options, connectionString: source.url });
+      const config = poolConfig(source.url, source.options);
+      const pool = new (packages.pg().Pool)(config);
       // An idle client whose server went away is dropped by the pool; unheard, the event would end the process.
       pool.on("error", noop);
       // So would a new client's error between the pool's handing it out and the call's own listener: the
@@ -422,7 +435,7 @@ export class PostgresDriver implements SqlDriver {
       pool.on("connect", (client: { on(event: "error", listener: () => void): unknown }) => client.on("error", noop));
       this.#pool = pool as unknown as PostgresPool;
       this.#owned = true;
-      this.#target = pgTarget({ ...source.options, connectionString: source.url });
+      this.#target = pgTarget(config);
       this.database = source.url;
     }
   }
