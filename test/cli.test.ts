@@ -616,6 +616,16 @@ describe("input is read exactly or refused, and nothing is written", () => {
       `coherence: --db: ${store} holds no store (no relation log); \`coherence init\` makes one\n`,
     );
     expect((await runCli(["stream", "--db", `sqlite:${store}`], { cwd })).code).toBe(0);
+    // A --tables that names only some of a renamed store's relations: the others are the defaults, not there.
+    const four = "event=order_log,action=order_actions,effect=order_effects,trigger=order_triggers";
+    const orders = join(cwd, "orders.db");
+    expect((await runCli(["init", "--db", `sqlite:${orders}`, "--tables", four], { cwd })).code).toBe(0);
+    const partial = await runCli(["stream", "--db", `sqlite:${orders}`, "--tables", "event=order_log"], { cwd });
+    expect(partial.code).toBe(2);
+    expect(partial.stderr).toBe(
+      `coherence: --db: ${orders} has the relation order_log but not actions: name all four relations in --tables, or \`coherence init\` makes them\n`,
+    );
+    expect((await runCli(["stream", "--db", `sqlite:${orders}`, "--tables", four], { cwd })).code).toBe(0);
   });
 
   it("COHERENCE_DB and COHERENCE_TABLES that were not UTF-8 are refused, not used altered", async () => {

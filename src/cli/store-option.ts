@@ -127,7 +127,7 @@ export async function withStore<T>(
   }
   const file = sqliteFile(url);
   // The names checked first, as the store would (a bad one is reported as such, not as a missing relation).
-  if (file !== undefined) checkSqliteFile(file, creates, resolveTables(tables).event, chosen.from);
+  if (file !== undefined) checkSqliteFile(file, creates, resolveTables(tables), chosen.from);
   const store = openStore(url, tables === undefined ? {} : { tables });
   try {
     return await work(store);
@@ -139,12 +139,12 @@ export async function withStore<T>(
 /**
  * Refuses a SQLite `file` the command cannot use, naming `from`: a directory;
  * where it does not `create`, a path that does not exist or a file without
- * the store's event relation; where it does, a file whose directory does not
+ * one of the store's four relations; where it does, a file whose directory does not
  * exist. The file is read through a read-only connection, which changes
  * nothing; what that connection cannot open (a lock, a WAL file it may not
  * map) is left to the store's own open to report.
  */
-function checkSqliteFile(file: string, creates: boolean, event: string, from: string): void {
+function checkSqliteFile(file: string, creates: boolean, tables: TableNames, from: string): void {
   const stat = statSync(file, { throwIfNoEntry: false });
   if (stat?.isDirectory()) throw new CliError(`${from}: ${file} is a directory, not a SQLite file`);
   if (stat === undefined) {
@@ -158,9 +158,17 @@ function checkSqliteFile(file: string, creates: boolean, event: string, from: st
   let db: InstanceType<ReturnType<typeof packages.betterSqlite3>> | undefined;
   try {
     db = new (packages.betterSqlite3())(file, { readonly: true, fileMustExist: true });
-    const found = db.prepare("select 1 from sqlite_master where type = 'table' and name = ? collate nocase").get(event);
-    if (found === undefined) {
-      throw new CliError(`${from}: ${file} holds no store (no relation ${event}); \`coherence init\` makes one`);
+    const exists = db.prepare("select 1 from sqlite_master where type = 'table' and name = ? collate nocase");
+    if (exists.get(tables.event) === undefined) {
+      throw new CliError(`${from}: ${file} holds no store (no relation ${tables.event}); \`coherence init\` makes one`);
+    }
+    // A --tables that renames some relations only names the defaults for the others.
+    for (const name of [tables.action, tables.effect, tables.trigger]) {
+      if (exists.get(name) === undefined) {
+        throw new CliError(
+          `${from}: ${file} has the relation ${tables.event} but not ${name}: name all four relations in --tables, or \`coherence init\` makes them`,
+        );
+      }
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
