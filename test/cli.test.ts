@@ -9,6 +9,7 @@ import { parseId, parseIdentity, parseIntegerList } from "../src/cli/parse.js";
 import { redactUrl } from "../src/cli/store-option.js";
 import { parseTimestamp } from "../src/cli/timestamp.js";
 import { openStore, type StoredAction } from "../src/index.js";
+import { storesNamed } from "./stores.js";
 import { type BuiltCli, buildCli, type CliRun, type CliRunOptions } from "./support/cli-run.js";
 import { act, eff, T0 } from "./support/events.js";
 
@@ -737,6 +738,23 @@ describe("failures a script can tell apart", () => {
     const debug = await runCli(["stream", "--db", url], { cwd, env: { COHERENCE_DEBUG: "1" } });
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
+
+  for (const factory of storesNamed("postgres", "mysql")) {
+    it(`${factory.name}: a store whose relations were never made exits 1, and the line says to run init`, async () => {
+      try {
+        await factory.create();
+        const { cwd } = workdir();
+        const tables = "event=never_made,action=never_made_a,effect=never_made_e,trigger=never_made_t";
+        const run = await runCli(["stream", "--db", factory.lastUrl as string, "--tables", tables], { cwd });
+        expect(run.code).toBe(1);
+        expect(lines(run.stderr)).toEqual([
+          expect.stringMatching(/^coherence: DatabaseError.*never_made.*; run `coherence init` first\?$/),
+        ]);
+      } finally {
+        await factory.dispose();
+      }
+    });
+  }
 
   it("--help on every command exits 0 and documents the exit codes", async () => {
     const { cwd } = workdir();
