@@ -55,7 +55,9 @@ export {
 } from "./model/types.js";
 export { type OpenStoreOptions, openStore } from "./open-store.js";
 export type {
+  BatchProjection,
   Projection,
+  ProjectionBase,
   ProjectionContext,
   ProjectionSql,
   ProjectionStatus,

@@ -13,7 +13,13 @@ import {
 } from "../model/validate.js";
 import { describe, fieldPath } from "../model/validate-json.js";
 import type { Store } from "../store.js";
-import type { Projection, RunProjectionOptions } from "./projection.js";
+import type { BatchProjection, Projection, ProjectionBase, RunProjectionOptions } from "./projection.js";
+
+/** A projection as the runner uses it: checked, its members read once, and one of `apply` and `applyBatch`. */
+export interface CheckedProjection extends ProjectionBase {
+  readonly apply?: Projection["apply"];
+  readonly applyBatch?: BatchProjection["applyBatch"];
+}
 
 /** The backend of a store made by `openStore`: projections keep their checkpoints beside its events. */
 export function backendOf(store: Store): Backend {
@@ -112,12 +118,13 @@ function member(value: object, key: string): unknown {
 }
 
 /**
- * Checks that `value` is a {@link Projection} and returns what the runner
+ * Checks that `value` is a {@link Projection} or a {@link BatchProjection}
+ * (one of `apply` and `applyBatch`, not both) and returns what the runner
  * uses: each member read once (its lists copied), and its methods called on
  * `value` itself. A getter that answers differently on each read can then
  * neither get past the checks nor name another checkpoint later.
  */
-export function checkProjection(value: unknown): Projection {
+export function checkProjection(value: unknown): CheckedProjection {
   // Not checkObject: a projection may well be a class instance with members of its own.
   if (typeof value !== "object" || value === null) {
     throw new ValidationError("invalid-type", "projection", `expected an object, got ${describe(value)}`);
@@ -125,9 +132,20 @@ export function checkProjection(value: unknown): Projection {
   const name = member(value, "name");
   checkKind(name, "projection.name");
   const apply = member(value, "apply");
+  const applyBatch = member(value, "applyBatch");
   const reset = member(value, "reset");
   const clear = member(value, "clear");
-  checkFunction(apply, "projection.apply", true);
+  if (applyBatch === undefined) checkFunction(apply, "projection.apply", true);
+  else {
+    checkFunction(applyBatch, "projection.applyBatch", true);
+    if (apply !== undefined) {
+      throw new ValidationError(
+        "invalid-type",
+        "projection.apply",
+        "a projection has apply (one action at a time) or applyBatch (a batch at once), not both",
+      );
+    }
+  }
   checkFunction(reset, "projection.reset", false);
   checkFunction(clear, "projection.clear", false);
   const aggregates = readArgument(member(value, "aggregates"), "projection.aggregates");
@@ -148,7 +166,8 @@ export function checkProjection(value: unknown): Projection {
     name,
     ...(aggregates === undefined ? {} : { aggregates: aggregates as Identity[] }),
     ...(kinds === undefined ? {} : { kinds: kinds as string[] }),
-    apply: on(apply) as Projection["apply"],
+    ...(apply === undefined ? {} : { apply: on(apply) as Projection["apply"] }),
+    ...(applyBatch === undefined ? {} : { applyBatch: on(applyBatch) as BatchProjection["applyBatch"] }),
     ...(reset === undefined ? {} : { reset: on(reset) as Projection["reset"] }),
     ...(clear === undefined ? {} : { clear: on(clear) as Projection["clear"] }),
   };

@@ -3,7 +3,7 @@ import { checkKind } from "../model/validate.js";
 import type { Store } from "../store.js";
 import { backendOf, checkProjection } from "./check-projection.js";
 import { checkpointsOf } from "./checkpoints.js";
-import type { Projection, ProjectionStatus } from "./projection.js";
+import type { BatchProjection, Projection, ProjectionStatus } from "./projection.js";
 
 /**
  * Every projection of the store with its checkpoint and lag (or the one named
@@ -35,7 +35,7 @@ export async function listProjections(store: Store, name?: string): Promise<Proj
  * await rebuildProjection(store, titles);
  * await runProjection(store, titles, { signal });
  */
-export async function rebuildProjection(store: Store, given: Projection): Promise<void> {
+export async function rebuildProjection(store: Store, given: Projection | BatchProjection): Promise<void> {
   const backend = backendOf(store);
   const projection = checkProjection(given);
   await (store as EventStore).track(() =>

@@ -34,6 +34,28 @@ export interface ProjectionContext {
 }
 
 /**
+ * What every projection has: the name of its checkpoint, the actions it
+ * follows, and how it forgets. {@link Projection} applies one action at a
+ * time; {@link BatchProjection} applies a batch at once.
+ */
+export interface ProjectionBase {
+  /** Names its checkpoint: a `Kind` (non-empty, at most 200 characters). */
+  readonly name: string;
+  /** Only these aggregates' actions. */
+  readonly aggregates?: readonly Identity[];
+  /** Only actions on aggregates of these kinds. */
+  readonly kinds?: readonly Kind[];
+  /**
+   * Forgets one aggregate's read model: called when an effect replays that
+   * aggregate, before its actions are applied again from the first. Without
+   * it, the replayed actions are applied on top of what is there.
+   */
+  reset?(aggregate: Identity, ctx: ProjectionContext): void | Promise<void>;
+  /** Empties the whole read model, for {@link rebuildProjection}. */
+  clear?(ctx: ProjectionContext): void | Promise<void>;
+}
+
+/**
  * A read model kept up to date from the store. Its checkpoint (the head up to
  * which everything was applied) is kept by coherence-store, in the same
  * database on SQL stores and in the same transaction as what `apply` runs on
@@ -56,23 +78,33 @@ export interface ProjectionContext {
  *   },
  * };
  */
-export interface Projection {
-  /** Names its checkpoint: a `Kind` (non-empty, at most 200 characters). */
-  readonly name: string;
-  /** Only these aggregates' actions. */
-  readonly aggregates?: readonly Identity[];
-  /** Only actions on aggregates of these kinds. */
-  readonly kinds?: readonly Kind[];
+export interface Projection extends ProjectionBase {
   /** Applies one action to the read model. */
   apply(event: StoredAction, ctx: ProjectionContext): void | Promise<void>;
-  /**
-   * Forgets one aggregate's read model: called when an effect replays that
-   * aggregate, before its actions are applied again from the first. Without
-   * it, the replayed actions are applied on top of what is there.
-   */
-  reset?(aggregate: Identity, ctx: ProjectionContext): void | Promise<void>;
-  /** Empties the whole read model, for {@link rebuildProjection}. */
-  clear?(ctx: ProjectionContext): void | Promise<void>;
+}
+
+/**
+ * A {@link Projection} that applies the actions of a batch at once, in seqNo
+ * order, so that a read model can take them in one multi-row statement
+ * instead of one round trip each. Where effects replay aggregates, each
+ * one's `reset` comes before the call that holds its first replayed action;
+ * the actions of one call are all replays or all not (`ctx.replay`), and no
+ * call holds an action that a later `reset` forgets.
+ *
+ * @example
+ * const titles: BatchProjection = {
+ *   name: "book-titles",
+ *   kinds: ["book"],
+ *   async applyBatch(events, ctx) {
+ *     const rows = events.map(() => "(?, ?)").join(", ");
+ *     await ctx.sql?.run(`insert or replace into titles (title, seq_no) values ${rows}`,
+ *       events.flatMap((e) => [String(e.action.aggregate[1]), e.seqNo]));
+ *   },
+ * };
+ */
+export interface BatchProjection extends ProjectionBase {
+  /** Applies actions to the read model, in seqNo order: never an empty list. */
+  applyBatch(events: readonly StoredAction[], ctx: ProjectionContext): void | Promise<void>;
 }
 
 /**
@@ -108,6 +140,6 @@ export interface RunProjectionOptions {
    * that head. A promise it returns is awaited: its rejection rejects the runner.
    */
   readonly onCaughtUp?: (head: number) => unknown;
-  /** Actions applied per transaction (default 100): larger batches commit less often. */
+  /** Actions applied per transaction (default 100), and at most per `applyBatch` call: larger batches commit less often. */
   readonly batchSize?: number;
 }

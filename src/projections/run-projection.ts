@@ -3,9 +3,9 @@ import { ABORTED, followSteps, settled, unlessAborted } from "../follow/follow-s
 import { encodeIdentity } from "../model/codec.js";
 import type { StoredAction } from "../model/types.js";
 import type { Store } from "../store.js";
-import { backendOf, checkProjection, checkRunOptions } from "./check-projection.js";
+import { backendOf, type CheckedProjection, checkProjection, checkRunOptions } from "./check-projection.js";
 import { type Checkpoints, checkpointsOf } from "./checkpoints.js";
-import type { Projection, RunProjectionOptions } from "./projection.js";
+import type { BatchProjection, Projection, ProjectionContext, RunProjectionOptions } from "./projection.js";
 
 /** Another runner (or a rebuild) moved the checkpoint: start over from where it is now. */
 class CheckpointMoved extends Error {}
@@ -29,9 +29,9 @@ interface Position {
  * this batch of commits; it grows only if the transaction commits. Resolves
  * with the position written.
  */
-async function applyBatch(
+async function commitBatch(
   checkpoints: Checkpoints,
-  projection: Projection,
+  projection: CheckedProjection,
   pending: readonly Pending[],
   from: Position,
   to: number,
@@ -42,17 +42,35 @@ async function applyBatch(
     // A transaction run again (see `Checkpoints.transact`) rolled back the resets of the one before.
     resetNow.clear();
     if ((current ?? 0) !== from.checkpoint || stamp !== from.stamp) throw new CheckpointMoved();
+    // With applyBatch, the actions not yet applied, all replays or all not.
+    let run: StoredAction[] = [];
+    let runReplays = false;
+    const applyRun = async () => {
+      if (run.length === 0) return;
+      const events = run;
+      run = [];
+      await projection.applyBatch?.(events, { sql, replay: runReplays });
+    };
     for (const { event, replay } of pending) {
-      const ctx = { sql, replay };
+      const ctx: ProjectionContext = { sql, replay };
+      if (replay !== runReplays) {
+        await applyRun();
+        runReplays = replay;
+      }
       if (replay) {
         const key = encodeIdentity(event.action.aggregate).key;
         if (!reset.has(key) && !resetNow.has(key)) {
           resetNow.add(key);
+          // An action of the aggregate waiting to be applied is applied before the reset forgets it
+          // (the replays of other aggregates wait: a key's expiry may replay many of them at once).
+          if (run.some((e) => encodeIdentity(e.action.aggregate).key === key)) await applyRun();
           await projection.reset?.(event.action.aggregate, ctx);
         }
       }
-      await projection.apply(event, ctx);
+      if (projection.apply) await projection.apply(event, ctx);
+      else run.push(event);
     }
+    await applyRun();
     // Written even where the checkpoint stays (a batch of a replay): the new stamp tells other runners.
     return to;
   });
@@ -77,7 +95,11 @@ async function applyBatch(
  * controller.abort();
  * await running;
  */
-export async function runProjection(store: Store, given: Projection, options?: RunProjectionOptions): Promise<void> {
+export async function runProjection(
+  store: Store,
+  given: Projection | BatchProjection,
+  options?: RunProjectionOptions,
+): Promise<void> {
   const backend = backendOf(store);
   const projection = checkProjection(given);
   const { signal, onCaughtUp, batchSize = 100 } = checkRunOptions(options);
@@ -108,7 +130,7 @@ export async function runProjection(store: Store, given: Projection, options?: R
     // runner's, and so are its failure and its checkpoint when the runner ends.
     const flush = async (to: number) => {
       if (pending.length === 0 && to === position.checkpoint) return;
-      position = await applyBatch(checkpoints, projection, pending, position, to, reset);
+      position = await commitBatch(checkpoints, projection, pending, position, to, reset);
       pending = [];
     };
     try {

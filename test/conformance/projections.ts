@@ -13,7 +13,21 @@ import {
 } from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { act, eff } from "../support/events.js";
-import { expectedStates, foldProjection, type ReadModelContents, readModel } from "../support/read-model.js";
+import {
+  catchUp,
+  expectedStates,
+  foldBatchProjection,
+  foldProjection,
+  type ReadModelContents,
+  reader,
+  readModel,
+} from "../support/read-model.js";
+
+/** The two forms of the folding read model: one action per `apply`, or a batch per `applyBatch`. */
+const FOLDS = [
+  ["apply", foldProjection],
+  ["applyBatch", foldBatchProjection],
+] as const;
 
 /** The walkthrough's books and receipts, a key expiry, and more changes after it. */
 function history(): NewEvent[][] {
@@ -35,25 +49,8 @@ async function commitAll(store: Store, commits: NewEvent[][]): Promise<void> {
   }
 }
 
-function reader(store: Store) {
-  return async (work: (ctx: ProjectionContext) => Promise<void>) => {
-    await rebuildProjection(store, { name: "test-reader", apply() {}, clear: work });
-    await deleteProjection(store, "test-reader");
-  };
-}
-
 /** Runs a projection until it has caught up with the store's head, then stops it. */
-async function runUntilCaughtUp(store: Store, projection: ReturnType<typeof foldProjection>, batchSize?: number) {
-  const head = await store.currentSeqNo();
-  const controller = new AbortController();
-  await runProjection(store, projection, {
-    signal: controller.signal,
-    batchSize,
-    onCaughtUp: (h) => {
-      if (h >= head) controller.abort();
-    },
-  });
-}
+const runUntilCaughtUp = catchUp;
 
 /** A read model counting the actions applied to each aggregate (by id) since its last reset: not idempotent. */
 function countingProjection(name: string) {
@@ -115,51 +112,98 @@ async function counts(store: Store, projection: ReturnType<typeof countingProjec
 /** Issue 5: projections with checkpoints kept by the store. */
 export function testProjections(factory: StoreFactory): void {
   describe("projections", () => {
-    it("a live projection folds every aggregate as the store does, replays included, and ends at lag 0", async () => {
-      const store = await factory.create();
-      const projection = foldProjection("fold");
-      await rebuildProjection(store, projection);
-      const controller = new AbortController();
-      const heads: number[] = [];
-      let wake: (() => void) | undefined;
-      const running = runProjection(store, projection, {
-        signal: controller.signal,
-        batchSize: 2,
-        onCaughtUp: (h) => {
-          heads.push(h);
-          wake?.();
-        },
+    for (const [form, fold] of FOLDS) {
+      it(`a live projection (${form}) folds every aggregate as the store does, replays included, and ends at lag 0`, async () => {
+        const store = await factory.create();
+        const projection = fold("fold");
+        await rebuildProjection(store, projection);
+        const controller = new AbortController();
+        const heads: number[] = [];
+        let wake: (() => void) | undefined;
+        const running = runProjection(store, projection, {
+          signal: controller.signal,
+          batchSize: 2,
+          onCaughtUp: (h) => {
+            heads.push(h);
+            wake?.();
+          },
+        });
+        for (const commit of history()) {
+          await commitAll(store, [commit]);
+          const head = await store.currentSeqNo();
+          while (!heads.includes(head)) await new Promise<void>((r) => (wake = r));
+        }
+        controller.abort();
+        await running;
+        const model = await readModel(reader(store), projection.memory);
+        expect(model.states).toEqual(await expectedStates(store));
+        // Key 1 expired at 5: receipt 1 (3) replayed; key 2 at 8: receipt 2 (4) replayed, its new action 9 applied.
+        expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "6", "7", "4 r", "9"]);
+        const [status] = await listProjections(store, "fold");
+        expect(status).toMatchObject({ name: "fold", checkpoint: 9, head: 9, lag: 0 });
+        if ("calls" in projection) {
+          // Batches of at most 2; the replays of 8's batch (4) apart from its new action (9).
+          expect(projection.calls.filter((c) => c.seqNos.length > 0)).toEqual(projection.calls);
+          expect(projection.calls.flatMap((c) => c.seqNos.map((n) => `${n}${c.replay ? " r" : ""}`))).toEqual(
+            model.log,
+          );
+          expect(projection.calls.slice(-2)).toEqual([
+            { seqNos: [4], replay: true },
+            { seqNos: [9], replay: false },
+          ]);
+        }
       });
-      for (const commit of history()) {
-        await commitAll(store, [commit]);
-        const head = await store.currentSeqNo();
-        while (!heads.includes(head)) await new Promise<void>((r) => (wake = r));
-      }
-      controller.abort();
-      await running;
-      const model = await readModel(reader(store), projection.memory);
-      expect(model.states).toEqual(await expectedStates(store));
-      // Key 1 expired at 5: receipt 1 (3) replayed; key 2 at 8: receipt 2 (4) replayed, its new action 9 applied.
-      expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "6", "7", "4 r", "9"]);
-      const [status] = await listProjections(store, "fold");
-      expect(status).toMatchObject({ name: "fold", checkpoint: 9, head: 9, lag: 0 });
-    });
 
-    it("restarted, it goes on from its checkpoint: each action applied once", async () => {
+      it(`restarted (${form}), it goes on from its checkpoint: each action applied once`, async () => {
+        const store = await factory.create();
+        const projection = fold("restart");
+        await rebuildProjection(store, projection);
+        const [first, second] = [history().slice(0, 4), history().slice(4)];
+        await commitAll(store, first);
+        await runUntilCaughtUp(store, projection);
+        expect((await listProjections(store))[0]).toMatchObject({ name: "restart", checkpoint: 4, lag: 0 });
+        await commitAll(store, second);
+        expect((await listProjections(store, "restart"))[0]).toMatchObject({ checkpoint: 4, head: 9, lag: 5 });
+        await runUntilCaughtUp(store, projection, 1);
+        const model = await readModel(reader(store), projection.memory);
+        expect(model.states).toEqual(await expectedStates(store));
+        // One batch now, as one stream from offset 5 reads it: both expiries' replays first.
+        expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "4 r", "6", "7", "9"]);
+        if ("calls" in projection) {
+          // The first run's one call, then with batches of 1 one action per call, the replays marked.
+          expect(projection.calls[0]).toEqual({ seqNos: [1, 2, 3, 4], replay: false });
+          expect(projection.calls.slice(1)).toEqual([3, 4, 6, 7, 9].map((n) => ({ seqNos: [n], replay: n < 5 })));
+        }
+      });
+    }
+
+    it("applyBatch: an expired key replays the aggregates it links in one call, after their resets", async () => {
       const store = await factory.create();
-      const projection = foldProjection("restart");
-      await rebuildProjection(store, projection);
-      const [first, second] = [history().slice(0, 4), history().slice(4)];
-      await commitAll(store, first);
-      await runUntilCaughtUp(store, projection);
-      expect((await listProjections(store))[0]).toMatchObject({ name: "restart", checkpoint: 4, lag: 0 });
-      await commitAll(store, second);
-      expect((await listProjections(store, "restart"))[0]).toMatchObject({ checkpoint: 4, head: 9, lag: 5 });
-      await runUntilCaughtUp(store, projection, 1);
+      const projection = foldBatchProjection("shredded");
+      const calls: string[] = [];
+      const traced = {
+        ...projection,
+        async reset(aggregate: Identity, ctx: ProjectionContext) {
+          calls.push(`reset ${aggregate[1]}`);
+          await projection.reset?.(aggregate, ctx);
+        },
+        async applyBatch(events: readonly StoredAction[], ctx: ProjectionContext) {
+          calls.push(`${ctx.replay ? "replay" : "apply"} ${events.map((e) => e.seqNo).join(",")}`);
+          await projection.applyBatch(events, ctx);
+        },
+      };
+      await rebuildProjection(store, traced);
+      const key: Identity = ["encryption-key", 1];
+      await commitAll(store, [
+        [1, 2, 3].map((n) => act(["receipt", n], { assoc: { no: `R-${n}` } }, { triggers: [key] })),
+        [1, 2, 3].map((n) => act(["receipt", n], { assoc: { total: n } })),
+      ]);
+      await runUntilCaughtUp(store, traced);
+      await commitAll(store, [[eff(key), act(["receipt", 4], { assoc: { no: "R-4" } })]]);
+      await runUntilCaughtUp(store, traced);
+      expect(calls).toEqual(["apply 1,2,3,4,5,6", "reset 1", "reset 2", "reset 3", "replay 1,2,3,4,5,6", "apply 8"]);
       const model = await readModel(reader(store), projection.memory);
       expect(model.states).toEqual(await expectedStates(store));
-      // One batch now, as one stream from offset 5 reads it: both expiries' replays first.
-      expect(model.log).toEqual(["1", "2", "3", "4", "3 r", "4 r", "6", "7", "9"]);
     });
 
     it("lists projections by name in code-unit order on every store, whatever the collation", async () => {
@@ -379,6 +423,9 @@ export function testProjections(factory: StoreFactory): void {
       const bad: [unknown, unknown, string][] = [
         [{ ...ok, name: "" }, undefined, "projection.name"],
         [{ ...ok, apply: 1 }, undefined, "projection.apply"],
+        [{ ...ok, apply: undefined }, undefined, "projection.apply"],
+        [{ ...ok, applyBatch: () => {} }, undefined, "projection.apply"],
+        [{ ...ok, apply: undefined, applyBatch: 1 }, undefined, "projection.applyBatch"],
         [{ ...ok, reset: "x" }, undefined, "projection.reset"],
         [{ ...ok, kinds: [] }, undefined, "projection.kinds"],
         // Misspelled optional members would filter nothing or never be called.

@@ -4,7 +4,8 @@ import type { Backend } from "../../src/backend.js";
 import { EventStore } from "../../src/event-store.js";
 import type { Identity, NewEvent, Store, StreamOptions } from "../../src/index.js";
 import { storesNamed } from "../stores.js";
-import { act, collect, eff } from "../support/events.js";
+import { collect } from "../support/events.js";
+import { randomEvent, toEvent } from "../support/random-history.js";
 
 /** Rows a page of the small-page view reads: every read of these stores spans several pages. */
 const PAGE = 3;
@@ -38,17 +39,7 @@ const KEYS: Identity[] = [
   ["key", 3],
 ];
 
-const event = fc.oneof(
-  {
-    arbitrary: fc.record({
-      aggregate: fc.constantFrom(...AGGREGATES),
-      triggers: fc.subarray(KEYS, { maxLength: 2 }),
-      n: fc.integer({ min: 0, max: 99 }),
-    }),
-    weight: 4,
-  },
-  { arbitrary: fc.record({ effect: fc.constantFrom(...KEYS) }), weight: 1 },
-);
+const event = randomEvent(AGGREGATES, KEYS);
 
 /** A history cut into rebases (each on the head), offsets and filters to stream it with. */
 const scenario = fc.record({
@@ -63,11 +54,6 @@ const scenario = fc.record({
     { minLength: 1, maxLength: 4 },
   ),
 });
-
-function toEvent(e: { effect: Identity } | { aggregate: Identity; triggers: Identity[]; n: number }): NewEvent {
-  if ("effect" in e) return eff(e.effect);
-  return act(e.aggregate, { assoc: { n: e.n } }, e.triggers.length > 0 ? { triggers: e.triggers } : {});
-}
 
 for (const factory of storesNamed("memory", "sqlite", "postgres", "mysql")) {
   describe(`${factory.name}: streams and followers read in pages of ${PAGE}`, () => {

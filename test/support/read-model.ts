@@ -1,9 +1,13 @@
 import {
   applyPatch,
+  type BatchProjection,
+  deleteProjection,
   type Json,
   type Projection,
   type ProjectionContext,
   type ProjectionSql,
+  rebuildProjection,
+  runProjection,
   type Store,
 } from "../../src/index.js";
 
@@ -82,6 +86,92 @@ export function foldProjection(name: string, table = "rm"): Projection & { memor
       await ctx.sql.run(`delete from ${table}_states`);
       await ctx.sql.run(`delete from ${table}_log`);
     },
+  };
+}
+
+/**
+ * {@link foldProjection} as a {@link BatchProjection}: each call reads the
+ * states of its aggregates in one query, folds its actions in memory, and
+ * writes the states and the log in one multi-row statement each, as a read
+ * model built for batches would. `calls` records each call's seqNos and
+ * `ctx.replay`.
+ */
+export function foldBatchProjection(
+  name: string,
+  table = "rm",
+): BatchProjection & { memory: ReadModelContents; calls: { seqNos: number[]; replay: boolean }[] } {
+  const one = foldProjection(name, table);
+  const { memory } = one;
+  const calls: { seqNos: number[]; replay: boolean }[] = [];
+  return {
+    name,
+    memory,
+    calls,
+    reset: one.reset,
+    clear: one.clear,
+    async applyBatch(events, ctx) {
+      calls.push({ seqNos: events.map((e) => e.seqNo), replay: ctx.replay });
+      const keys = [...new Set(events.map((e) => keyOf(e.action.aggregate)))];
+      const entries = events.map((e) => `${e.seqNo}${ctx.replay ? " r" : ""}`);
+      const states = new Map<string, State>();
+      if (!ctx.sql) {
+        for (const key of keys) states.set(key, memory.states[key] ?? {});
+        memory.log.push(...entries);
+      } else {
+        const p = placeholders(ctx.sql, keys.length * 2 + entries.length * 2);
+        const rows = await ctx.sql.all<{ agg: string; state: string }>(
+          `select agg, state from ${table}_states where agg in (${p.slice(0, keys.length).join(", ")})`,
+          keys,
+        );
+        for (const key of keys) states.set(key, {});
+        for (const r of rows) states.set(r.agg, JSON.parse(r.state));
+        const log = entries.map((_, i) => `(${p[2 * i]}, ${p[2 * i + 1]})`).join(", ");
+        await ctx.sql.run(
+          `insert into ${table}_log (entry, position) values ${log}`,
+          entries.flatMap((entry) => [entry, Date.now()]),
+        );
+      }
+      for (const e of events) {
+        const key = keyOf(e.action.aggregate);
+        states.set(key, applyPatch(states.get(key) ?? {}, e.action.patch));
+      }
+      if (!ctx.sql) {
+        for (const [key, state] of states) memory.states[key] = state;
+        return;
+      }
+      const p = placeholders(ctx.sql, keys.length * 2);
+      await ctx.sql.run(`delete from ${table}_states where agg in (${p.slice(0, keys.length).join(", ")})`, keys);
+      const values = keys.map((_, i) => `(${p[2 * i]}, ${p[2 * i + 1]})`).join(", ");
+      await ctx.sql.run(
+        `insert into ${table}_states (agg, state) values ${values}`,
+        keys.flatMap((key) => [key, JSON.stringify(states.get(key))]),
+      );
+    },
+  };
+}
+
+/** Runs a projection until it has applied everything the store holds, then stops it. */
+export async function catchUp(
+  store: Store,
+  projection: Projection | BatchProjection,
+  batchSize?: number,
+): Promise<void> {
+  const head = await store.currentSeqNo();
+  const controller = new AbortController();
+  await runProjection(store, projection, {
+    signal: controller.signal,
+    batchSize,
+    onCaughtUp: (h) => {
+      if (h >= head) controller.abort();
+    },
+  });
+}
+
+/** Runs `work` in a projection transaction of the store's (a throwaway projection's `clear`): {@link readModel}'s `run`. */
+export function reader(store: Store): (work: (ctx: ProjectionContext) => Promise<void>) => Promise<void> {
+  return async (work) => {
+    await rebuildProjection(store, { name: "test-reader", apply() {}, clear: work });
+    await deleteProjection(store, "test-reader");
   };
 }
 
