@@ -126,12 +126,12 @@ const MYSQL_PARAMETERS = [
  * before any `#`) is one its driver reads: the drivers ignore the others, so
  * a misspelled one would be dropped without a word.
  */
-function checkParameters(rest: string, known: readonly string[], driver: string): void {
+function checkParameters(rest: string, known: readonly string[], driver: string, key: "postgres" | "mysql"): void {
   const start = rest.indexOf("?");
   if (start < 0) return;
   const end = rest.indexOf("#", start);
   const query = rest.slice(start + 1, end < 0 ? undefined : end);
-  for (const name of new URLSearchParams(query).keys()) {
+  for (const [name, text] of new URLSearchParams(query)) {
     if (!known.includes(name)) {
       throw new ValidationError(
         "invalid-url",
@@ -139,6 +139,37 @@ function checkParameters(rest: string, known: readonly string[], driver: string)
         `the URL parameter ${JSON.stringify(name)} is not one ${driver} reads (it would be ignored): expected ${known.join(", ")}`,
       );
     }
+    // mysql2 reads each value as JSON where it parses.
+    const least = POOL_SIZES[key][name];
+    if (least !== undefined) {
+      let value: unknown = text;
+      try {
+        value = JSON.parse(text);
+      } catch {}
+      checkPoolSize(value, least, "url", `the URL parameter ${name}`);
+    }
+  }
+}
+
+/**
+ * The pool sizes of each driver, with the least each takes: with a negative
+ * one (or a pg pool of 0, which pg reads as 10) a store's calls would wait for
+ * a connection for ever. mysql2 reads a `connectionLimit` or `queueLimit` of 0
+ * as no limit.
+ */
+const POOL_SIZES: Record<"postgres" | "mysql", Record<string, number | undefined>> = {
+  postgres: { max: 1, min: 0 },
+  mysql: { connectionLimit: 0, maxIdle: 0, queueLimit: 0 },
+};
+
+/** Throws unless a pool size is an integer of at least `least`. */
+function checkPoolSize(value: unknown, least: number, path: string, what: string): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < least) {
+    throw new ValidationError(
+      path === "url" ? "invalid-url" : "invalid-number",
+      path,
+      `${what}: expected an integer of at least ${least}, got ${describe(value)}`,
+    );
   }
 }
 
@@ -234,6 +265,8 @@ function checkDriverOptions(
         `unknown key ${JSON.stringify(name)}: ${key === "postgres" ? "pg" : "mysql2"} reads ${known.join(", ")}`,
       );
     }
+    const least = POOL_SIZES[key][name];
+    if (least !== undefined) checkPoolSize(value, least, path, "a pool size");
     if (name === "password") {
       // pg also takes a function that returns the password (or a promise of it), called on each new connection.
       if (typeof value !== "string" && !(key === "postgres" && typeof value === "function")) {
@@ -280,8 +313,8 @@ export function serverSource<O, P>(
       throw new ValidationError("invalid-url", "url", "expected a server after the scheme, or options.pool");
     checkEscapes(rest);
     checkPort(rest);
-    if (key === "postgres") checkParameters(rest, POSTGRES_PARAMETERS, "pg");
-    else checkParameters(rest, MYSQL_PARAMETERS, "mysql2");
+    if (key === "postgres") checkParameters(rest, POSTGRES_PARAMETERS, "pg", key);
+    else checkParameters(rest, MYSQL_PARAMETERS, "mysql2", key);
     if (options !== undefined) {
       checkDriverOptions(
         options as object,

@@ -77,13 +77,15 @@ class StoreKeystore implements Keystore {
         this.#checkEffectSize(id);
         const t = encodeIdentity(id);
         const { depth } = this.store.limits;
-        const json = snapshot(
-          value,
-          "value",
-          depth + 1,
-          undefined,
-          `values may be nested at most ${depth} levels (limits.depth)`,
-        );
+        const json = snapshot(value, "value", depth + 1, {
+          depthLimit: `values may be nested at most ${depth} levels (limits.depth)`,
+          // Its ciphertext goes into an event, which takes at most limits.eventBytes.
+          maxValues: {
+            max: this.store.limits.eventBytes,
+            limitName: "limits.eventBytes: a value takes a byte at least",
+          },
+          stored: true,
+        });
         checkJson(json, "value", this.store.limits.depth, true);
         const copied = options === undefined ? undefined : readShallow(options, "options");
         if (copied !== undefined) checkObject(copied, "options", ["expiresAt"]);

@@ -1,5 +1,6 @@
 import { ValidationError } from "./errors.js";
 import { keyPathOf } from "./key-path.js";
+import { snapshot } from "./snapshot.js";
 import { DEFAULT_LIMITS, type Json, type Patch } from "./types.js";
 import { checkPatch, MAX_DEPTH } from "./validate.js";
 import { checkJson, isPlainObject } from "./validate-json.js";
@@ -62,6 +63,13 @@ function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
 const PATCH_LIMITS = { ...DEFAULT_LIMITS, depth: MAX_DEPTH };
 
 /**
+ * How deep a state {@link applyPatch} copies: a patch of `MAX_DEPTH` levels at
+ * a path of up to `MAX_DEPTH` keys (a store written before key paths were
+ * limited may hold longer ones), within what the stack takes.
+ */
+const STATE_DEPTH = 3 * MAX_DEPTH;
+
+/**
  * Applies a patch to a state, purely: `assoc` first, then `dissoc`. A path assoc
  * creates or merges nested objects (replacing a non-object on its way); a path
  * dissoc on a missing branch changes nothing.
@@ -70,7 +78,13 @@ const PATCH_LIMITS = { ...DEFAULT_LIMITS, depth: MAX_DEPTH };
  * applyPatch({ a: { d: 2 }, c: 3, d: 4 }, { assoc: [[["a", "b"], 1]], dissoc: ["c"] });
  * // => { a: { b: 1, d: 2 }, d: 4 }
  */
-export function applyPatch(state: { readonly [key: string]: Json }, patch: Patch): { [key: string]: Json } {
+export function applyPatch(givenState: { readonly [key: string]: Json }, givenPatch: Patch): { [key: string]: Json } {
+  // Each argument read once, into a copy: what is checked is what is applied (holes, getters and
+  // Proxies that answer differently on a second read are refused or read once).
+  // A pure function of values: -0 stays -0, and objects without a prototype fold as plain ones.
+  // At most 4 million values, a value reached twice counted twice (see `snapshot`).
+  const state = snapshot(givenState, "state", STATE_DEPTH, { negativeZero: true });
+  const patch = snapshot(givenPatch, "patch", MAX_DEPTH + 64, { negativeZero: true }) as Patch;
   if (!isPlainObject(state)) throw new ValidationError("invalid-type", "state", "expected a plain object");
   // A store folds patches of at most `MAX_DEPTH` levels, at paths of at most `MAX_DEPTH` keys.
   try {
@@ -82,7 +96,7 @@ export function applyPatch(state: { readonly [key: string]: Json }, patch: Patch
   }
   // Paths of any length: a store written before key paths were limited may hold longer ones (a loop folds them).
   checkPatch(patch, "patch", PATCH_LIMITS, false, Number.POSITIVE_INFINITY);
-  return applyPatchUnchecked(state, patch);
+  return applyPatchUnchecked(state as JsonObject, patch);
 }
 
 /** {@link applyPatch} for patches that were validated already (read back from a store). */

@@ -9,23 +9,57 @@ import { isPlainObject, pathOf } from "./validate-json.js";
  * silently change (holes, extra keys on arrays, symbol keys, Date subclasses)
  * are rejected here; values that are not plain data (Map, class instances,
  * functions) are kept as they are, for validation to reject with its message.
- * `-0` is copied as `0`, the value it reads back as.
+ * `-0` is copied as `0`, the value it reads back as (unless `negativeZero`).
  *
  * @param maxDepth containers deeper than this are rejected (`too-deep`) before the stack could overflow.
- * @param maxLength an array `value` longer than this is rejected (`too-many`) before any element is
- *   copied: a history of a million events costs nothing to refuse. `limitName` names the limit.
- * @param depthLimit what the message of a `too-deep` names as the limit (the copy's own bound is
- *   room for a valid argument, not a limit of its own).
  */
-export function snapshot(
-  value: unknown,
-  path: string,
-  maxDepth: number,
-  maxLength?: { readonly max: number; readonly limitName: string },
-  depthLimit?: string,
-): unknown {
-  return copy(value, { root: path, keys: [], maxLength, depthLimit }, 0, maxDepth, []);
+export function snapshot(value: unknown, path: string, maxDepth: number, options: SnapshotOptions = {}): unknown {
+  const { maxLength, depthLimit, maxValues = DEFAULT_MAX_VALUES, stored = false, negativeZero = false } = options;
+  const budget = { left: maxValues.max };
+  const at = { root: path, keys: [], maxLength, depthLimit, maxValues, budget, stored, negativeZero };
+  return copy(value, at, 0, maxDepth, []);
 }
+
+/** The bounds and rules of a {@link snapshot}'s copy beyond its depth. */
+export interface SnapshotOptions {
+  /**
+   * An array `value` longer than this is rejected (`too-many`) before any element is copied: a
+   * history of a million events costs nothing to refuse. `limitName` names the limit.
+   */
+  readonly maxLength?: { readonly max: number; readonly limitName: string } | undefined;
+  /** What the message of a `too-deep` names as the limit (the copy's own bound is room for a valid argument). */
+  readonly depthLimit?: string | undefined;
+  /**
+   * The most values (containers and the rest) the copy may hold, or each entry of an array
+   * `value` where `perEntry`: past it the copy stops with `too-large` at that path. An object
+   * reached twice is copied twice, as JSON writes it, so a few shared arrays nested 30 levels
+   * deep would copy to a billion values; a value takes a byte of JSON at least, so an event's
+   * budget is `limits.eventBytes`.
+   */
+  readonly maxValues?: MaxValues | undefined;
+  /**
+   * The value is stored and read back: an object without a prototype (`Object.create(null)`)
+   * is rejected, since it would read back as a plain object, not deepStrictEqual to it.
+   */
+  readonly stored?: boolean | undefined;
+  /** `-0` is copied as it is, not as `0` (the value it reads back as from a store). */
+  readonly negativeZero?: boolean | undefined;
+}
+
+/** The bound of a {@link snapshot}'s copy: see its `maxValues`. */
+export interface MaxValues {
+  readonly max: number;
+  /** Each entry of the root array has a budget of its own (the events of a history). */
+  readonly perEntry?: boolean;
+  /** What the message names as the limit, such as `limits.eventBytes`. */
+  readonly limitName?: string;
+}
+
+/**
+ * The budget of a copy whose argument has no limit of its own (options, identities): room for
+ * a million identities in a stream's filter, refused within a second however it is shared.
+ */
+const DEFAULT_MAX_VALUES: MaxValues = { max: 4_000_000 };
 
 /**
  * Where the copy is: the argument's path and the keys below it. The path text
@@ -38,11 +72,17 @@ interface At {
   /** The longest the root array may be. */
   readonly maxLength?: { readonly max: number; readonly limitName: string } | undefined;
   readonly depthLimit?: string | undefined;
+  readonly maxValues: MaxValues;
+  readonly stored: boolean;
+  readonly negativeZero: boolean;
+  /** Values the copy (or the root entry being copied) may still hold. */
+  readonly budget: { left: number };
 }
 
 function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors: object[]): unknown {
+  if (--at.budget.left < 0) throw tooLarge(at);
   // -0 becomes 0 here, as it reads back (JSON has none): a rebase's result reuses the copy's values.
-  if (typeof value !== "object" || value === null) return value === 0 ? 0 : value;
+  if (typeof value !== "object" || value === null) return value === 0 && !at.negativeZero ? 0 : value;
   try {
     if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
     if (depth > maxDepth) {
@@ -72,9 +112,11 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
       }
       ancestors.push(value);
       const out = new Array<unknown>(length);
+      const perEntry = depth === 0 && at.maxValues.perEntry === true;
       for (let i = 0; i < length; i++) {
         // Read after the key is pushed: a getter that throws is reported at its own path.
         keys.push(i);
+        if (perEntry) at.budget.left = at.maxValues.max;
         const item = value[i];
         out[i] = copy(item, at, depth + 1, maxDepth, ancestors);
         keys.pop();
@@ -83,6 +125,13 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
       return out;
     }
     if (!isPlainObject(value)) return value;
+    if (at.stored && Object.getPrototypeOf(value) === null) {
+      throw new ValidationError(
+        "invalid-type",
+        here(at),
+        "an object without a prototype (Object.create(null)) would read back as a plain object: copy it into {} first",
+      );
+    }
     checkNoSymbols(value, at);
     ancestors.push(value);
     const out: Record<string, unknown> = {};
@@ -103,6 +152,18 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
     if (error instanceof ValidationError) throw error;
     throw new ValidationError("unreadable", here(at), `reading the value threw: ${String(error)}`, { cause: error });
   }
+}
+
+/** The copy went past its budget: the path of the root, or of the root's entry where each has its own. */
+function tooLarge(at: At): ValidationError {
+  const { max, perEntry, limitName } = at.maxValues;
+  const path = perEntry && at.keys.length > 0 ? pathOf(at.root, at.keys.slice(0, 1)) : at.root;
+  const limit = limitName === undefined ? "" : ` (${limitName})`;
+  return new ValidationError(
+    "too-large",
+    path,
+    `holds more than ${max} values${limit}, counting a value reached twice twice, as its JSON would`,
+  );
 }
 
 /** The path of the value being copied, for an error. */

@@ -353,13 +353,16 @@ export function checkRebaseArgs(
   limits: Limits,
 ): CheckedRebaseArgs {
   checkPositive(base, "base");
-  const history = snapshot(
-    given,
-    "history",
-    limits.depth + SNAPSHOT_DEPTH_MARGIN,
-    { max: limits.historyLength, limitName: "historyLength" },
-    `patch values may be nested at most ${limits.depth} levels (limits.depth)`,
-  );
+  const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN, {
+    maxLength: { max: limits.historyLength, limitName: "historyLength" },
+    depthLimit: `patch values may be nested at most ${limits.depth} levels (limits.depth)`,
+    maxValues: {
+      max: limits.eventBytes,
+      perEntry: true,
+      limitName: "limits.eventBytes: a value takes a byte at least",
+    },
+    stored: true,
+  });
   const options = snapshot(givenOptions, "options", limits.depth + SNAPSHOT_DEPTH_MARGIN);
   checkList(history, "history", limits.historyLength, "historyLength");
   const patches = new Array<string | undefined>(history.length);

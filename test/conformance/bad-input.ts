@@ -653,7 +653,34 @@ const REBASE_PATCH: BadCase[] = [
 ];
 
 const v = `${patchAt}.assoc.a`;
+/** Arrays holding one array twice, `levels` deep: JSON writes 2^levels values of it. */
+function sharedArrays(levels: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < levels; i++) value = [value, value];
+  return value;
+}
+
 const REBASE_VALUES: BadCase[] = [
+  // Copied as JSON writes it, it would take a billion values: refused at limits.eventBytes values.
+  {
+    name: "shared arrays 30 levels deep (2^30 values as JSON)",
+    call: rebaseEvent(withValue(sharedArrays(30))),
+    code: "too-large",
+    path: "history[2]",
+  },
+  // It would read back as an object with a prototype: not deepStrictEqual to what was written.
+  {
+    name: "an object without a prototype",
+    call: rebaseEvent(withValue(Object.assign(Object.create(null), { x: 1 }))),
+    code: "invalid-type",
+    path: v,
+  },
+  {
+    name: "an object without a prototype, nested",
+    call: rebaseEvent(withValue({ b: [Object.create(null)] })),
+    code: "invalid-type",
+    path: `${v}.b[0]`,
+  },
   { name: "a value undefined", call: rebaseEvent(withValue(undefined)), code: "invalid-type", path: v },
   { name: "a value NaN", call: rebaseEvent(withValue(Number.NaN)), code: "invalid-number", path: v },
   { name: "a value Infinity", call: rebaseEvent(withValue(Number.POSITIVE_INFINITY)), code: "invalid-number", path: v },
@@ -760,6 +787,12 @@ const REBASE_VALUES: BadCase[] = [
 ];
 
 const REBASE_OPTIONS: BadCase[] = [
+  {
+    name: "resolved of shared arrays 60 levels deep",
+    call: (s) => s.rebase(1, [GOOD], { resolved: sharedArrays(60) } as never),
+    code: "too-large",
+    path: "options",
+  },
   { name: "options null", call: (s) => s.rebase(1, [GOOD], null as never), code: "invalid-type", path: "options" },
   { name: "options a boolean", call: (s) => s.rebase(1, [GOOD], true as never), code: "invalid-type", path: "options" },
   {
@@ -1106,6 +1139,8 @@ const OPEN_URL: [string, unknown, string][] = [
   ["a pool setting in a PostgreSQL URL (max)", "postgres://u@127.0.0.1:1/d?ssl=true&max=5", "invalid-url"],
   ["a MySQL URL parameter mysql2 does not read (sslmode)", "mysql://u@127.0.0.1:1/d?sslmode=REQUIRED", "invalid-url"],
   ["a MySQL host as a parameter (mysql2 reads the URL's own)", "mysql://u@127.0.0.1:1/d?host=db", "invalid-url"],
+  // Every call would wait for a connection for ever.
+  ["a MySQL pool of -1 as a parameter", "mysql://u@127.0.0.1:1/d?connectionLimit=-1", "invalid-url"],
 ];
 
 /**
@@ -1169,6 +1204,41 @@ const OPEN_DRIVER_OPTIONS: [string, string, unknown, string, string][] = [
     { postgres: { password: () => "pw" } },
     "forbidden-key",
     "options.postgres.password",
+  ],
+  [
+    "a pg pool of -1",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { max: -1 } },
+    "invalid-number",
+    "options.postgres.max",
+  ],
+  [
+    "a pg pool of 0 (pg would make it 10)",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { max: 0 } },
+    "invalid-number",
+    "options.postgres.max",
+  ],
+  [
+    "a pg pool minimum of 1.5",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { min: 1.5 } },
+    "invalid-number",
+    "options.postgres.min",
+  ],
+  [
+    "a mysql2 pool of -1",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { connectionLimit: -1 } },
+    "invalid-number",
+    "options.mysql.connectionLimit",
+  ],
+  [
+    "a mysql2 queue limit of -2",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { queueLimit: -2 } },
+    "invalid-number",
+    "options.mysql.queueLimit",
   ],
   [
     "a mysql2 setting misspelled",

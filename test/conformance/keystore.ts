@@ -423,6 +423,11 @@ export function testKeystore(factory: StoreFactory): void {
       await bad(() => keystore.encrypt(["k"] as unknown as Identity, 1), "trigger");
       await bad(() => keystore.encrypt(["k", 1], Number.NaN), "value");
       await bad(() => keystore.encrypt(["k", 1], { d: new Date() } as unknown as Json), "value.d");
+      // JSON would write a shared array once per place it is in: 2^30 values here.
+      let shared: Json = 1;
+      for (let i = 0; i < 30; i++) shared = [shared, shared];
+      await bad(() => keystore.encrypt(["k", 1], shared), "value");
+      await bad(() => keystore.encrypt(["k", 1], { o: Object.assign(Object.create(null), { x: 1 }) }), "value.o");
       await bad(() => keystore.encrypt(["k", 1], 1, { expiresAt: new Date(Number.NaN) }), "options.expiresAt");
       await bad(() => keystore.decrypt(["k", 1], 7 as unknown as string), "text");
       await bad(() => keystore.expire(["k", {} as unknown as number]), "trigger[1]");

@@ -231,8 +231,14 @@ class Record_ {}
 /**
  * Applies `m` to a copy of the valid arguments `clean`. Returns the hostile
  * arguments, what a store must read back if it accepts them, and whether it must.
+ * `stored` are the indexes of the arguments that are stored and read back: an
+ * object without a prototype there is refused (it would read back with one).
  */
-export function mutate<T>(clean: T, m: Mutation): { actual: T; expected: T; outcome: Outcome; where: string } {
+export function mutate<T>(
+  clean: T,
+  m: Mutation,
+  stored: readonly number[] = [],
+): { actual: T; expected: T; outcome: Outcome; where: string } {
   // Unaliased: valid arguments may hold one array twice (the same identity picked twice), and a
   // mutation of one place must not show at the other, as it would not in `expected`.
   const actual = unaliased(structuredClone(clean));
@@ -265,8 +271,9 @@ export function mutate<T>(clean: T, m: Mutation): { actual: T; expected: T; outc
         deepFreeze(v);
         return { actual, expected, outcome: "accept", where };
       case "null-prototype":
-        if (!Array.isArray(v)) replace(Object.assign(Object.create(null), v));
-        return { actual, expected, outcome: "accept", where };
+        if (Array.isArray(v)) return { actual, expected, outcome: "accept", where };
+        replace(Object.assign(Object.create(null), v));
+        return { actual, expected, outcome: stored.includes(path[0] as number) ? "reject" : "accept", where };
       case "proxy":
         replace(new Proxy(v, {}));
         return { actual, expected, outcome: "either", where };

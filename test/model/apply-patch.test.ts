@@ -281,6 +281,19 @@ describe("applyPatch: bad input is a ValidationError", () => {
     ],
     // biome-ignore lint/suspicious/noSparseArray: the hole is the point
     ["an array value with a hole", {}, { assoc: { v: [1, , 3] } }, "invalid-type", "patch.assoc.v[1]"],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    ["a dissoc list with a hole", { a: 1 }, { dissoc: [, "a"] }, "invalid-type", "patch.dissoc[0]"],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    ["an assoc pair list with a hole", {}, { assoc: [, ["b", 1]] }, "invalid-type", "patch.assoc[0]"],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    ["a key path with a hole", {}, { assoc: [[["a", , "b"], 2]] }, "invalid-type", "patch.assoc[0][0][1]"],
+    [
+      "a key path that is an array subclass",
+      {},
+      { dissoc: [new (class extends Array {})()] },
+      "invalid-type",
+      "patch.dissoc[0]",
+    ],
   ];
   for (const [name, s, patch, code, path] of cases) {
     it(`${name}: ${code} at ${path}`, () => {
@@ -294,6 +307,40 @@ describe("applyPatch: bad input is a ValidationError", () => {
       expect(error).toMatchObject({ code, path });
     });
   }
+});
+
+describe("applyPatch: each argument is read once", () => {
+  it("a getter that answers otherwise on a second read is read once: what is checked is what is applied", () => {
+    let reads = 0;
+    const patch = {
+      get assoc() {
+        reads++;
+        return reads === 1 ? { a: 1 } : JSON.parse('{"__proto__": {"isAdmin": true}, "n": 10}');
+      },
+    };
+    const out = applyPatch({}, patch as Patch);
+    deepStrictEqual(out, { a: 1 });
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(reads).toBe(1);
+    let stateReads = 0;
+    const state = {
+      b: 1,
+      get a() {
+        stateReads++;
+        return stateReads === 1 ? 10 : (10n as never);
+      },
+    };
+    deepStrictEqual(applyPatch(state, { assoc: { c: 2 } }), { a: 10, b: 1, c: 2 });
+    expect(stateReads).toBe(1);
+  });
+
+  it("shared arrays 30 levels deep in the state are refused (too-large), not copied 2^30 times", () => {
+    let shared: Json = 1;
+    for (let i = 0; i < 30; i++) shared = [shared, shared];
+    expect(() => applyPatch({ shared }, { assoc: { b: 1 } })).toThrow(
+      expect.objectContaining({ name: "ValidationError", code: "too-large", path: "state" }),
+    );
+  });
 });
 
 describe("applyPatch: deep paths and states", () => {
