@@ -45,5 +45,22 @@ for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
       expect(await store.aggregate(["acct", "b"])).toEqual({ state: { n: 2 }, seqNo: 4 });
       expect((await collect(store.stream({ aggregates: [["acct", "b"]] }))).map((a) => a.seqNo)).toEqual([1, 4]);
     });
+
+    it("of the same id and another kind: each aggregate reads back its own actions", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      expect((await store.rebase(1, [act(["acct", "b"], { assoc: { n: 1 } })])).result).toBe("ok");
+      expect((await store.rebase(2, [act(["user", "b"], { assoc: { u: 1 } })])).result).toBe("ok");
+      await onDatabase(url, [
+        `update actions set aggregate_hash = ${encodeIdentity(["acct", "b"]).hash} where seq_no = 2`,
+      ]);
+      const reader = openStore(url);
+      try {
+        expect(await reader.aggregate(["acct", "b"])).toEqual({ state: { n: 1 }, seqNo: 1 });
+        expect((await collect(reader.stream({ aggregates: [["acct", "b"]] }))).map((a) => a.seqNo)).toEqual([1]);
+      } finally {
+        await reader.close();
+      }
+    });
   });
 }

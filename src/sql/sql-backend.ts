@@ -564,11 +564,16 @@ export class SqlBackend implements Backend {
 
   async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
     const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf, this.dialect.identityIndex);
-    const rows = (await this.driver.read((s) => arrays(s, statement))) as [number, string, string, string][];
+    const rows = await this.driver.read((s) => arrays(s, statement));
     const patches: [number, string][] = [];
-    // The hash matched; the kind and id are compared here, exactly.
-    for (const [seqNo, kind, id, patch] of rows) {
-      if (kind === aggregate.kind && id === aggregate.id) patches.push([Number(seqNo), patch]);
+    if (this.dialect.identityIndex) {
+      // The SQL compared kind and id, exactly: rows are [seq_no, patch].
+      for (const [seqNo, patch] of rows as [number, string][]) patches.push([Number(seqNo), patch]);
+    } else {
+      // The hash matched; the kind and id are compared here, exactly.
+      for (const [seqNo, kind, id, patch] of rows as [number, string, string, string][]) {
+        if (kind === aggregate.kind && id === aggregate.id) patches.push([Number(seqNo), patch]);
+      }
     }
     const last = rows.length > 0 ? Number(rows[rows.length - 1]?.[0]) : until;
     return { patches, last, done: rows.length < limit };

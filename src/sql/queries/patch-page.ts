@@ -12,8 +12,9 @@ import { compiledOnce } from "./compiled-once.js";
  * `actions(aggregate_hash, seq_no)` index, without the event columns. Kind
  * and id are compared by the caller, exactly, as the stream's filter is: a
  * connection in another character set cannot send every id as a parameter.
- * With `identityIndex` ({@link SqlDialect.identityIndex}), kind and id are
- * compared in SQL too, so the page reads through that index.
+ * With `identityIndex` ({@link SqlDialect.identityIndex}: SQLite, whose text
+ * compares byte for byte), kind and id are compared in SQL instead, so the
+ * page reads through that index, and the rows are `[seq_no, patch]`.
  */
 export function patchPageQuery(
   db: Kysely<Schema>,
@@ -33,9 +34,13 @@ export function patchPageQuery(
   return compiledOnce(db, `patch-page:${textOf ? "text" : "bytes"}:${identityIndex}`, values, (slots) =>
     db
       .selectFrom("actions as a")
-      .select(["a.seq_no", text("aggregate_kind"), text("aggregate_id"), text("patch")])
+      .select(
+        identityIndex
+          ? ["a.seq_no", text("patch")]
+          : ["a.seq_no", text("aggregate_kind"), text("aggregate_id"), text("patch")],
+      )
       .where("a.aggregate_hash", "=", slots[0] as never)
-      // Through the identity index, where there is one (the kind and id are compared by the caller all the same).
+      // Through the identity index, where there is one: the kind and id are compared exactly there.
       .$if(identityIndex, (q) =>
         q.where("a.aggregate_id", "=", slots[4] as never).where("a.aggregate_kind", "=", slots[5] as never),
       )
