@@ -169,6 +169,14 @@ export interface SqlDialect {
    */
   readonly identityIndex: boolean;
   /**
+   * True where kind and id compare byte for byte in SQL and any of them can
+   * be sent as a parameter (SQLite; PostgreSQL, whose text equality is
+   * bytewise under its deterministic collations): `aggregate()`'s pages then
+   * compare them there and read back only seqNo and patch. MySQL's
+   * collations and a session's character set leave that to the caller.
+   */
+  readonly identityInSql: boolean;
+  /**
    * True where a stream reads its next page ahead (`Backend.readsAhead`):
    * the server works on a page while the caller works through the one before
    * (MySQL/MariaDB, PostgreSQL). SQLite reads in the caller's thread.
@@ -286,6 +294,7 @@ export abstract class BaseSqlDialect implements SqlDialect {
   readonly maxStatementBytes: number = Number.POSITIVE_INFINITY;
   readonly secureDeleteStatements: readonly string[] = [];
   readonly identityIndex: boolean = false;
+  readonly identityInSql: boolean = false;
   readonly readsAhead: boolean = false;
   readonly conflictGuard: "exact" | "coarse" | "per-aggregate" = "exact";
   abstract columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column>;

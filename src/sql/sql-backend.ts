@@ -563,10 +563,20 @@ export class SqlBackend implements Backend {
   }
 
   async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
-    const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf, this.dialect.identityIndex);
+    const { identityIndex, identityInSql } = this.dialect;
+    const statement = patchPageQuery(
+      this.db,
+      aggregate,
+      after,
+      until,
+      limit,
+      this.#textOf,
+      identityIndex,
+      identityInSql,
+    );
     const rows = await this.driver.read((s) => arrays(s, statement));
     const patches: [number, string][] = [];
-    if (this.dialect.identityIndex) {
+    if (identityIndex || identityInSql) {
       // The SQL compared kind and id, exactly: rows are [seq_no, patch].
       for (const [seqNo, patch] of rows as [number, string][]) patches.push([Number(seqNo), patch]);
     } else {

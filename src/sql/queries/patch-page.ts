@@ -12,9 +12,9 @@ import { compiledOnce } from "./compiled-once.js";
  * `actions(aggregate_hash, seq_no)` index, without the event columns. Kind
  * and id are compared by the caller, exactly, as the stream's filter is: a
  * connection in another character set cannot send every id as a parameter.
- * With `identityIndex` ({@link SqlDialect.identityIndex}: SQLite, whose text
- * compares byte for byte), kind and id are compared in SQL instead, so the
- * page reads through that index, and the rows are `[seq_no, patch]`.
+ * With `identityInSql` ({@link SqlDialect.identityInSql}: SQLite, PostgreSQL),
+ * kind and id are compared in SQL instead, and the rows are `[seq_no, patch]`;
+ * with `identityIndex` as well (SQLite), the page reads through that index.
  */
 export function patchPageQuery(
   db: Kysely<Schema>,
@@ -24,24 +24,24 @@ export function patchPageQuery(
   limit: number,
   textOf?: TextOf,
   identityIndex = false,
+  identityInSql = false,
 ): CompiledQuery {
-  const values = identityIndex
+  const inSql = identityInSql || identityIndex;
+  const values = inSql
     ? [aggregate.hash, after, until, limit, aggregate.id, aggregate.kind]
     : [aggregate.hash, after, until, limit];
   // Qualified column names: the MySQL driver takes `textOf`'s casts out of `a`.`column` where it must read bytes.
   const text = (column: "aggregate_kind" | "aggregate_id" | "patch") =>
     textOf ? textOf(`a.${column}`).as(column) : (`a.${column}` as const);
-  return compiledOnce(db, `patch-page:${textOf ? "text" : "bytes"}:${identityIndex}`, values, (slots) =>
+  return compiledOnce(db, `patch-page:${textOf ? "text" : "bytes"}:${inSql}`, values, (slots) =>
     db
       .selectFrom("actions as a")
       .select(
-        identityIndex
-          ? ["a.seq_no", text("patch")]
-          : ["a.seq_no", text("aggregate_kind"), text("aggregate_id"), text("patch")],
+        inSql ? ["a.seq_no", text("patch")] : ["a.seq_no", text("aggregate_kind"), text("aggregate_id"), text("patch")],
       )
       .where("a.aggregate_hash", "=", slots[0] as never)
-      // Through the identity index, where there is one: the kind and id are compared exactly there.
-      .$if(identityIndex, (q) =>
+      // Kind and id compared exactly, in SQL (through the identity index, where there is one).
+      .$if(inSql, (q) =>
         q.where("a.aggregate_id", "=", slots[4] as never).where("a.aggregate_kind", "=", slots[5] as never),
       )
       .where("a.seq_no", ">", slots[1] as never)

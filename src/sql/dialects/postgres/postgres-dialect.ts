@@ -61,6 +61,7 @@ export class PostgresDialect extends BaseSqlDialect {
   readonly types: ColumnTypes = { bigint: "bigint", integer: "integer", kind: "text", id: "text", json: "text" };
   // The wire protocol counts parameters in 16 bits.
   override readonly maxParameters = 65_535;
+  override readonly identityInSql = true;
   override readonly insertsWithCtes = true;
   // A stream of 10,000 actions: 54 -> 48 ms (pages of 1,000 ahead), peak RSS unchanged.
   override readonly readsAhead = true;

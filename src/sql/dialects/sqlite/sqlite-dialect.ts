@@ -19,6 +19,7 @@ export class SqliteDialect extends BaseSqlDialect {
   // Zeroes deleted keys in the pages (and so in the WAL frames the delete writes); it stays on for the connection.
   override readonly secureDeleteStatements = ["PRAGMA secure_delete = ON"];
   override readonly identityIndex = true;
+  override readonly identityInSql = true;
   columnsQuery(db: Kysely<unknown>, relation: string): CompiledQuery<Column> {
     return sql<Column>`select name as name, case when "notnull" = 0 then 'YES' else 'NO' end as nullable from pragma_table_info(${relation})`.compile(
       db,
