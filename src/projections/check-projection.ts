@@ -135,8 +135,16 @@ export function checkProjection(value: unknown): CheckedProjection {
   const applyBatch = member(value, "applyBatch");
   const reset = member(value, "reset");
   const clear = member(value, "clear");
-  if (applyBatch === undefined) checkFunction(apply, "projection.apply", true);
-  else {
+  if (applyBatch === undefined) {
+    if (apply === undefined) {
+      throw new ValidationError(
+        "invalid-type",
+        "projection.apply",
+        "a projection has apply(event, ctx), or applyBatch(events, ctx) in its place: got neither",
+      );
+    }
+    checkFunction(apply, "projection.apply", true);
+  } else {
     checkFunction(applyBatch, "projection.applyBatch", true);
     if (apply !== undefined) {
       throw new ValidationError(

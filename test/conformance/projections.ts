@@ -449,6 +449,9 @@ export function testProjections(factory: StoreFactory): void {
       await expect(runProjection(store, { ...ok, kind: ["book"] } as never)).rejects.toThrow(
         'a projection has no "kind": did you mean kinds?',
       );
+      await expect(runProjection(store, { ...ok, apply: undefined, applyBacth() {} } as never)).rejects.toThrow(
+        "a projection has apply(event, ctx), or applyBatch(events, ctx) in its place: got neither",
+      );
       // Members of the projection's own are fine, near a member's name or not, when not shaped like it.
       const controller = new AbortController();
       const own = {
