@@ -127,11 +127,7 @@ const MYSQL_PARAMETERS = [
  * a misspelled one would be dropped without a word.
  */
 function checkParameters(rest: string, known: readonly string[], driver: string, key: "postgres" | "mysql"): void {
-  const start = rest.indexOf("?");
-  if (start < 0) return;
-  const end = rest.indexOf("#", start);
-  const query = rest.slice(start + 1, end < 0 ? undefined : end);
-  for (const [name, text] of new URLSearchParams(query)) {
+  for (const [name, text] of urlQuery(rest)) {
     if (!known.includes(name)) {
       throw new ValidationError(
         "invalid-url",
@@ -139,8 +135,8 @@ function checkParameters(rest: string, known: readonly string[], driver: string,
         `the URL parameter ${JSON.stringify(name)} is not one ${driver} reads (it would be ignored): expected ${known.join(", ")}`,
       );
     }
-    // mysql2 reads each value as JSON where it parses.
-    const least = POOL_SIZES[key][name];
+    // mysql2 reads each value as JSON where it parses (pg takes no pool setting from a URL).
+    const least = key === "mysql" ? POOL_SIZES.mysql[name] : undefined;
     if (least !== undefined) {
       let value: unknown = text;
       try {
@@ -290,10 +286,15 @@ function hasPassword(rest: string): boolean {
   const user = authority.slice(0, Math.max(0, host - 1));
   const colon = user.indexOf(":");
   if (colon >= 0 && colon < user.length - 1) return true;
+  return (urlQuery(rest).get("password") ?? "") !== "";
+}
+
+/** The parameters of a server URL's query (`?name=value&…`, before any `#`); none without one. */
+function urlQuery(rest: string): URLSearchParams {
   const start = rest.indexOf("?");
-  if (start < 0) return false;
+  if (start < 0) return new URLSearchParams();
   const end = rest.indexOf("#", start);
-  return (new URLSearchParams(rest.slice(start + 1, end < 0 ? undefined : end)).get("password") ?? "") !== "";
+  return new URLSearchParams(rest.slice(start + 1, end < 0 ? undefined : end));
 }
 
 /** A server URL's source of connections: the URL itself, or the application's pool behind a bare scheme. */
