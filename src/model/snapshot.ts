@@ -1,4 +1,4 @@
-import { ValidationError } from "./errors.js";
+import { type ValidationCode, ValidationError } from "./errors.js";
 import { isPlainObject, pathOf } from "./validate-json.js";
 
 /**
@@ -17,7 +17,30 @@ export function snapshot(value: unknown, path: string, maxDepth: number, options
   const { maxLength, depthLimit, maxValues = DEFAULT_MAX_VALUES, stored = false, negativeZero = false } = options;
   const budget = { left: maxValues.max };
   const at = { root: path, keys: [], maxLength, depthLimit, maxValues, budget, stored, negativeZero };
-  return copy(value, at, 0, maxDepth, []);
+  try {
+    return copy(value, at, 0, maxDepth, []);
+  } catch (error) {
+    // Made here, with the stack unwound: a refusal may come from thousands of levels down, where
+    // even the regular expression that writes a path could find no room to compile.
+    if (error instanceof Refusal)
+      throw new ValidationError(error.code, pathOf(path, error.keys), error.message, error.options);
+    throw error;
+  }
+}
+
+/** A refusal found during the copy: the ValidationError {@link snapshot} throws, without its path written yet. */
+class Refusal {
+  constructor(
+    readonly code: ValidationCode,
+    readonly keys: readonly (string | number)[],
+    readonly message: string,
+    readonly options?: { cause: unknown },
+  ) {}
+}
+
+/** A {@link Refusal} at the value being copied. */
+function refuse(at: At, code: ValidationCode, message: string, options?: { cause: unknown }): Refusal {
+  return new Refusal(code, [...at.keys], message, options);
 }
 
 /** The bounds and rules of a {@link snapshot}'s copy beyond its depth. */
@@ -57,9 +80,10 @@ export interface MaxValues {
 
 /**
  * The budget of a copy whose argument has no limit of its own (options, identities): room for
- * a million identities in a stream's filter, refused within a second however it is shared.
+ * 300,000 identities in a stream's filter (three values each), refused within a quarter of a
+ * second however it is shared.
  */
-const DEFAULT_MAX_VALUES: MaxValues = { max: 4_000_000 };
+const DEFAULT_MAX_VALUES: MaxValues = { max: 1_000_000 };
 
 /**
  * Where the copy is: the argument's path and the keys below it. The path text
@@ -84,31 +108,31 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
   // -0 becomes 0 here, as it reads back (JSON has none): a rebase's result reuses the copy's values.
   if (typeof value !== "object" || value === null) return value === 0 && !at.negativeZero ? 0 : value;
   try {
-    if (ancestors.includes(value)) throw new ValidationError("cycle", here(at), "a value may not contain itself");
+    if (ancestors.includes(value)) throw refuse(at, "cycle", "a value may not contain itself");
     if (depth > maxDepth) {
       const limit = at.depthLimit === undefined ? "" : `: ${at.depthLimit}`;
-      throw new ValidationError("too-deep", here(at), `nested deeper than any valid ${at.root} goes${limit}`);
+      throw refuse(at, "too-deep", `nested deeper than any valid ${at.root} goes${limit}`);
     }
     if (value instanceof Date) return copyDate(value, at);
     const { keys } = at;
     if (Array.isArray(value)) {
       if (Object.getPrototypeOf(value) !== Array.prototype) {
-        throw new ValidationError("invalid-type", here(at), "expected a plain array, not a subclass");
+        throw refuse(at, "invalid-type", "expected a plain array, not a subclass");
       }
       checkNoSymbols(value, at);
       const length = value.length;
       if (depth === 0 && at.maxLength !== undefined && length > at.maxLength.max) {
         const { max, limitName } = at.maxLength;
-        throw new ValidationError("too-many", here(at), `at most ${max} entries (limits.${limitName}), got ${length}`);
+        throw refuse(at, "too-many", `at most ${max} entries (limits.${limitName}), got ${length}`);
       }
       for (let i = 0; i < length; i++) {
         if (!(i in value)) {
           keys.push(i);
-          throw new ValidationError("invalid-type", here(at), "expected a value, got a hole");
+          throw refuse(at, "invalid-type", "expected a value, got a hole");
         }
       }
       if (Object.keys(value).length !== length) {
-        throw new ValidationError("invalid-type", here(at), "an array may hold its elements only, not other keys");
+        throw refuse(at, "invalid-type", "an array may hold its elements only, not other keys");
       }
       ancestors.push(value);
       const out = new Array<unknown>(length);
@@ -126,9 +150,9 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
     }
     if (!isPlainObject(value)) return value;
     if (at.stored && Object.getPrototypeOf(value) === null) {
-      throw new ValidationError(
+      throw refuse(
+        at,
         "invalid-type",
-        here(at),
         "an object without a prototype (Object.create(null)) would read back as a plain object: copy it into {} first",
       );
     }
@@ -139,7 +163,7 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
       // Assigning this key would set the copy's prototype instead of a field.
       if (key === "__proto__") {
         keys.push(key);
-        throw new ValidationError("forbidden-key", here(at), 'the key "__proto__" is not allowed');
+        throw refuse(at, "forbidden-key", 'the key "__proto__" is not allowed');
       }
       keys.push(key);
       const item = value[key];
@@ -149,38 +173,32 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
     ancestors.pop();
     return out;
   } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    throw new ValidationError("unreadable", here(at), `reading the value threw: ${String(error)}`, { cause: error });
+    if (error instanceof Refusal) throw error;
+    throw refuse(at, "unreadable", `reading the value threw: ${String(error)}`, { cause: error });
   }
 }
 
-/** The copy went past its budget: the path of the root, or of the root's entry where each has its own. */
-function tooLarge(at: At): ValidationError {
+/** The copy went past its budget: at the root, or at the root's entry where each has its own. */
+function tooLarge(at: At): Refusal {
   const { max, perEntry, limitName } = at.maxValues;
-  const path = perEntry && at.keys.length > 0 ? pathOf(at.root, at.keys.slice(0, 1)) : at.root;
   const limit = limitName === undefined ? "" : ` (${limitName})`;
-  return new ValidationError(
+  return new Refusal(
     "too-large",
-    path,
+    perEntry ? at.keys.slice(0, 1) : [],
     `holds more than ${max} values${limit}, counting a value reached twice twice, as its JSON would`,
   );
 }
 
-/** The path of the value being copied, for an error. */
-function here(at: At): string {
-  return pathOf(at.root, at.keys);
-}
-
 function checkNoSymbols(value: object, at: At): void {
   if (Object.getOwnPropertySymbols(value).length > 0) {
-    throw new ValidationError("invalid-type", here(at), "an object may not have symbol keys");
+    throw refuse(at, "invalid-type", "an object may not have symbol keys");
   }
 }
 
 /** A Date reads back as a plain Date of the same time: subclasses, extra keys and Proxies would not. */
 function copyDate(value: Date, at: At): Date {
   if (Object.getPrototypeOf(value) !== Date.prototype || Reflect.ownKeys(value).length > 0) {
-    throw new ValidationError("invalid-type", here(at), "expected a plain Date");
+    throw refuse(at, "invalid-type", "expected a plain Date");
   }
   // Throws for a Proxy of a Date (it has no time of its own): reported as unreadable.
   return new Date(Date.prototype.getTime.call(value));
