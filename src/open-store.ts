@@ -155,8 +155,9 @@ export function openStore(url: string, given: OpenStoreOptions = {}): Store {
       isPool,
     );
     // pg's `binary: true` decodes binary result fields as UTF-8 text: no BIGINT of the store would read back.
+    // pg reads any truthy value so (`binary: 1`, `"yes"`).
     const binary = "pool" in source ? source.pool.options?.binary : (source.options as { binary?: unknown })?.binary;
-    if (binary === true) {
+    if (binary) {
       throw new ValidationError(
         "unsupported",
         "pool" in source ? "options.pool" : "options.postgres.binary",

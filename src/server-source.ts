@@ -27,7 +27,12 @@ function checkPort(rest: string): void {
   const afterAddress = host.startsWith("[") ? host.slice(host.indexOf("]") + 1) : host;
   const colon = afterAddress.lastIndexOf(":");
   const port = colon < 0 ? "" : afterAddress.slice(colon + 1);
-  if (port !== "" && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
+  if (port !== "") checkPortNumber(port);
+}
+
+/** Throws unless `port` is a number from 0 to 65535, in digits. */
+function checkPortNumber(port: string): void {
+  if (!(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
     throw new ValidationError("invalid-url", "url", `the port ${JSON.stringify(port)} is not a number from 0 to 65535`);
   }
 }
@@ -135,6 +140,8 @@ function checkParameters(rest: string, known: readonly string[], driver: string,
         `the URL parameter ${JSON.stringify(name)} is not one ${driver} reads (it would be ignored): expected ${known.join(", ")}`,
       );
     }
+    // pg connects to a `?port=` over the address's; an unreadable one left close() waiting for ever.
+    if (key === "postgres" && name === "port") checkPortNumber(text);
     // mysql2 reads each value as JSON where it parses (pg takes no pool setting from a URL).
     const least = key === "mysql" ? POOL_SIZES.mysql[name] : undefined;
     if (least !== undefined) {
@@ -154,7 +161,8 @@ function checkParameters(rest: string, known: readonly string[], driver: string,
  * as no limit.
  */
 const POOL_SIZES: Record<"postgres" | "mysql", Record<string, number | undefined>> = {
-  postgres: { max: 1, min: 0 },
+  // pg-pool reads `poolSize` where `max` is not given.
+  postgres: { max: 1, min: 0, poolSize: 1 },
   mysql: { connectionLimit: 0, maxIdle: 0, queueLimit: 0 },
 };
 
@@ -183,6 +191,7 @@ const POSTGRES_OPTIONS = [
   "maxUses",
   "maxLifetimeSeconds",
   "allowExitOnIdle",
+  "poolSize",
   "log",
   "Promise",
   "Client",
@@ -254,6 +263,13 @@ function checkDriverOptions(
     if (name === "queryFormat" && key === "mysql") {
       throw new ValidationError("unsupported", path, "the store writes its statements' values itself");
     }
+    if (name === "pipeline" && key === "postgres") {
+      throw new ValidationError(
+        "unsupported",
+        path,
+        "the store pipelines its own statements (pg's pipeline mode is not supported)",
+      );
+    }
     if (!known.includes(name)) {
       throw new ValidationError(
         "unknown-key",
@@ -263,7 +279,7 @@ function checkDriverOptions(
     }
     const least = POOL_SIZES[key][name];
     if (least !== undefined) checkPoolSize(value, least, path, "a pool size");
-    if (name === "password") {
+    if (PASSWORDS[key].includes(name)) {
       // pg also takes a function that returns the password (or a promise of it), called on each new connection.
       if (typeof value !== "string" && !(key === "postgres" && typeof value === "function")) {
         const expected = key === "postgres" ? "a string, or a function returning one" : "a string";
@@ -276,17 +292,31 @@ function checkDriverOptions(
           "the URL has a password too: give it once, in the URL or here",
         );
       }
+      const other = PASSWORDS[key].find((p) => p !== name && (options as Record<string, unknown>)[p] !== undefined);
+      if (other !== undefined) {
+        throw new ValidationError("forbidden-key", path, `${other} is given too: give the password once`);
+      }
     }
   }
 }
 
-/** True when a server URL's `rest` (what follows `scheme://`) carries a password, before its host or as `?password=`. */
-function hasPassword(rest: string): boolean {
+/**
+ * The settings that give the (first) password: mysql2 reads `password1` where
+ * `password` is not given (`password2` and `password3` are further factors).
+ */
+const PASSWORDS: Record<"postgres" | "mysql", readonly string[]> = {
+  postgres: ["password"],
+  mysql: ["password", "password1"],
+};
+
+/** True when a server URL's `rest` (what follows `scheme://`) carries a password, before its host or as a parameter. */
+function hasPassword(rest: string, key: "postgres" | "mysql"): boolean {
   const { authority, host } = urlAuthority(rest);
   const user = authority.slice(0, Math.max(0, host - 1));
   const colon = user.indexOf(":");
   if (colon >= 0 && colon < user.length - 1) return true;
-  return (urlQuery(rest).get("password") ?? "") !== "";
+  const query = urlQuery(rest);
+  return PASSWORDS[key].some((name) => (query.get(name) ?? "") !== "");
 }
 
 /** The parameters of a server URL's query (`?name=value&…`, before any `#`); none without one. */
@@ -321,7 +351,7 @@ export function serverSource<O, P>(
         options as object,
         key,
         key === "postgres" ? POSTGRES_OPTIONS : MYSQL_OPTIONS,
-        hasPassword(rest),
+        hasPassword(rest, key),
       );
     }
     return options === undefined ? { url } : { url, options };

@@ -48,7 +48,15 @@ describe("server stores: opening", () => {
     expect(() => openStore("postgres://localhost/db", { postgres: { binary: true } as never })).toThrow(
       expect.objectContaining({ name: "ValidationError", code: "unsupported", path: "options.postgres.binary" }),
     );
+    // pg reads any truthy value as true.
+    for (const truthy of [1, "yes"]) {
+      expect(() => openStore("postgres://localhost/db", { postgres: { binary: truthy } as never })).toThrow(
+        expect.objectContaining({ name: "ValidationError", code: "unsupported", path: "options.postgres.binary" }),
+      );
+    }
     void openStore("postgres://localhost/db", { postgres: { binary: false } as never }).close();
+    // pg-pool's poolSize (max where max is not given) is read, and a valid one accepted.
+    void openStore("postgres://localhost/db", { postgres: { poolSize: 3 } as never }).close();
   });
 
   it("PostgreSQL: a URL without a port goes to pg's default, and the error says so; options.postgres.port is refused", async () => {

@@ -1141,6 +1141,9 @@ const OPEN_URL: [string, unknown, string][] = [
   ["a MySQL host as a parameter (mysql2 reads the URL's own)", "mysql://u@127.0.0.1:1/d?host=db", "invalid-url"],
   // Every call would wait for a connection for ever.
   ["a MySQL pool of -1 as a parameter", "mysql://u@127.0.0.1:1/d?connectionLimit=-1", "invalid-url"],
+  // pg connects to the parameter's port: close() then waited for ever on a port it cannot read.
+  ["a PostgreSQL port parameter of 99999", "postgres://u@127.0.0.1:5432/d?port=99999", "invalid-url"],
+  ["a PostgreSQL port parameter with letters after it", "postgres://u@127.0.0.1:5432/d?port=5432junk", "invalid-url"],
 ];
 
 /**
@@ -1157,10 +1160,10 @@ const OPEN_DRIVER_OPTIONS: [string, string, unknown, string, string][] = [
     "options.postgres.maxx",
   ],
   [
-    "pg's pipeline mode",
+    "pg's pipeline mode (the store pipelines its own statements)",
     "postgres://u@127.0.0.1:1/d",
     { postgres: { pipeline: true } },
-    "unknown-key",
+    "unsupported",
     "options.postgres.pipeline",
   ],
   [
@@ -1218,6 +1221,13 @@ const OPEN_DRIVER_OPTIONS: [string, string, unknown, string, string][] = [
     { postgres: { max: 0 } },
     "invalid-number",
     "options.postgres.max",
+  ],
+  [
+    "a pg poolSize of -1",
+    "postgres://u@127.0.0.1:1/d",
+    { postgres: { poolSize: -1 } },
+    "invalid-number",
+    "options.postgres.poolSize",
   ],
   [
     "a pg pool minimum of 1.5",
@@ -1280,6 +1290,27 @@ const OPEN_DRIVER_OPTIONS: [string, string, unknown, string, string][] = [
     "mysql://u@127.0.0.1:1/d",
     { mysql: { password: () => "pw" } },
     "invalid-type",
+    "options.mysql.password",
+  ],
+  [
+    "a mysql2 password1 with a password in the URL (mysql2 takes the URL's)",
+    "mysql://u:pw@127.0.0.1:1/d",
+    { mysql: { password1: "other" } },
+    "forbidden-key",
+    "options.mysql.password1",
+  ],
+  [
+    "a mysql2 password with password1 in the URL",
+    "mysql://u@127.0.0.1:1/d?password1=a",
+    { mysql: { password: "b" } },
+    "forbidden-key",
+    "options.mysql.password",
+  ],
+  [
+    "a mysql2 password and password1 both",
+    "mysql://u@127.0.0.1:1/d",
+    { mysql: { password: "a", password1: "b" } },
+    "forbidden-key",
     "options.mysql.password",
   ],
   [
