@@ -16,8 +16,24 @@ function copy(value: JsonObject): JsonObject {
   return { ...value };
 }
 
+/**
+ * The objects one application of a patch made: a later pair or dissoc of the
+ * same patch changes them in place instead of copying them again (a patch of
+ * 1,000 pairs on a state of 100,000 fields copied it 1,000 times). Nothing
+ * else is ever changed: the state and the patch's values are copied.
+ */
+type Own = Set<JsonObject>;
+
+/** `object`, or its copy where this application did not make it: what may be changed in place. */
+function writable(object: JsonObject, own: Own): JsonObject {
+  if (own.has(object)) return object;
+  const made = copy(object);
+  own.add(made);
+  return made;
+}
+
 /** `state` with `value` at `path`, copying each object on the way (a loop: a path may be 1,000 keys). */
-function assocIn(state: JsonObject, path: readonly string[], value: Json): JsonObject {
+function assocIn(state: JsonObject, path: readonly string[], value: Json, own: Own): JsonObject {
   const last = path.length - 1;
   const objects = new Array<JsonObject>(path.length);
   let node = state;
@@ -29,7 +45,7 @@ function assocIn(state: JsonObject, path: readonly string[], value: Json): JsonO
   objects[last] = node;
   let out: Json = value;
   for (let i = last; i >= 0; i--) {
-    const next = copy(objects[i] as JsonObject);
+    const next = writable(objects[i] as JsonObject, own);
     next[path[i] as string] = out;
     out = next;
   }
@@ -37,7 +53,7 @@ function assocIn(state: JsonObject, path: readonly string[], value: Json): JsonO
 }
 
 /** `state` without the field at `path`; `state` itself when there is none. */
-function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
+function dissocIn(state: JsonObject, path: readonly string[], own: Own): JsonObject {
   const last = path.length - 1;
   const objects = new Array<JsonObject>(path.length);
   let node = state;
@@ -49,10 +65,10 @@ function dissocIn(state: JsonObject, path: readonly string[]): JsonObject {
     node = child;
   }
   if (!Object.hasOwn(node, path[last] as string)) return state;
-  let out = copy(node);
+  let out = writable(node, own);
   delete out[path[last] as string];
   for (let i = last - 1; i >= 0; i--) {
-    const next = copy(objects[i] as JsonObject);
+    const next = writable(objects[i] as JsonObject, own);
     next[path[i] as string] = out;
     out = next;
   }
@@ -103,14 +119,15 @@ export function applyPatch(givenState: { readonly [key: string]: Json }, givenPa
 export function applyPatchUnchecked(state: { readonly [key: string]: Json }, patch: Patch): { [key: string]: Json } {
   let out = state as JsonObject;
   const { assoc, dissoc } = patch;
+  const own: Own = new Set();
   if (Array.isArray(assoc)) {
     for (const [keyPath, value] of assoc as ReadonlyArray<readonly [string | string[], Json]>) {
-      out = assocIn(out, keyPathOf(keyPath), value);
+      out = assocIn(out, keyPathOf(keyPath), value, own);
     }
   } else if (assoc !== undefined) {
-    out = copy(out);
+    out = writable(out, own);
     for (const key of Object.keys(assoc)) out[key] = (assoc as JsonObject)[key] as Json;
   }
-  if (dissoc !== undefined) for (const keyPath of dissoc) out = dissocIn(out, keyPathOf(keyPath));
+  if (dissoc !== undefined) for (const keyPath of dissoc) out = dissocIn(out, keyPathOf(keyPath), own);
   return out === state ? copy(out) : out;
 }

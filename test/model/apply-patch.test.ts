@@ -152,6 +152,20 @@ describe("applyPatch: pure", () => {
     );
   });
 
+  it("a later pair never changes a value an earlier pair put in: the patch's own objects are copied", () => {
+    const shared = { x: 1 };
+    const patch: Patch = {
+      assoc: [
+        [["a"], shared],
+        [["b"], shared],
+        [["a", "y"], 2],
+      ],
+      dissoc: [["b", "x"]],
+    };
+    deepStrictEqual(applyPatch({}, patch), { a: { x: 1, y: 2 }, b: {} });
+    deepStrictEqual(shared, { x: 1 });
+  });
+
   it("works on frozen input", () => {
     const s = Object.freeze({ a: Object.freeze({ b: 1 }) });
     deepStrictEqual(applyPatch(s, { assoc: [[["a", "c"], 2]], dissoc: [["a", "b"]] }), { a: { c: 2 } });
