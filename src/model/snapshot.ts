@@ -174,6 +174,10 @@ function copy(value: unknown, at: At, depth: number, maxDepth: number, ancestors
     return out;
   } catch (error) {
     if (error instanceof Refusal) throw error;
+    // The stack ran out before `maxDepth` (its room depends on the caller's frames): too deep all the same.
+    if (error instanceof RangeError && error.message.includes("call stack")) {
+      throw refuse(at, "too-deep", `nested deeper than ${at.root} can be copied`);
+    }
     throw refuse(at, "unreadable", `reading the value threw: ${String(error)}`, { cause: error });
   }
 }
