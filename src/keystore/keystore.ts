@@ -2,7 +2,7 @@ import type { WriteTx } from "../backend.js";
 import { EventStore } from "../event-store.js";
 import { encodeIdentity } from "../model/codec.js";
 import { ValidationError } from "../model/errors.js";
-import { snapshot } from "../model/snapshot.js";
+import { eventValues, snapshot } from "../model/snapshot.js";
 import type { Identity, Json, NewEffect, StoredEffect } from "../model/types.js";
 import { checkKind, checkNewEvent, checkObject, readDate, readIdentity, readShallow } from "../model/validate.js";
 import { checkJson, describe } from "../model/validate-json.js";
@@ -80,10 +80,7 @@ class StoreKeystore implements Keystore {
         const json = snapshot(value, "value", depth + 1, {
           depthLimit: `values may be nested at most ${depth} levels (limits.depth)`,
           // Its ciphertext goes into an event, which takes at most limits.eventBytes.
-          maxValues: {
-            max: this.store.limits.eventBytes,
-            limitName: "limits.eventBytes: a value takes a byte at least",
-          },
+          maxValues: eventValues(this.store.limits.eventBytes),
           stored: true,
         });
         checkJson(json, "value", this.store.limits.depth, true);

@@ -98,7 +98,7 @@ export function applyPatch(givenState: { readonly [key: string]: Json }, givenPa
   // Each argument read once, into a copy: what is checked is what is applied (holes, getters and
   // Proxies that answer differently on a second read are refused or read once).
   // A pure function of values: -0 stays -0, and objects without a prototype fold as plain ones.
-  // At most 4 million values, a value reached twice counted twice (see `snapshot`).
+  // At most a million values, a value reached twice counted twice (see `snapshot`).
   const state = snapshot(givenState, "state", STATE_DEPTH, { negativeZero: true });
   const patch = snapshot(givenPatch, "patch", MAX_DEPTH + 64, { negativeZero: true }) as Patch;
   if (!isPlainObject(state)) throw new ValidationError("invalid-type", "state", "expected a plain object");
@@ -119,20 +119,17 @@ export function applyPatch(givenState: { readonly [key: string]: Json }, givenPa
 export function applyPatchUnchecked(state: { readonly [key: string]: Json }, patch: Patch): { [key: string]: Json } {
   let out = state as JsonObject;
   const { assoc, dissoc } = patch;
-  if (dissoc === undefined && assoc !== undefined && !Array.isArray(assoc)) {
-    // The common patch, one copy: nothing is copied twice.
+  if (assoc !== undefined && !Array.isArray(assoc)) {
+    // An assoc map takes one copy; the common patch, without a dissoc, needs no more.
     out = copy(out);
     for (const key of Object.keys(assoc)) out[key] = (assoc as JsonObject)[key] as Json;
-    return out;
+    if (dissoc === undefined) return out;
   }
-  const own: Own = new Set();
+  const own: Own = new Set(out === state ? [] : [out]);
   if (Array.isArray(assoc)) {
     for (const [keyPath, value] of assoc as ReadonlyArray<readonly [string | string[], Json]>) {
       out = assocIn(out, keyPathOf(keyPath), value, own);
     }
-  } else if (assoc !== undefined) {
-    out = writable(out, own);
-    for (const key of Object.keys(assoc)) out[key] = (assoc as JsonObject)[key] as Json;
   }
   if (dissoc !== undefined) for (const keyPath of dissoc) out = dissocIn(out, keyPathOf(keyPath), own);
   return out === state ? copy(out) : out;

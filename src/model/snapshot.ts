@@ -79,6 +79,15 @@ export interface MaxValues {
 }
 
 /**
+ * The budget of a value that goes into an event (a history's events, each on
+ * its own; a keystore's value, sealed into one): `limits.eventBytes` values,
+ * since a value takes a byte of JSON at least.
+ */
+export function eventValues(eventBytes: number, perEntry = false): MaxValues {
+  return { max: eventBytes, perEntry, limitName: "limits.eventBytes: a value takes a byte at least" };
+}
+
+/**
  * The budget of a copy whose argument has no limit of its own (options, identities): room for
  * 300,000 identities in a stream's filter (three values each), refused within a quarter of a
  * second however it is shared.

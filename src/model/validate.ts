@@ -1,7 +1,7 @@
 import { ValidationError } from "./errors.js";
 import { keyOf } from "./identity.js";
 import { keyPathOf } from "./key-path.js";
-import { snapshot } from "./snapshot.js";
+import { eventValues, snapshot } from "./snapshot.js";
 import type { Identity, Limits, NewEvent, RebaseOptions, StreamOptions } from "./types.js";
 import { checkJson, checkKey, checkString, describe, fieldPath, isPlainObject } from "./validate-json.js";
 
@@ -356,11 +356,7 @@ export function checkRebaseArgs(
   const history = snapshot(given, "history", limits.depth + SNAPSHOT_DEPTH_MARGIN, {
     maxLength: { max: limits.historyLength, limitName: "historyLength" },
     depthLimit: `patch values may be nested at most ${limits.depth} levels (limits.depth)`,
-    maxValues: {
-      max: limits.eventBytes,
-      perEntry: true,
-      limitName: "limits.eventBytes: a value takes a byte at least",
-    },
+    maxValues: eventValues(limits.eventBytes, true),
     stored: true,
   });
   const options = snapshot(givenOptions, "options", limits.depth + SNAPSHOT_DEPTH_MARGIN);

@@ -174,6 +174,7 @@ export interface SqlDialect {
    * bytewise under its deterministic collations): `aggregate()`'s pages then
    * compare them there and read back only seqNo and patch. MySQL's
    * collations and a session's character set leave that to the caller.
+   * True wherever {@link identityIndex} is.
    */
   readonly identityInSql: boolean;
   /**

@@ -563,20 +563,11 @@ export class SqlBackend implements Backend {
   }
 
   async patchPage(aggregate: EncodedIdentity, after: number, until: number, limit: number): Promise<PatchPage> {
-    const { identityIndex, identityInSql } = this.dialect;
-    const statement = patchPageQuery(
-      this.db,
-      aggregate,
-      after,
-      until,
-      limit,
-      this.#textOf,
-      identityIndex,
-      identityInSql,
-    );
+    const inSql = this.dialect.identityInSql;
+    const statement = patchPageQuery(this.db, aggregate, after, until, limit, this.#textOf, inSql);
     const rows = await this.driver.read((s) => arrays(s, statement));
     const patches: [number, string][] = [];
-    if (identityIndex || identityInSql) {
+    if (inSql) {
       // The SQL compared kind and id, exactly: rows are [seq_no, patch].
       for (const [seqNo, patch] of rows as [number, string][]) patches.push([Number(seqNo), patch]);
     } else {

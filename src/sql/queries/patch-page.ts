@@ -13,8 +13,8 @@ import { compiledOnce } from "./compiled-once.js";
  * and id are compared by the caller, exactly, as the stream's filter is: a
  * connection in another character set cannot send every id as a parameter.
  * With `identityInSql` ({@link SqlDialect.identityInSql}: SQLite, PostgreSQL),
- * kind and id are compared in SQL instead, and the rows are `[seq_no, patch]`;
- * with `identityIndex` as well (SQLite), the page reads through that index.
+ * kind and id are compared in SQL instead, and the rows are `[seq_no, patch]`
+ * (on SQLite the page then reads through its identity index).
  */
 export function patchPageQuery(
   db: Kysely<Schema>,
@@ -23,10 +23,8 @@ export function patchPageQuery(
   until: number,
   limit: number,
   textOf?: TextOf,
-  identityIndex = false,
-  identityInSql = false,
+  inSql = false,
 ): CompiledQuery {
-  const inSql = identityInSql || identityIndex;
   const values = inSql
     ? [aggregate.hash, after, until, limit, aggregate.id, aggregate.kind]
     : [aggregate.hash, after, until, limit];
