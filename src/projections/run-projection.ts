@@ -42,13 +42,16 @@ async function commitBatch(
     // A transaction run again (see `Checkpoints.transact`) rolled back the resets of the one before.
     resetNow.clear();
     if ((current ?? 0) !== from.checkpoint || stamp !== from.stamp) throw new CheckpointMoved();
-    // With applyBatch, the actions not yet applied, all replays or all not.
+    // With applyBatch, the actions not yet applied, all replays or all not, and the aggregates of
+    // those that are replays.
     let run: StoredAction[] = [];
     let runReplays = false;
+    const replayed = new Set<string>();
     const applyRun = async () => {
       if (run.length === 0) return;
       const events = run;
       run = [];
+      replayed.clear();
       await projection.applyBatch?.(events, { sql, replay: runReplays });
     };
     for (const { event, replay } of pending) {
@@ -63,9 +66,10 @@ async function commitBatch(
           resetNow.add(key);
           // An action of the aggregate waiting to be applied is applied before the reset forgets it
           // (the replays of other aggregates wait: a key's expiry may replay many of them at once).
-          if (run.some((e) => encodeIdentity(e.action.aggregate).key === key)) await applyRun();
+          if (replayed.has(key)) await applyRun();
           await projection.reset?.(event.action.aggregate, ctx);
         }
+        if (!projection.apply) replayed.add(key);
       }
       if (projection.apply) await projection.apply(event, ctx);
       else run.push(event);
