@@ -114,6 +114,13 @@ export interface Backend {
    */
   readonly refusesTakenSeqNos?: boolean;
   /**
+   * Optional: true when {@link appendOnHead} takes `events` in one call on the
+   * server that costs what the append on the head a writer saw costs (see
+   * {@link refusesTakenSeqNos}), without that append's risk of a refusal when
+   * another writer committed since: the rules then skip that append.
+   */
+  appendsInOneCall?(events: readonly EncodedEvent[], resolved: readonly number[]): boolean;
+  /**
    * True when streams should ask for their next page before the caller has
    * worked through the current one (see `readAhead`): where the database
    * server does much of a page's work, it then works while the caller does.

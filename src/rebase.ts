@@ -96,7 +96,8 @@ export async function rebase(
     encoded.length > 0 &&
     !dry &&
     id === undefined &&
-    alongside === undefined
+    alongside === undefined &&
+    !backend.appendsInOneCall?.(encoded, resolved)
   ) {
     try {
       await backend.write(

@@ -1,6 +1,6 @@
 import { StoreClosedError } from "../model/errors.js";
 import { RunningCalls } from "../running-calls.js";
-import type { SqlDriver, SqlSession } from "./dialect.js";
+import type { SqlDriver, SqlSession, Statement } from "./dialect.js";
 
 /**
  * A driver that ends in order, whatever uses it (the rebase rules, streams,
@@ -18,11 +18,13 @@ export class ClosingDriver implements SqlDriver {
   readonly scrub?: (table: string) => Promise<boolean>;
   readonly subscribe?: SqlDriver["subscribe"];
   readonly transaction?: <T>(fn: (session: SqlSession) => Promise<T>) => Promise<T>;
+  readonly call?: (statement: Statement) => Promise<unknown[]>;
 
   constructor(inner: SqlDriver) {
     this.#inner = inner;
     this.database = inner.database;
-    const { scrub, subscribe, transaction } = inner;
+    const { scrub, subscribe, transaction, call } = inner;
+    if (call) this.call = (statement) => this.#run(() => call.call(inner, statement));
     if (scrub) this.scrub = (table) => this.#run(() => scrub.call(inner, table));
     if (subscribe) this.subscribe = subscribe.bind(inner);
     if (transaction)

@@ -69,6 +69,12 @@ export interface SqlDriver {
   /** Ends what the store opened (not a pool the application passed in). */
   close(): Promise<void>;
   /**
+   * Optional: runs one CALL of a routine that opens and commits its own
+   * transaction (see {@link SqlDialect.storedAppend}), outside any
+   * transaction of the store's; resolves with the rows of its first result.
+   */
+  call?(statement: Statement): Promise<unknown[]>;
+  /**
    * After a commit that deleted secrets from `table` (the keystore's expired
    * keys), removes their remaining copies from the database's files, outside
    * any transaction: SQLite checkpoints and truncates the WAL, PostgreSQL
@@ -214,6 +220,12 @@ export interface SqlDialect {
    */
   readonly conflictGuard: "exact" | "coarse" | "per-aggregate";
   /**
+   * Optional: a stored routine that appends one action (without triggers) on
+   * the head in one call (see {@link StoredAppend}), where the driver has
+   * {@link SqlDriver.call}.
+   */
+  readonly storedAppend?: StoredAppend;
+  /**
    * Optional: finds the columns of `relations` that an earlier release made
    * with other types than {@link types} (MySQL's string columns were binary
    * before they were text); {@link upgradeStatements} converts them.
@@ -266,6 +278,39 @@ export interface HeadlessAppend {
   readonly keptHeadSql: string;
   /** The `dbCode` of a guard's failure. */
   readonly failure: string;
+}
+
+/**
+ * A routine the schema holds that does what {@link HeadlessAppend}'s
+ * statements do for one action without triggers: takes the write lock, reads
+ * the head, refuses when the base is past it + 1 or the guard of
+ * `anyChangeQuery` holds, else appends the action as the head + 1, commits,
+ * and answers one row `{ head }`. The server parses it once per connection
+ * instead of a statement list per rebase: on MariaDB, 0.46 against 0.77 ms
+ * of server time a rebase, and 4 contending writers committed 700 rebases a
+ * second instead of 450. `initSchema` creates it where the user may; where it
+ * is missing (no CREATE ROUTINE, a store of an earlier release) or may not be
+ * called, rebases take the statements.
+ */
+export interface StoredAppend {
+  /** The routine's name for the store's relations (named after the event relation, within 63 characters). */
+  name(tables: TableNames): string;
+  /** The statement that creates routine `name`; the driver's migration tolerates it existing, or not being allowed. */
+  create(tables: TableNames, name: string): string;
+  /**
+   * The call of routine `name`; it binds the base, then the action's aggregate
+   * hash, timestamp, source, reason, actor kind, actor id, aggregate kind,
+   * aggregate id and patch, as {@link appendOneParameters} lists them.
+   */
+  call(name: string): string;
+  /** The `dbCode` of the routine's refusal, and of its report of a missing write-lock row; their messages tell them apart. */
+  readonly failure: string;
+  /** What the refusal's message holds. */
+  readonly refusal: string;
+  /** What the message of a missing write-lock row holds. */
+  readonly noWriteLock: string;
+  /** The `dbCode`s that mean the routine cannot be called here (missing, another routine of that name, not allowed). */
+  readonly unavailable: ReadonlySet<string>;
 }
 
 /** A column as {@link SqlDialect.columnsQuery} finds it. */

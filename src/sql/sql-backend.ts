@@ -12,7 +12,7 @@ import {
   type WriteTx,
 } from "../backend.js";
 import type { EncodedEvent, EncodedIdentity } from "../model/codec.js";
-import { DatabaseError } from "../model/errors.js";
+import { DatabaseError, WriteConflictError } from "../model/errors.js";
 import { identityKey } from "../model/identity.js";
 import type { StoredAction, TableNames } from "../model/types.js";
 import { ClosingDriver } from "./closing-driver.js";
@@ -24,10 +24,18 @@ import {
   type SqlDriver,
   type SqlSession,
   type Statement,
+  type StoredAppend,
   valueBytes,
 } from "./dialect.js";
 import { actionPageQuery, type TextOf } from "./queries/action-page.js";
-import { appendRows, columnCount, combinedInsertQuery, insertQuery, TABLES } from "./queries/append.js";
+import {
+  appendOneParameters,
+  appendRows,
+  columnCount,
+  combinedInsertQuery,
+  insertQuery,
+  TABLES,
+} from "./queries/append.js";
 import { conflictsQuery } from "./queries/conflicts.js";
 import { createSchemaQueries, legacyForeignKeys } from "./queries/create-schema.js";
 import {
@@ -224,6 +232,8 @@ export class SqlBackend implements Backend {
   readonly firstConflictsUnlocked?: Backend["firstConflictsUnlocked"];
   /** The driver's sessions cannot queue statements: {@link #appendOnHead} cannot take one round trip. */
   #queuesNothing = false;
+  /** The name of the dialect's `storedAppend` routine while the store may call it. */
+  #storedAppend: string | undefined;
   get readsAhead(): boolean {
     return this.dialect.readsAhead;
   }
@@ -258,6 +268,7 @@ export class SqlBackend implements Backend {
       plugins: [renameTables(tables)],
     });
     this.#textOf = dialect.textOf?.bind(dialect);
+    if (dialect.storedAppend && this.driver.call) this.#storedAppend = dialect.storedAppend.name(tables);
     const headless = dialect.headless;
     if (headless) {
       this.appendOnHead = (base, events, aggregates, resolved) =>
@@ -313,6 +324,14 @@ export class SqlBackend implements Backend {
       if (version === undefined) await s.run(insertMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
       else if (version < SCHEMA_VERSION) await s.run(updateMetaQuery(this.db, META.schemaVersion, SCHEMA_VERSION));
       if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
+      // Where the user may not create it, the driver goes on without it (see `StoredAppend`).
+      const stored = this.dialect.storedAppend;
+      if (stored && this.driver.call) {
+        const name = stored.name(this.tables);
+        await s.run({ sql: stored.create(this.tables, name), parameters: [] });
+        // Made now, if a call found it missing before.
+        this.#storedAppend = name;
+      }
     });
   }
 
@@ -481,6 +500,11 @@ export class SqlBackend implements Backend {
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
   ): Promise<number | "refused" | undefined> {
+    const call = this.#storedCall(base, events, resolved);
+    if (call !== undefined) {
+      const next = await this.#appendStored(call);
+      if (next !== undefined) return next;
+    }
     // The conflict guard is one statement: its aggregates must fit in one.
     if (
       this.#queuesNothing ||
@@ -521,6 +545,62 @@ export class SqlBackend implements Backend {
       throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
         cause: undefined,
         query: headless.guard(base, undefined).sql,
+      });
+    }
+    return head + 1;
+  }
+
+  /**
+   * True when {@link appendOnHead} appends `events` in one call of the
+   * dialect's `storedAppend` routine: one action without triggers, nothing
+   * resolved. That call costs the server what an append on the head the
+   * writer saw costs, and is not refused when another writer committed
+   * since, so the rebase rules skip that append (`Backend.appendsInOneCall`).
+   */
+  appendsInOneCall(events: readonly EncodedEvent[], resolved: readonly number[]): boolean {
+    return this.#storedCall(0, events, resolved) !== undefined;
+  }
+
+  /** The call of the dialect's `storedAppend` routine that appends `events` on `base`, where it can. */
+  #storedCall(base: number, events: readonly EncodedEvent[], resolved: readonly number[]): Statement | undefined {
+    const name = this.#storedAppend;
+    const stored = this.dialect.storedAppend;
+    if (name === undefined || stored === undefined || events.length !== 1 || resolved.length > 0) return undefined;
+    const parameters = appendOneParameters(base, events[0] as EncodedEvent);
+    return parameters && { sql: stored.call(name), parameters };
+  }
+
+  /**
+   * Runs a {@link #storedCall}: the first seqNo it appended, `"refused"`, or
+   * undefined when the routine cannot be called here (then the store stops
+   * calling it, and the statements append).
+   */
+  async #appendStored(call: Statement): Promise<number | "refused" | undefined> {
+    const stored = this.dialect.storedAppend as StoredAppend;
+    let rows: unknown[];
+    try {
+      rows = await (this.driver.call as NonNullable<SqlDriver["call"]>)(call);
+    } catch (error) {
+      if (!(error instanceof DatabaseError) || error instanceof WriteConflictError) throw error;
+      if (error.dbCode !== undefined && stored.unavailable.has(error.dbCode)) {
+        this.#storedAppend = undefined;
+        return undefined;
+      }
+      if (error.dbCode === stored.failure && error.message.includes(stored.refusal)) return "refused";
+      if (error.dbCode === stored.failure && error.message.includes(stored.noWriteLock)) {
+        throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
+          cause: error,
+          query: call.sql,
+        });
+      }
+      throw error;
+    }
+    // Committed: running the full rules now would write the history twice.
+    const head = Number((rows[0] as { head?: unknown } | undefined)?.head);
+    if (!Number.isSafeInteger(head)) {
+      throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
+        cause: undefined,
+        query: call.sql,
       });
     }
     return head + 1;

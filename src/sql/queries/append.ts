@@ -77,6 +77,30 @@ export function appendRows(events: readonly EncodedEvent[]): { [T in TableName]:
 }
 
 /**
+ * The parameters of a `StoredAppend` call for `event` on `base`: the base,
+ * then the action's aggregate hash, timestamp, source, reason, actor kind,
+ * actor id, aggregate kind, aggregate id and patch. Undefined for an effect,
+ * or an action with triggers (the routine writes none).
+ */
+export function appendOneParameters(base: number, event: EncodedEvent): unknown[] | undefined {
+  const action = event.action;
+  if (action === undefined || action.triggers.length > 0) return undefined;
+  const { actor, aggregate } = action;
+  return [
+    base,
+    aggregate.hash,
+    event.timestamp,
+    event.source,
+    event.reason,
+    actor.kind,
+    actor.id,
+    aggregate.kind,
+    aggregate.id,
+    action.patch,
+  ];
+}
+
+/**
  * A row's values for an INSERT, all parameters; with `keptHead` (the SQL of a
  * kept head, see `HeadlessAppend`) the seqNo is that + its parameter.
  */

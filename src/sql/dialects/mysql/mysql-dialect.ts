@@ -15,8 +15,11 @@ import {
   type ColumnTypes,
   type ForeignKey,
   type HeadlessAppend,
+  type StoredAppend,
 } from "../../dialect.js";
 import { foreignKeysIn } from "../../queries/create-schema.js";
+import { META } from "../../queries/meta.js";
+import { derivedName } from "../../tables.js";
 
 /**
  * MariaDB's binary collation of utf8mb4 without PAD SPACE: strings compare
@@ -107,6 +110,67 @@ const HEADLESS: HeadlessAppend = {
   failure: "ER_SUBQUERY_NO_1_ROW",
 };
 
+/** The text of {@link STORED_APPEND}'s refusal; a missing write-lock row is reported with {@link NO_WRITE_LOCK}. */
+const REFUSED = "coherence-store: refused";
+const NO_WRITE_LOCK = "coherence-store: the write-lock row is missing";
+
+/**
+ * {@link StoredAppend} on MySQL/MariaDB: a procedure with the caller's
+ * rights (`sql security invoker`) that runs what `MysqlDriver.write` and the
+ * {@link HEADLESS} statements run, in one READ COMMITTED transaction, and
+ * rolls back on any error before passing it on, so that no call leaves the
+ * write lock held. Its text is plain ASCII with its names in backquotes, so
+ * the sql_mode it is created under changes nothing. The name carries a
+ * version: a later body is another routine.
+ */
+const STORED_APPEND: StoredAppend = {
+  name: (tables) => derivedName(tables, "append_v1"),
+  create: (tables, name) => {
+    const [events, actions, effects, meta] = [
+      quoted(tables.event),
+      quoted(tables.action),
+      quoted(tables.effect),
+      quoted(derivedName(tables, "meta")),
+    ];
+    const text = `longtext character set utf8mb4 collate ${NOPAD_BIN}`;
+    return `create procedure ${quoted(name)}(in base bigint, in hash bigint, in stamp bigint, in src ${text}, in why ${text}, in actor_kind ${text}, in actor_id ${text}, in aggregate_kind ${text}, in aggregate_id ${text}, in patch ${text})
+modifies sql data sql security invoker
+begin
+  declare head bigint;
+  declare locked bigint default null;
+  declare exit handler for sqlexception begin rollback; resignal; end;
+  set transaction isolation level read committed;
+  start transaction;
+  select \`value\` into locked from ${meta} where \`name\` = '${META.writeLock}' for update;
+  if locked is null then
+    signal sqlstate '45000' set message_text = '${NO_WRITE_LOCK}';
+  end if;
+  select coalesce(max(\`seq_no\`), 0) into head from ${events};
+  if base > head + 1
+    or exists (select 1 from ${actions} where \`aggregate_hash\` = hash and \`seq_no\` >= base)
+    or (select max(\`seq_no\`) from ${effects}) >= base then
+    signal sqlstate '45000' set message_text = '${REFUSED}';
+  end if;
+  insert into ${events} (\`seq_no\`, \`timestamp\`, \`source\`) values (head + 1, stamp, src);
+  insert into ${actions} (\`seq_no\`, \`reason\`, \`actor_kind\`, \`actor_id\`, \`aggregate_kind\`, \`aggregate_id\`, \`aggregate_hash\`, \`patch\`, \`triggers\`, \`timestamp\`, \`source\`)
+    values (head + 1, why, actor_kind, actor_id, aggregate_kind, aggregate_id, hash, patch, null, stamp, src);
+  commit;
+  select head as head;
+end`;
+  },
+  call: (name) => `call ${quoted(name)}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  failure: "ER_SIGNAL_EXCEPTION",
+  refusal: REFUSED,
+  noWriteLock: NO_WRITE_LOCK,
+  unavailable: new Set([
+    // No such routine; another routine of that name; EXECUTE not granted; its definer dropped.
+    "ER_SP_DOES_NOT_EXIST",
+    "ER_SP_WRONG_NO_OF_ARGS",
+    "ER_PROCACCESS_DENIED_ERROR",
+    "ER_NO_SUCH_USER",
+  ]),
+};
+
 export class MysqlDialect extends BaseSqlDialect {
   readonly name = "mysql";
   /**
@@ -133,6 +197,7 @@ export class MysqlDialect extends BaseSqlDialect {
   // the head 10 times a second: one primary-key lookup each).
   readonly pollCeilingMs = 100;
   readonly headless = HEADLESS;
+  readonly storedAppend = STORED_APPEND;
   override readonly conflictGuard = "coarse" as const;
   /** The string columns of `relations` an earlier release made binary. */
   legacyColumnsQuery(db: Kysely<unknown>, relations: readonly string[]): CompiledQuery<BinaryColumn> {

@@ -116,6 +116,22 @@ const MIGRATION_LOCK_SECONDS = 60;
 /** How long a scrub's rebuild waits for other sessions' locks on the key relation (as on PostgreSQL). */
 const SCRUB_WAIT_SECONDS = 2;
 const ER_DUP_KEYNAME = "ER_DUP_KEYNAME";
+/** A CALL: the routine may commit, as a COMMIT does (see `Session.#committing`). */
+const CALL = /^\s*call\b/i;
+/**
+ * What a migration's `create procedure` may meet and go on: the routine is
+ * there already (another process made it), or the user may not create
+ * routines (no CREATE ROUTINE; MySQL's binary log without SUPER). The store
+ * then appends with statements (see `StoredAppend`).
+ */
+const ROUTINE_NOT_MADE = new Set([
+  "ER_SP_ALREADY_EXISTS",
+  "ER_DBACCESS_DENIED_ERROR",
+  "ER_TABLEACCESS_DENIED_ERROR",
+  "ER_SPECIFIC_ACCESS_DENIED_ERROR",
+  "ER_PROCACCESS_DENIED_ERROR",
+  "ER_BINLOG_CREATE_ROUTINE_NEED_SUPER",
+]);
 
 function quote(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) throw new Error(`not a checked relation name: ${name}`);
@@ -316,7 +332,7 @@ class Session implements SqlSession {
         ? this.#format((group[0] as Outgoing).statement)
         : group.map((e) => this.#format(e.statement)).join(";\n");
     const rowsAsArray = (group[0] as Outgoing).rowsAsArray;
-    if (group.some((e) => COMMIT.test(e.statement.sql))) this.#committing = true;
+    if (group.some((e) => COMMIT.test(e.statement.sql) || CALL.test(e.statement.sql))) this.#committing = true;
     return new Promise((resolve, reject) => {
       // Errors name `sql`, the statements without their values. `values: []` (nothing left to write in)
       // also keeps a pool's `namedPlaceholders` from parsing the text again.
@@ -701,6 +717,24 @@ export class MysqlDriver implements SqlDriver {
     });
   }
 
+  /**
+   * One CALL of a routine that opens and commits its own transaction (the
+   * dialect's `storedAppend`), in autocommit; the rows of its first result.
+   * An open transaction the application left on its connection (autocommit
+   * off) is committed first, as {@link write} does. On a connection idle for
+   * a while a round trip of its own comes first, so that a dead connection is
+   * found before the call, which may commit, is sent (see `probe`).
+   */
+  call(statement: Statement): Promise<unknown[]> {
+    return this.#withConnection(async (s) => {
+      if (s.settings?.autocommitOff) await s.send("commit");
+      else if (s.probe) await s.exec("do 0");
+      const results = await s.all<unknown>(statement);
+      // mysql2 answers a CALL with each result set of the routine, then its status.
+      return Array.isArray(results[0]) ? results[0] : results;
+    });
+  }
+
   /** A READ COMMITTED transaction without the writers' row lock (projections). */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
     return this.#withConnection(async (s) => {
@@ -718,7 +752,8 @@ export class MysqlDriver implements SqlDriver {
    */
   migrate(fn: (session: SqlSession) => Promise<void>): Promise<void> {
     const existing = (error: { code?: string }, sql: string) =>
-      error.code === ER_DUP_KEYNAME && /^create index /i.test(sql);
+      (error.code === ER_DUP_KEYNAME && /^create index /i.test(sql)) ||
+      (ROUTINE_NOT_MADE.has(error.code ?? "") && /^create procedure /i.test(sql));
     return this.#withConnection(async (s) => {
       const lock = `select get_lock(${LOCK_NAME}, ?) as locked`;
       const [row] = (await s.exec(lock, [this.#eventTable, MIGRATION_LOCK_SECONDS])) as { locked: number | null }[];

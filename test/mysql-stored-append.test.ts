@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { DatabaseError, openStore } from "../src/index.js";
+import { DEFAULT_TABLES } from "../src/model/types.js";
+import { MysqlDialect } from "../src/sql/dialects/mysql/mysql-dialect.js";
+import { storesNamed } from "./stores.js";
+import { act, eff } from "./support/events.js";
+import { onDatabase } from "./support/raw-sql.js";
+
+/** The routine `initSchema` makes for a one-action rebase (`StoredAppend`). */
+const ROUTINE = new MysqlDialect().storedAppend.name(DEFAULT_TABLES);
+
+/** The store's routines in the database of `url`. */
+async function routines(url: string): Promise<string[]> {
+  const rows = await onDatabase(url, [
+    "select cast(routine_name as char) as name from information_schema.routines where routine_schema = database()",
+  ]);
+  return rows.map((r) => String(r.name));
+}
+
+/**
+ * A user of the database of `url` with `grants` on it (and nothing else), for the
+ * length of `fn`; `fn` gets the URL that connects as that user.
+ */
+async function asUser(url: string, grants: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const user = `coh_${randomBytes(4).toString("hex")}`;
+  const password = randomBytes(12).toString("hex");
+  const parsed = new URL(url);
+  const database = parsed.pathname.slice(1);
+  await onDatabase(url, [
+    `create user '${user}'@'%' identified by '${password}'`,
+    `grant ${grants} on \`${database}\`.* to '${user}'@'%'`,
+  ]);
+  try {
+    const theirs = new URL(url);
+    theirs.username = user;
+    theirs.password = password;
+    await fn(theirs.toString());
+  } finally {
+    await onDatabase(url, [`drop user '${user}'@'%'`]);
+  }
+}
+
+const TABLE_RIGHTS = "select, insert, update, delete, create, drop, index, alter";
+
+for (const factory of storesNamed("mysql")) {
+  describe("MySQL/MariaDB: the stored routine of a one-action rebase", () => {
+    afterAll(() => factory.dispose());
+
+    it("initSchema makes it, and a second initSchema finds it made", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      expect(await routines(url)).toEqual([ROUTINE]);
+      await store.initSchema();
+      expect(await routines(url)).toEqual([ROUTINE]);
+      expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+    });
+
+    it("a user who may not create routines: initSchema goes on without it, and rebases take the statements", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      await onDatabase(url, [`drop procedure \`${ROUTINE}\``]);
+      await asUser(url, TABLE_RIGHTS, async (theirs) => {
+        const store = openStore(theirs);
+        try {
+          await store.initSchema();
+          expect(await routines(url)).toEqual([]);
+          expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+          expect((await store.rebase(1, [act(["order", 2])])).result).toBe("ok");
+          const c = await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })]);
+          expect(c).toMatchObject({ result: "conflict", conflict: { ours: { seqNo: 3 }, theirs: { seqNo: 1 } } });
+          expect(await store.currentSeqNo()).toBe(2);
+        } finally {
+          await store.close();
+        }
+      });
+    });
+
+    it("a user who may not run it (no EXECUTE): rebases take the statements", async () => {
+      const owner = await factory.create();
+      const url = factory.lastUrl as string;
+      expect((await owner.rebase(1, [act(["order", 1])])).result).toBe("ok");
+      await asUser(url, TABLE_RIGHTS, async (theirs) => {
+        const store = openStore(theirs);
+        try {
+          expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+          expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
+          expect(await store.rebase(3, [act(["order", 1], { assoc: { n: 2 } })])).toMatchObject({
+            result: "ok",
+            events: [{ seqNo: 3 }],
+          });
+        } finally {
+          await store.close();
+        }
+      });
+      expect(await owner.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 3 });
+    });
+
+    it("refuses for any effect since the base (then the exact rules decide) and for a base past the head", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["order", 1], undefined, { triggers: [["key", 1]] })])).result).toBe("ok");
+      expect((await store.rebase(2, [eff(["key", 2])])).result).toBe("ok");
+      // An effect on a trigger order 1 does not carry: no conflict.
+      expect(await store.rebase(2, [act(["order", 1], { assoc: { n: 2 } })])).toMatchObject({
+        result: "ok",
+        events: [{ seqNo: 3 }],
+      });
+      expect(await store.rebase(5, [act(["order", 1])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 4 });
+      expect(await store.currentSeqNo()).toBe(3);
+    });
+
+    it("a missing write-lock row is a DatabaseError, and nothing is written or left locked", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+      const meta = `${DEFAULT_TABLES.event}_meta`;
+      await onDatabase(url, [`delete from \`${meta}\` where \`name\` = 'write-lock'`]);
+      const failed = store.rebase(2, [act(["order", 2])]);
+      await expect(failed).rejects.toThrow(DatabaseError);
+      await expect(failed).rejects.toThrow(/write-lock row is missing: run initSchema\(\) first/);
+      expect(await store.currentSeqNo()).toBe(1);
+      // The routine rolled back: its transaction holds nothing (a lock would keep this waiting).
+      await onDatabase(url, [`insert into \`${meta}\` (\`name\`, \`value\`) values ('write-lock', 0)`]);
+      expect((await store.rebase(2, [act(["order", 2])])).result).toBe("ok");
+    });
+  });
+}
