@@ -115,9 +115,9 @@ export interface Backend {
   readonly refusesTakenSeqNos?: boolean;
   /**
    * Optional: true when {@link appendOnHead} takes `events` in one call on the
-   * server that costs what the append on the head a writer saw costs (see
-   * {@link refusesTakenSeqNos}), without that append's risk of a refusal when
-   * another writer committed since: the rules then skip that append.
+   * server that is not refused when another writer committed since (the
+   * append on the head a writer saw is: see {@link refusesTakenSeqNos}): once
+   * that append was refused, the rules skip it for a while.
    */
   appendsInOneCall?(events: readonly EncodedEvent[], resolved: readonly number[]): boolean;
   /**

@@ -109,19 +109,31 @@ for (const factory of storesNamed("mysql")) {
       expect(await store.currentSeqNo()).toBe(3);
     });
 
-    it("a missing write-lock row is a DatabaseError, and nothing is written or left locked", async () => {
+    it("without the write-lock row every write is a DatabaseError that wrote nothing, and holds no lock", async () => {
       const store = await factory.create();
       const url = factory.lastUrl as string;
       expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
       const meta = `${DEFAULT_TABLES.event}_meta`;
       await onDatabase(url, [`delete from \`${meta}\` where \`name\` = 'write-lock'`]);
-      const failed = store.rebase(2, [act(["order", 2])]);
-      await expect(failed).rejects.toThrow(DatabaseError);
-      await expect(failed).rejects.toThrow(/write-lock row is missing: run initSchema\(\) first/);
-      expect(await store.currentSeqNo()).toBe(1);
-      // The routine rolled back: its transaction holds nothing (a lock would keep this waiting).
+      const missing = /write-lock row is missing: run initSchema\(\) first/;
+      // On the head the writer saw (the lock, the rows and COMMIT in one query), then behind it: one action
+      // (the routine), two (one query with the head and the guard), and the full rules of an id.
+      for (const [base, history, options] of [
+        [2, [act(["order", 2])], {}],
+        [1, [act(["order", 3])], {}],
+        [1, [act(["order", 4]), act(["order", 5])], {}],
+        [1, [act(["order", 6])], { id: "with-an-id" }],
+      ] as const) {
+        const failed = store.rebase(base, [...history], options);
+        await expect(failed).rejects.toThrow(DatabaseError);
+        await expect(failed).rejects.toThrow(missing);
+        expect(await store.currentSeqNo()).toBe(1);
+      }
+      // Nothing holds the lock now: the row back, writes go on.
       await onDatabase(url, [`insert into \`${meta}\` (\`name\`, \`value\`) values ('write-lock', 0)`]);
       expect((await store.rebase(2, [act(["order", 2])])).result).toBe("ok");
+      expect((await store.rebase(1, [act(["order", 3])])).result).toBe("ok");
+      expect(await store.currentSeqNo()).toBe(3);
     });
   });
 }

@@ -116,6 +116,21 @@ const MIGRATION_LOCK_SECONDS = 60;
 /** How long a scrub's rebuild waits for other sessions' locks on the key relation (as on PostgreSQL). */
 const SCRUB_WAIT_SECONDS = 2;
 const ER_DUP_KEYNAME = "ER_DUP_KEYNAME";
+/**
+ * The write lock's statement adds 1 to this when the write-lock row is
+ * missing, which fails it (ER_DATA_OUT_OF_RANGE): the statements of the
+ * transaction travel with it in one round trip, and without the row they
+ * would run, up to COMMIT, without the lock.
+ */
+const LOCK_MISSING = "9223372036854775807";
+
+/** The error to report when the write lock's statement failed for want of its row. */
+function missingLock(error: unknown, query: string): DatabaseError | undefined {
+  if (!(error instanceof DatabaseError) || error.dbCode !== "ER_DATA_OUT_OF_RANGE") return undefined;
+  if (!error.message.includes(`${LOCK_MISSING} + `)) return undefined;
+  return new DatabaseError("the store's write-lock row is missing: run initSchema() first", { cause: error, query });
+}
+
 /** A CALL: the routine may commit, as a COMMIT does (see `Session.#committing`). */
 const CALL = /^\s*call\b/i;
 /**
@@ -547,7 +562,9 @@ export class MysqlDriver implements SqlDriver {
     writeLockRow: string,
   ) {
     this.#eventTable = tables.event;
-    this.#writeLock = `select \`value\` from ${quote(tables.meta)} where \`name\` = ? for update`;
+    // Outer-joined to one row, so that without the write-lock row the statement fails on the server (see
+    // LOCK_MISSING) and the statements queued after it, up to COMMIT, never run.
+    this.#writeLock = `select m.\`value\`, ${LOCK_MISSING} + (m.\`value\` is null) as \`missing\` from (select 1 as \`one\`) as d left join ${quote(tables.meta)} as m on m.\`name\` = ? for update`;
     this.#writeLockRow = writeLockRow;
     if ("pool" in source) {
       const wrapped = (source.pool as { pool?: MysqlPool }).pool;
@@ -692,16 +709,8 @@ export class MysqlDriver implements SqlDriver {
       await s.send("set transaction isolation level read committed");
       await s.send("start transaction");
       try {
-        const locked = (rows: unknown[]) => {
-          if (rows.length !== 1) {
-            throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
-              cause: undefined,
-              query: this.#writeLock,
-            });
-          }
-        };
         // On a connection idle for a while, the opening statements go in a round trip of their own (see `probe`).
-        await s.send(this.#writeLock, [this.#writeLockRow], locked, s.probe);
+        await s.send(this.#writeLock, [this.#writeLockRow], undefined, s.probe);
         const result = await fn(s);
         if (commit(result)) await s.exec("commit");
         else {
@@ -712,7 +721,7 @@ export class MysqlDriver implements SqlDriver {
       } catch (error) {
         // The first error is the one to report.
         await s.abandon();
-        throw error;
+        throw missingLock(error, this.#writeLock) ?? error;
       }
     });
   }
