@@ -134,11 +134,20 @@ for (const factory of storesNamed("mysql")) {
         expect(await store.rebase(3, [act(["order", 4])])).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
         expect(sent() - at).toBe(3);
         expect(calls()).toBe(1);
-        // initSchema makes it again, and the store calls it from then on.
-        await store.initSchema();
-        expect((await store.rebase(5, [act(["order", 5])])).result).toBe("ok");
+        // Another process makes it: the store asks again a minute after it found it missing.
+        await other.initSchema();
+        expect((await store.rebase(1, [act(["order", 5])])).result).toBe("ok");
+        expect(calls()).toBe(1);
+        vi.spyOn(performance, "now").mockReturnValue(60_000);
+        expect(await store.rebase(1, [act(["order", 6])])).toMatchObject({ result: "ok", events: [{ seqNo: 6 }] });
         expect(calls()).toBe(2);
-        expect(await store.currentSeqNo()).toBe(5);
+        // Its own initSchema makes it, and the store calls it from then on.
+        await dropRoutine(url);
+        expect((await store.rebase(1, [act(["order", 7])])).result).toBe("ok");
+        await store.initSchema();
+        expect((await store.rebase(1, [act(["order", 8])])).result).toBe("ok");
+        expect(calls()).toBe(4);
+        expect(await store.currentSeqNo()).toBe(8);
       } finally {
         await store.close();
         await new Promise<void>((resolve) => pool.end(() => resolve()));

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import mysql from "mysql2";
 import { afterAll, describe, expect, it } from "vitest";
 import { DatabaseError, openStore } from "../src/index.js";
 import { DEFAULT_TABLES } from "../src/model/types.js";
@@ -22,9 +23,13 @@ async function routines(url: string): Promise<string[]> {
  * A user of the database of `url` with `grants` on it (and nothing else), for the
  * length of `fn`; `fn` gets the URL that connects as that user.
  */
-async function asUser(url: string, grants: string, fn: (url: string) => Promise<void>): Promise<void> {
+async function asUser(
+  url: string,
+  grants: string,
+  fn: (url: string) => Promise<void>,
+  password = randomBytes(12).toString("hex"),
+): Promise<void> {
   const user = `coh_${randomBytes(4).toString("hex")}`;
-  const password = randomBytes(12).toString("hex");
   const parsed = new URL(url);
   const database = parsed.pathname.slice(1);
   await onDatabase(url, [
@@ -54,6 +59,75 @@ for (const factory of storesNamed("mysql")) {
       await store.initSchema();
       expect(await routines(url)).toEqual([ROUTINE]);
       expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+    });
+
+    it("stores whose relation names differ in case only each have a routine of their own", async () => {
+      const lower = await factory.create();
+      const url = factory.lastUrl as string;
+      const tables = { event: "Events", action: "Actions", effect: "Effects", trigger: "Triggers" };
+      const upper = openStore(url, { tables });
+      try {
+        await upper.initSchema();
+        expect((await routines(url)).sort()).toEqual([ROUTINE, new MysqlDialect().storedAppend.name(tables)].sort());
+        expect((await lower.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        expect(await upper.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 1 }] });
+        expect(await upper.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+        expect([await lower.currentSeqNo(), await upper.currentSeqNo()]).toEqual([1, 2]);
+        expect(await lower.aggregate(["order", 2])).toBeUndefined();
+      } finally {
+        await upper.close();
+      }
+    });
+
+    it("tells its refusals apart from other errors when the password is a word of their message", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      await asUser(
+        url,
+        `${TABLE_RIGHTS}, execute`,
+        async (theirs) => {
+          const store = openStore(theirs);
+          try {
+            expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+            expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
+            expect(await store.rebase(5, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 2 });
+          } finally {
+            await store.close();
+          }
+        },
+        "refused",
+      );
+    });
+
+    it("is made under a sql_mode of its own, whatever the session's (ORACLE parses another syntax)", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      await onDatabase(url, [`drop procedure \`${ROUTINE}\``]);
+      const pool = mysql.createPool({ uri: url, multipleStatements: true, connectionLimit: 2 });
+      pool.on("connection", (connection) => {
+        connection.query("set session sql_mode = 'ORACLE'");
+      });
+      const store = openStore("mysql://", { pool });
+      try {
+        await store.initSchema();
+        const [made] = await onDatabase(url, [
+          "select cast(sql_mode as char) as mode from information_schema.routines where routine_schema = database()",
+        ]);
+        expect(String(made?.mode)).toContain("STRICT_TRANS_TABLES");
+        expect(String(made?.mode)).not.toContain("ORACLE");
+        expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
+        // The session has its own sql_mode back.
+        const mode = await new Promise<string>((resolve, reject) =>
+          pool.query("select @@session.sql_mode as m", (e, rows) =>
+            e ? reject(e) : resolve(String((rows as { m: string }[])[0]?.m)),
+          ),
+        );
+        expect(mode).toContain("ORACLE");
+      } finally {
+        await store.close();
+        await new Promise<void>((resolve) => pool.end(() => resolve()));
+      }
     });
 
     it("a user who may not create routines: initSchema goes on without it, and rebases take the statements", async () => {

@@ -1,4 +1,5 @@
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, RawBuilder } from "kysely";
+import type { DatabaseError } from "../model/errors.js";
 import type { TableNames } from "../model/types.js";
 
 /** A statement ready to run: SQL text and its parameters. */
@@ -293,7 +294,11 @@ export interface HeadlessAppend {
  * called, rebases take the statements.
  */
 export interface StoredAppend {
-  /** The routine's name for the store's relations (named after the event relation, within 63 characters). */
+  /**
+   * The routine's name for the store's relations: named after the event
+   * relation, with a digest of the relations it writes, since routine names
+   * ignore case where relation names may not (`Events` and `events`).
+   */
   name(tables: TableNames): string;
   /** The statement that creates routine `name`; the driver's migration tolerates it existing, or not being allowed. */
   create(tables: TableNames, name: string): string;
@@ -303,12 +308,18 @@ export interface StoredAppend {
    * aggregate id and patch, as {@link appendOneParameters} lists them.
    */
   call(name: string): string;
-  /** The `dbCode` of the routine's refusal, and of its report of a missing write-lock row; their messages tell them apart. */
-  readonly failure: string;
-  /** What the refusal's message holds. */
-  readonly refusal: string;
-  /** What the message of a missing write-lock row holds. */
-  readonly noWriteLock: string;
+  /**
+   * What an error of a call says, when the routine raised it: it refused, or
+   * the write-lock row is missing. Read from the driver's own error (`cause`):
+   * the message of a {@link DatabaseError} has the password blanked out.
+   */
+  outcomeOf(error: DatabaseError): "refused" | "no-write-lock" | undefined;
+  /**
+   * The session's sql_mode set for the CREATE, and set back after it: a
+   * routine runs with the sql_mode it was created under, and some modes
+   * (ORACLE) parse another syntax.
+   */
+  readonly sqlMode: { readonly set: string; readonly restore: string };
   /** The `dbCode`s that mean the routine cannot be called here (missing, another routine of that name, not allowed). */
   readonly unavailable: ReadonlySet<string>;
 }

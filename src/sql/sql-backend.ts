@@ -222,6 +222,9 @@ export interface SqlWriteTx extends WriteTx {
   readonly session: SqlSession;
 }
 
+/** How long a store appends with statements after a call found its `storedAppend` routine unavailable. */
+const STORED_RETRY_MS = 60_000;
+
 /**
  * The SQL store: every query is built once here, dialect-agnostic, with Kysely
  * as a compiler; a dialect declares what differs and its driver runs the SQL.
@@ -234,6 +237,8 @@ export class SqlBackend implements Backend {
   #queuesNothing = false;
   /** The name of the dialect's `storedAppend` routine while the store may call it. */
   #storedAppend: string | undefined;
+  /** When a call found the routine unavailable: the time to try it again (`performance.now()`). */
+  #storedAgainAt: number | undefined;
   get readsAhead(): boolean {
     return this.dialect.readsAhead;
   }
@@ -328,9 +333,15 @@ export class SqlBackend implements Backend {
       const stored = this.dialect.storedAppend;
       if (stored && this.driver.call) {
         const name = stored.name(this.tables);
-        await s.run({ sql: stored.create(this.tables, name), parameters: [] });
+        await s.run({ sql: stored.sqlMode.set, parameters: [] });
+        try {
+          await s.run({ sql: stored.create(this.tables, name), parameters: [] });
+        } finally {
+          await s.run({ sql: stored.sqlMode.restore, parameters: [] });
+        }
         // Made now, if a call found it missing before.
         this.#storedAppend = name;
+        this.#storedAgainAt = undefined;
       }
     });
   }
@@ -563,8 +574,12 @@ export class SqlBackend implements Backend {
 
   /** The call of the dialect's `storedAppend` routine that appends `events` on `base`, where it can. */
   #storedCall(base: number, events: readonly EncodedEvent[], resolved: readonly number[]): Statement | undefined {
-    const name = this.#storedAppend;
     const stored = this.dialect.storedAppend;
+    if (this.#storedAgainAt !== undefined && performance.now() >= this.#storedAgainAt && stored) {
+      this.#storedAgainAt = undefined;
+      this.#storedAppend = stored.name(this.tables);
+    }
+    const name = this.#storedAppend;
     if (name === undefined || stored === undefined || events.length !== 1 || resolved.length > 0) return undefined;
     const parameters = appendOneParameters(base, events[0] as EncodedEvent);
     return parameters && { sql: stored.call(name), parameters };
@@ -583,11 +598,14 @@ export class SqlBackend implements Backend {
     } catch (error) {
       if (!(error instanceof DatabaseError) || error instanceof WriteConflictError) throw error;
       if (error.dbCode !== undefined && stored.unavailable.has(error.dbCode)) {
+        // Another process's initSchema may make it (or grant it) later: the store asks again after a while.
         this.#storedAppend = undefined;
+        this.#storedAgainAt = performance.now() + STORED_RETRY_MS;
         return undefined;
       }
-      if (error.dbCode === stored.failure && error.message.includes(stored.refusal)) return "refused";
-      if (error.dbCode === stored.failure && error.message.includes(stored.noWriteLock)) {
+      const outcome = stored.outcomeOf(error);
+      if (outcome === "refused") return "refused";
+      if (outcome === "no-write-lock") {
         throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
           cause: error,
           query: call.sql,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type CompiledQuery,
   type Kysely,
@@ -113,18 +114,27 @@ const HEADLESS: HeadlessAppend = {
 /** The text of {@link STORED_APPEND}'s refusal; a missing write-lock row is reported with {@link NO_WRITE_LOCK}. */
 const REFUSED = "coherence-store: refused";
 const NO_WRITE_LOCK = "coherence-store: the write-lock row is missing";
+/** The errno of a SIGNAL of SQLSTATE '45000' without its own MYSQL_ERRNO. */
+const ER_SIGNAL_EXCEPTION = 1644;
 
 /**
  * {@link StoredAppend} on MySQL/MariaDB: a procedure with the caller's
  * rights (`sql security invoker`) that runs what `MysqlDriver.write` and the
  * {@link HEADLESS} statements run, in one READ COMMITTED transaction, and
  * rolls back on any error before passing it on, so that no call leaves the
- * write lock held. Its text is plain ASCII with its names in backquotes, so
- * the sql_mode it is created under changes nothing. The name carries a
+ * write lock held. It is created under a sql_mode of its own
+ * ({@link StoredAppend.sqlMode}), which it keeps. The name carries a
  * version: a later body is another routine.
  */
 const STORED_APPEND: StoredAppend = {
-  name: (tables) => derivedName(tables, "append_v1"),
+  name: (tables) => {
+    const digest = createHash("sha256")
+      .update(JSON.stringify([tables.event, tables.action, tables.effect, derivedName(tables, "meta")]))
+      .digest("hex")
+      .slice(0, 12);
+    // 64 characters at most: the event relation's name, cut where it must be, and 23 of ours.
+    return `${tables.event.slice(0, 40)}_append_v1_${digest}`;
+  },
   create: (tables, name) => {
     const [events, actions, effects, meta] = [
       quoted(tables.event),
@@ -159,9 +169,19 @@ begin
 end`;
   },
   call: (name) => `call ${quoted(name)}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  failure: "ER_SIGNAL_EXCEPTION",
-  refusal: REFUSED,
-  noWriteLock: NO_WRITE_LOCK,
+  outcomeOf: (error) => {
+    // The server's own text: mapMysqlError blanks the password out of the error's message.
+    const raw = error.cause as { errno?: unknown; sqlMessage?: unknown } | undefined;
+    if (raw?.errno !== ER_SIGNAL_EXCEPTION) return undefined;
+    if (raw.sqlMessage === REFUSED) return "refused";
+    if (raw.sqlMessage === NO_WRITE_LOCK) return "no-write-lock";
+    return undefined;
+  },
+  sqlMode: {
+    // Strict, and nothing that changes the syntax (ORACLE, ANSI_QUOTES) or the routine's arithmetic.
+    set: "set @coherence_sql_mode = @@session.sql_mode, session sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+    restore: "set session sql_mode = @coherence_sql_mode, @coherence_sql_mode = null",
+  },
   unavailable: new Set([
     // No such routine; another routine of that name; EXECUTE not granted; its definer dropped.
     "ER_SP_DOES_NOT_EXIST",

@@ -127,7 +127,9 @@ const LOCK_MISSING = "9223372036854775807";
 /** The error to report when the write lock's statement failed for want of its row. */
 function missingLock(error: unknown, query: string): DatabaseError | undefined {
   if (!(error instanceof DatabaseError) || error.dbCode !== "ER_DATA_OUT_OF_RANGE") return undefined;
-  if (!error.message.includes(`${LOCK_MISSING} + `)) return undefined;
+  // The server's own text: the error's message has the password blanked out.
+  const raw = (error.cause as { sqlMessage?: unknown } | undefined)?.sqlMessage;
+  if (typeof raw !== "string" || !raw.includes(`${LOCK_MISSING} + `)) return undefined;
   return new DatabaseError("the store's write-lock row is missing: run initSchema() first", { cause: error, query });
 }
 
