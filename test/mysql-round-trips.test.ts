@@ -1,10 +1,11 @@
 import mysql from "mysql2";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { openStore } from "../src/index.js";
+import { openStore, type Store } from "../src/index.js";
 import { DEFAULT_TABLES } from "../src/model/types.js";
 import { MysqlDialect } from "../src/sql/dialects/mysql/mysql-dialect.js";
 import { storesNamed } from "./stores.js";
 import { act, eff } from "./support/events.js";
+import { onDatabase } from "./support/raw-sql.js";
 
 /**
  * A pool of the store's database whose connections count the queries they send, the prepared
@@ -41,17 +42,26 @@ function countingPool(url: string): {
   return { pool, sent: () => sent, prepared: () => prepared, locks: () => locks, calls: () => calls };
 }
 
+type Counts = Omit<ReturnType<typeof countingPool>, "pool">;
+
+/** Runs `fn` with a store on a {@link countingPool} of `url`, then closes both. */
+async function withCountingStore(url: string, fn: (store: Store, counts: Counts) => Promise<void>): Promise<void> {
+  const { pool, ...counts } = countingPool(url);
+  const store = openStore("mysql://", { pool });
+  try {
+    await fn(store, counts);
+  } finally {
+    await store.close();
+    await new Promise<void>((resolve) => pool.end(() => resolve()));
+  }
+}
+
 /** The routine `initSchema` makes for a one-action rebase (`StoredAppend`). */
 const ROUTINE = new MysqlDialect().storedAppend.name(DEFAULT_TABLES);
 
 /** Drops the store's routine: its rebases then take the statements, as where the user may not create routines. */
 async function dropRoutine(url: string): Promise<void> {
-  const connection = mysql.createConnection({ uri: url });
-  try {
-    await connection.promise().query(`drop procedure if exists \`${ROUTINE}\``);
-  } finally {
-    await connection.promise().end();
-  }
+  await onDatabase(url, [`drop procedure if exists \`${ROUTINE}\``]);
 }
 
 for (const factory of storesNamed("mysql")) {
@@ -65,9 +75,7 @@ for (const factory of storesNamed("mysql")) {
     it("with the routine, a one-action rebase behind the head is one call, refused without a ROLLBACK", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
-      const { pool, sent, locks, calls } = countingPool(url);
-      const store = openStore("mysql://", { pool });
-      try {
+      await withCountingStore(url, async (store, { sent, locks, calls }) => {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
         await store.currentSeqNo();
         expect((await other.rebase(2, [act(["order", 2]), act(["order", 3])])).result).toBe("ok");
@@ -113,19 +121,14 @@ for (const factory of storesNamed("mysql")) {
         const streamed: number[] = [];
         for await (const a of store.stream()) streamed.push(a.seqNo);
         expect(streamed).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-      } finally {
-        await store.close();
-        await new Promise<void>((resolve) => pool.end(() => resolve()));
-      }
+      });
     });
 
     it("without the routine: the rebases take the statements, after one call that finds it missing", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
       await dropRoutine(url);
-      const { pool, sent, calls } = countingPool(url);
-      const store = openStore("mysql://", { pool });
-      try {
+      await withCountingStore(url, async (store, { sent, calls }) => {
         expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
         expect((await store.rebase(2, [act(["order", 2])])).result).toBe("ok");
         expect((await other.rebase(3, [act(["order", 3])])).result).toBe("ok");
@@ -148,19 +151,14 @@ for (const factory of storesNamed("mysql")) {
         expect((await store.rebase(1, [act(["order", 8])])).result).toBe("ok");
         expect(calls()).toBe(4);
         expect(await store.currentSeqNo()).toBe(8);
-      } finally {
-        await store.close();
-        await new Promise<void>((resolve) => pool.end(() => resolve()));
-      }
+      });
     });
 
     it("without the routine, a writer behind the head: one query for the lock, the head, the checks, the rows and COMMIT", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
       await dropRoutine(url);
-      const { pool, sent, prepared, locks } = countingPool(url);
-      const store = openStore("mysql://", { pool });
-      try {
+      await withCountingStore(url, async (store, { sent, prepared, locks }) => {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
         // Warm the pool: its first connection, and the store's first head.
         await store.currentSeqNo();
@@ -204,19 +202,14 @@ for (const factory of storesNamed("mysql")) {
         at = sent();
         expect(await store.rebase(7, [act(["order", 8])])).toMatchObject({ result: "ok", events: [{ seqNo: 8 }] });
         expect(sent() - at).toBe(3);
-      } finally {
-        await store.close();
-        await new Promise<void>((resolve) => pool.end(() => resolve()));
-      }
+      });
     });
 
     it("an effect since the base makes the guard refuse (it checks for any effect); the exact rules then decide", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
       await dropRoutine(url);
-      const { pool, locks } = countingPool(url);
-      const store = openStore("mysql://", { pool });
-      try {
+      await withCountingStore(url, async (store, { locks }) => {
         expect((await other.rebase(1, [act(["order", 1], undefined, { triggers: [["key", 1]] })])).result).toBe("ok");
         expect((await other.rebase(2, [act(["order", 2], undefined, { triggers: [["key", 2]] })])).result).toBe("ok");
         await store.currentSeqNo();
@@ -238,17 +231,12 @@ for (const factory of storesNamed("mysql")) {
         const resolved = await store.rebase(5, [act(["order", 1], { assoc: { n: 3 } })], { resolved: [5] });
         expect(resolved).toMatchObject({ result: "ok", events: [{ seqNo: 6 }] });
         expect(await store.currentSeqNo()).toBe(6);
-      } finally {
-        await store.close();
-        await new Promise<void>((resolve) => pool.end(() => resolve()));
-      }
+      });
     });
 
     it("a large rebase inserts its full chunks of 1,000 rows as prepared statements, its remainder as text", async () => {
       const other = await factory.create();
-      const { pool, prepared } = countingPool(factory.lastUrl as string);
-      const store = openStore("mysql://", { pool });
-      try {
+      await withCountingStore(factory.lastUrl as string, async (store, { prepared }) => {
         const big = (from: number, n: number) =>
           Array.from({ length: n }, (_, i) => act(["order", (from + i) % 7], { assoc: { n: from + i, s: `é ${i}` } }));
         expect((await store.rebase(1, [act(["order", 0])])).result).toBe("ok");
@@ -270,10 +258,7 @@ for (const factory of storesNamed("mysql")) {
         expect(read.map(([seqNo]) => seqNo)).toEqual(Array.from({ length: 3702 }, (_, i) => i + 1));
         expect(read[1]).toEqual([2, { assoc: { n: 2, s: "é 0" } }]);
         expect(read[3701]).toEqual([3702, { assoc: { n: 3701, s: "é 1199" } }]);
-      } finally {
-        await store.close();
-        await new Promise<void>((resolve) => pool.end(() => resolve()));
-      }
+      });
     });
   });
 }

@@ -309,11 +309,12 @@ export interface StoredAppend {
    */
   call(name: string): string;
   /**
-   * What an error of a call says, when the routine raised it: it refused, or
-   * the write-lock row is missing. Read from the driver's own error (`cause`):
-   * the message of a {@link DatabaseError} has the password blanked out.
+   * True when the routine raised `error` to refuse. Read from the driver's
+   * own error (`cause`): the message of a {@link DatabaseError} has the
+   * password blanked out. (Its report of a missing write-lock row, the
+   * driver's `call` maps as its `write` maps the lock statement's.)
    */
-  outcomeOf(error: DatabaseError): "refused" | "no-write-lock" | undefined;
+  refused(error: DatabaseError): boolean;
   /**
    * The session's sql_mode set for the CREATE, and set back after it: a
    * routine runs with the sql_mode it was created under, and some modes

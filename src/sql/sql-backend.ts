@@ -235,9 +235,9 @@ export class SqlBackend implements Backend {
   readonly firstConflictsUnlocked?: Backend["firstConflictsUnlocked"];
   /** The driver's sessions cannot queue statements: {@link #appendOnHead} cannot take one round trip. */
   #queuesNothing = false;
-  /** The name of the dialect's `storedAppend` routine while the store may call it. */
-  #storedAppend: string | undefined;
-  /** When a call found the routine unavailable: the time to try it again (`performance.now()`). */
+  /** The name of the dialect's `storedAppend` routine, where the driver can call it. */
+  readonly #storedName: string | undefined;
+  /** After a call found the routine unavailable: when to call it again (`performance.now()`). */
   #storedAgainAt: number | undefined;
   get readsAhead(): boolean {
     return this.dialect.readsAhead;
@@ -273,7 +273,7 @@ export class SqlBackend implements Backend {
       plugins: [renameTables(tables)],
     });
     this.#textOf = dialect.textOf?.bind(dialect);
-    if (dialect.storedAppend && this.driver.call) this.#storedAppend = dialect.storedAppend.name(tables);
+    if (dialect.storedAppend && this.driver.call) this.#storedName = dialect.storedAppend.name(tables);
     const headless = dialect.headless;
     if (headless) {
       this.appendOnHead = (base, events, aggregates, resolved) =>
@@ -331,16 +331,14 @@ export class SqlBackend implements Backend {
       if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
       // Where the user may not create it, the driver goes on without it (see `StoredAppend`).
       const stored = this.dialect.storedAppend;
-      if (stored && this.driver.call) {
-        const name = stored.name(this.tables);
+      if (stored && this.#storedName !== undefined) {
         await s.run({ sql: stored.sqlMode.set, parameters: [] });
         try {
-          await s.run({ sql: stored.create(this.tables, name), parameters: [] });
+          await s.run({ sql: stored.create(this.tables, this.#storedName), parameters: [] });
         } finally {
           await s.run({ sql: stored.sqlMode.restore, parameters: [] });
         }
         // Made now, if a call found it missing before.
-        this.#storedAppend = name;
         this.#storedAgainAt = undefined;
       }
     });
@@ -575,12 +573,12 @@ export class SqlBackend implements Backend {
   /** The call of the dialect's `storedAppend` routine that appends `events` on `base`, where it can. */
   #storedCall(base: number, events: readonly EncodedEvent[], resolved: readonly number[]): Statement | undefined {
     const stored = this.dialect.storedAppend;
-    if (this.#storedAgainAt !== undefined && performance.now() >= this.#storedAgainAt && stored) {
-      this.#storedAgainAt = undefined;
-      this.#storedAppend = stored.name(this.tables);
-    }
-    const name = this.#storedAppend;
+    const name = this.#storedName;
     if (name === undefined || stored === undefined || events.length !== 1 || resolved.length > 0) return undefined;
+    if (this.#storedAgainAt !== undefined) {
+      if (performance.now() < this.#storedAgainAt) return undefined;
+      this.#storedAgainAt = undefined;
+    }
     const parameters = appendOneParameters(base, events[0] as EncodedEvent);
     return parameters && { sql: stored.call(name), parameters };
   }
@@ -599,18 +597,10 @@ export class SqlBackend implements Backend {
       if (!(error instanceof DatabaseError) || error instanceof WriteConflictError) throw error;
       if (error.dbCode !== undefined && stored.unavailable.has(error.dbCode)) {
         // Another process's initSchema may make it (or grant it) later: the store asks again after a while.
-        this.#storedAppend = undefined;
         this.#storedAgainAt = performance.now() + STORED_RETRY_MS;
         return undefined;
       }
-      const outcome = stored.outcomeOf(error);
-      if (outcome === "refused") return "refused";
-      if (outcome === "no-write-lock") {
-        throw new DatabaseError("the store's write-lock row is missing: run initSchema() first", {
-          cause: error,
-          query: call.sql,
-        });
-      }
+      if (stored.refused(error)) return "refused";
       throw error;
     }
     // Committed: running the full rules now would write the history twice.

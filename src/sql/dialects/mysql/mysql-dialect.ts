@@ -111,11 +111,12 @@ const HEADLESS: HeadlessAppend = {
   failure: "ER_SUBQUERY_NO_1_ROW",
 };
 
-/** The text of {@link STORED_APPEND}'s refusal; a missing write-lock row is reported with {@link NO_WRITE_LOCK}. */
+/** The text of {@link STORED_APPEND}'s refusal. */
 const REFUSED = "coherence-store: refused";
-const NO_WRITE_LOCK = "coherence-store: the write-lock row is missing";
+/** The text of {@link STORED_APPEND}'s report of a missing write-lock row (see `MysqlDriver.call`). */
+export const NO_WRITE_LOCK = "coherence-store: the write-lock row is missing";
 /** The errno of a SIGNAL of SQLSTATE '45000' without its own MYSQL_ERRNO. */
-const ER_SIGNAL_EXCEPTION = 1644;
+export const ER_SIGNAL_EXCEPTION = 1644;
 
 /**
  * {@link StoredAppend} on MySQL/MariaDB: a procedure with the caller's
@@ -169,13 +170,10 @@ begin
 end`;
   },
   call: (name) => `call ${quoted(name)}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  outcomeOf: (error) => {
+  refused: (error) => {
     // The server's own text: mapMysqlError blanks the password out of the error's message.
     const raw = error.cause as { errno?: unknown; sqlMessage?: unknown } | undefined;
-    if (raw?.errno !== ER_SIGNAL_EXCEPTION) return undefined;
-    if (raw.sqlMessage === REFUSED) return "refused";
-    if (raw.sqlMessage === NO_WRITE_LOCK) return "no-write-lock";
-    return undefined;
+    return raw?.errno === ER_SIGNAL_EXCEPTION && raw.sqlMessage === REFUSED;
   },
   sqlMode: {
     // Strict, and nothing that changes the syntax (ORACLE, ANSI_QUOTES) or the routine's arithmetic.

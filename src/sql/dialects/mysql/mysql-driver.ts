@@ -4,7 +4,7 @@ import { DatabaseError, ValidationError } from "../../../model/errors.js";
 import { type SqlDriver, type SqlSession, type Statement, valueBytes } from "../../dialect.js";
 import { once, packages } from "../packages.js";
 import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget, serverTarget } from "../server-target.js";
-import { asBytes, forMysql, MAX_STATEMENT_BYTES } from "./mysql-dialect.js";
+import { asBytes, ER_SIGNAL_EXCEPTION, forMysql, MAX_STATEMENT_BYTES, NO_WRITE_LOCK } from "./mysql-dialect.js";
 import { isMysqlConnectionError, mapMysqlError, mysqlConnectionError } from "./mysql-errors.js";
 import { formatSql, type SqlMode, sqlModeOf } from "./mysql-format.js";
 
@@ -124,12 +124,19 @@ const ER_DUP_KEYNAME = "ER_DUP_KEYNAME";
  */
 const LOCK_MISSING = "9223372036854775807";
 
-/** The error to report when the write lock's statement failed for want of its row. */
+/**
+ * The error to report when the write lock's statement failed for want of its
+ * row, or the dialect's `storedAppend` routine reported it missing.
+ */
 function missingLock(error: unknown, query: string): DatabaseError | undefined {
-  if (!(error instanceof DatabaseError) || error.dbCode !== "ER_DATA_OUT_OF_RANGE") return undefined;
+  if (!(error instanceof DatabaseError)) return undefined;
   // The server's own text: the error's message has the password blanked out.
-  const raw = (error.cause as { sqlMessage?: unknown } | undefined)?.sqlMessage;
-  if (typeof raw !== "string" || !raw.includes(`${LOCK_MISSING} + `)) return undefined;
+  const raw = error.cause as { errno?: unknown; sqlMessage?: unknown } | undefined;
+  const message = typeof raw?.sqlMessage === "string" ? raw.sqlMessage : "";
+  const missing =
+    (error.dbCode === "ER_DATA_OUT_OF_RANGE" && message.includes(`${LOCK_MISSING} + `)) ||
+    (raw?.errno === ER_SIGNAL_EXCEPTION && message === NO_WRITE_LOCK);
+  if (!missing) return undefined;
   return new DatabaseError("the store's write-lock row is missing: run initSchema() first", { cause: error, query });
 }
 
@@ -740,7 +747,12 @@ export class MysqlDriver implements SqlDriver {
     return this.#withConnection(async (s) => {
       if (s.settings?.autocommitOff) await s.send("commit");
       else if (s.probe) await s.exec("do 0");
-      const results = await s.all<unknown>(statement);
+      let results: unknown[];
+      try {
+        results = await s.all<unknown>(statement);
+      } catch (error) {
+        throw missingLock(error, statement.sql) ?? error;
+      }
       // mysql2 answers a CALL with each result set of the routine, then its status.
       return Array.isArray(results[0]) ? results[0] : results;
     });
