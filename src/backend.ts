@@ -95,6 +95,13 @@ export interface ReplayPageQuery extends ActionFilter {
   readonly limit: number;
 }
 
+/** What {@link Backend.appendOnHead} answers when a check refused the append: it wrote nothing. */
+export interface Refused {
+  readonly refused: true;
+  /** The head the check ran at, read under the write lock (every event up to it committed), where known. */
+  readonly head?: number;
+}
+
 /** A store's backend: the memory store, or the SQL store on one of its dialects. */
 export interface Backend {
   initSchema(): Promise<void>;
@@ -143,7 +150,7 @@ export interface Backend {
    * unless `base` is past the head + 1 or a stored event may conflict with one
    * of `aggregates` (rule 3, with `resolved`; the check may err towards a
    * conflict, never away from one). Returns the first seqNo it appended at;
-   * `"refused"` when it wrote nothing because the base is past the head or
+   * {@link Refused} when it wrote nothing because the base is past the head or
    * something may conflict; undefined when it cannot send the
    * history that way. When it wrote nothing, the full rules run.
    */
@@ -152,19 +159,21 @@ export interface Backend {
     events: readonly EncodedEvent[],
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
-  ): Promise<number | "refused" | undefined>;
+  ): Promise<number | Refused | undefined>;
   /**
    * Optional, with {@link appendOnHead}: {@link WriteTx.firstConflicts}
    * outside the write lock, as the store stood at its head when read (`next`
    * is that head + 1). seqNos are gapless and in commit order and committed
    * events never change, so this is what the write transaction would have
    * found with that head. Undefined when the check cannot be bound that way
-   * (a very long `resolved`).
+   * (a very long `resolved`). With `head` (every event up to it committed, as
+   * a {@link Refused} tells), bound by that head instead of one read now.
    */
   firstConflictsUnlocked?(
     base: number,
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
+    head?: number,
   ): Promise<{ conflicts: Map<string, number>; next: number } | undefined>;
   /**
    * `[seqNo, patch JSON text]` of the actions on `aggregate` with

@@ -149,11 +149,17 @@ export async function rebase(
         see(backend, next + encoded.length - 1);
         return { result: "ok", events: numberedFrom(history, next, history.length) };
       }
-      if (next === "refused" && targets.length > 0 && backend.firstConflictsUnlocked) {
+      const head = typeof next === "object" ? next.head : undefined;
+      if (head !== undefined && base > head + 1) {
+        // Read under the write lock: what the full rules would find.
+        see(backend, head);
+        return { result: "invalid-seq-no", nextSeqNo: head + 1 };
+      }
+      if (typeof next === "object" && targets.length > 0 && backend.firstConflictsUnlocked) {
         // Refused, most likely for a conflict: found without taking the write lock again, so
-        // that other writers commit meanwhile. Without one (the base was past the head), the
-        // full rules below decide.
-        const read = await backend.firstConflictsUnlocked(base, targets, resolved);
+        // that other writers commit meanwhile (bound by the head the refusal read, where it
+        // tells it). Without one (the base was past the head), the full rules below decide.
+        const read = await backend.firstConflictsUnlocked(base, targets, resolved, head);
         if (read !== undefined) {
           see(backend, read.next - 1);
           if (base < read.next) behind.add(backend);

@@ -85,16 +85,20 @@ for (const factory of storesNamed("mysql")) {
         expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
         expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
 
-        // A conflict: the routine refuses (and rolls back inside), the conflict is read without the lock.
+        // A conflict: the routine refuses (and rolls back inside) and answers the head it read under
+        // the lock; the conflict is read bound by it without the lock, then theirs: three queries.
+        at = sent();
         const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);
         expect(c).toMatchObject({
           result: "conflict",
           events: [],
           conflict: { ours: { seqNo: 5 }, theirs: { seqNo: 3 } },
         });
-        expect([calls(), locks()]).toEqual([2, 0]);
-        // A base past the head + 1: refused too, and the exact rules say why.
+        expect([calls(), locks(), sent() - at]).toEqual([2, 0, 3]);
+        // A base past the head + 1: refused too, and the head it answers says why: one query.
+        at = sent();
         expect(await store.rebase(9, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 5 });
+        expect(sent() - at).toBe(1);
         expect(await store.currentSeqNo()).toBe(4);
 
         // On the head it saw: the append there, one query.

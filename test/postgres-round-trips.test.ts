@@ -1,8 +1,11 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openStore } from "../src/index.js";
+import { DEFAULT_TABLES } from "../src/model/types.js";
+import { PostgresDialect } from "../src/sql/dialects/postgres/postgres-dialect.js";
 import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
+import { onDatabase } from "./support/raw-sql.js";
 
 /**
  * A pool of the store's database whose clients record, for each query they
@@ -59,6 +62,14 @@ function countingWrites(pool: pg.Pool): () => { write: number; writev: number } 
   };
 }
 
+/** The function `initSchema` makes for a one-action rebase (`StoredAppend`). */
+const FUNCTION = new PostgresDialect().storedAppend.name(DEFAULT_TABLES);
+
+/** Drops the store's function: its rebases then take the statements, as where the user may not create functions. */
+async function dropFunction(url: string): Promise<void> {
+  await onDatabase(url, [`drop function if exists "${FUNCTION}"`]);
+}
+
 for (const factory of storesNamed("postgres")) {
   afterAll(() => factory.dispose());
 
@@ -68,15 +79,69 @@ for (const factory of storesNamed("postgres")) {
     beforeEach(() => void vi.spyOn(performance, "now").mockReturnValue(0));
     afterEach(() => void vi.restoreAllMocks());
 
-    it("a writer behind the head sends the lock, the head, the checks, the rows and COMMIT before any answer", async () => {
+    it("with the function, a one-action rebase behind the head is BEGIN, one call and COMMIT before any answer", async () => {
       const other = await factory.create();
       const { pool, calls } = countingPool(factory.lastUrl as string);
       const writes = countingWrites(pool);
       const store = openStore("postgres://", { pool });
       try {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
-        // Warm the pool: its first client, and the store's first head.
         await store.currentSeqNo();
+        expect((await other.rebase(2, [act(["order", 2]), act(["order", 3])])).result).toBe("ok");
+        calls();
+        writes();
+        const r = await store.rebase(3, [act(["order", 1], { assoc: { n: 2 } })]);
+        // BEGIN, the call (which takes the write lock) and COMMIT, in one write before any answer.
+        const sent = calls();
+        expect(sent.length).toBe(3);
+        expect(new Set(sent).size).toBe(1);
+        expect(writes()).toEqual({ write: 0, writev: 1 });
+        expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
+        expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
+        calls();
+        // A conflict: the call refuses and answers the head it read under the lock; then the
+        // conflicts bound by that head, and theirs: three round trips, no ROLLBACK.
+        const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);
+        expect(c).toMatchObject({
+          result: "conflict",
+          events: [],
+          conflict: { ours: { seqNo: 5 }, theirs: { seqNo: 3 } },
+        });
+        const refused = calls();
+        expect([refused.length, new Set(refused).size]).toEqual([5, 3]);
+        // A base past the head + 1: the refusal's head tells it, in its one round trip.
+        expect(await store.rebase(9, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 5 });
+        expect(new Set(calls()).size).toBe(1);
+        // On the head it saw: one round trip. Another writer committed since: that append is
+        // refused (its round trip, then a ROLLBACK), then the call.
+        expect((await store.rebase(5, [act(["order", 5])])).result).toBe("ok");
+        calls();
+        expect(await store.rebase(6, [act(["order", 6])])).toMatchObject({ result: "ok", events: [{ seqNo: 6 }] });
+        expect(new Set(calls()).size).toBe(1);
+        expect((await other.rebase(7, [act(["order", 7])])).result).toBe("ok");
+        calls();
+        expect(await store.rebase(7, [act(["order", 8])])).toMatchObject({ result: "ok", events: [{ seqNo: 8 }] });
+        expect(new Set(calls()).size).toBe(3);
+        const streamed: number[] = [];
+        for await (const a of store.stream()) streamed.push(a.seqNo);
+        expect(streamed).toEqual(Array.from({ length: 8 }, (_, i) => i + 1));
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+
+    it("without the function, a writer behind the head sends the lock, the head, the checks, the rows and COMMIT before any answer", async () => {
+      const other = await factory.create();
+      await dropFunction(factory.lastUrl as string);
+      const { pool, calls } = countingPool(factory.lastUrl as string);
+      const writes = countingWrites(pool);
+      const store = openStore("postgres://", { pool });
+      try {
+        expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        // Warm the pool: its first client, and the store's first head; and find the function missing.
+        await store.currentSeqNo();
+        expect(await store.rebase(9, [act(["order", 1])])).toMatchObject({ result: "invalid-seq-no" });
         // Two commits the writer has not seen, one on its aggregate before its base.
         expect((await other.rebase(2, [act(["order", 2]), act(["order", 3])])).result).toBe("ok");
         calls();

@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import type { CompiledQuery, DatabaseIntrospector, DialectAdapter, Kysely, QueryCompiler, RawBuilder } from "kysely";
-import type { DatabaseError } from "../model/errors.js";
 import type { TableNames } from "../model/types.js";
+import { derivedName } from "./tables.js";
 
 /** A statement ready to run: SQL text and its parameters. */
 export interface Statement {
@@ -285,8 +286,9 @@ export interface HeadlessAppend {
  * A routine the schema holds that does what {@link HeadlessAppend}'s
  * statements do for one action without triggers: takes the write lock, reads
  * the head, refuses when the base is past it + 1 or the guard of
- * `anyChangeQuery` holds, else appends the action as the head + 1, commits,
- * and answers one row `{ head }`. The server parses it once per connection
+ * `anyChangeQuery` holds (writing nothing), else appends the action as the
+ * head + 1 and commits; it answers one row `{ head, refused }` (refused 1 or
+ * true when it refused), the head as read under the lock. The server parses it once per connection
  * instead of a statement list per rebase: on MariaDB, 0.46 against 0.77 ms
  * of server time a rebase, and 4 contending writers committed 700 rebases a
  * second instead of 450. `initSchema` creates it where the user may; where it
@@ -309,20 +311,27 @@ export interface StoredAppend {
    */
   call(name: string): string;
   /**
-   * True when the routine raised `error` to refuse. Read from the driver's
-   * own error (`cause`): the message of a {@link DatabaseError} has the
-   * password blanked out. (Its report of a missing write-lock row, the
-   * driver's `call` maps as its `write` maps the lock statement's.)
-   */
-  refused(error: DatabaseError): boolean;
-  /**
    * The session's sql_mode set for the CREATE, and set back after it: a
    * routine runs with the sql_mode it was created under, and some modes
-   * (ORACLE) parse another syntax.
+   * (ORACLE) parse another syntax (MySQL/MariaDB).
    */
-  readonly sqlMode: { readonly set: string; readonly restore: string };
+  readonly sqlMode?: { readonly set: string; readonly restore: string };
   /** The `dbCode`s that mean the routine cannot be called here (missing, another routine of that name, not allowed). */
   readonly unavailable: ReadonlySet<string>;
+}
+
+/**
+ * {@link StoredAppend.name}: the event relation's name, cut to 40 characters,
+ * then `_append_v2_` and a digest of the relations the routine writes (63
+ * characters at most, which every database takes). Routine names ignore case
+ * on MySQL/MariaDB where relation names may not (`Events` and `events`).
+ */
+export function storedAppendName(tables: TableNames): string {
+  const digest = createHash("sha256")
+    .update(JSON.stringify([tables.event, tables.action, tables.effect, derivedName(tables, "meta")]))
+    .digest("hex")
+    .slice(0, 12);
+  return `${tables.event.slice(0, 40)}_append_v2_${digest}`;
 }
 
 /** A column as {@link SqlDialect.columnsQuery} finds it. */

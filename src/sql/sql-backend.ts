@@ -7,6 +7,7 @@ import {
   type HeadAndEffects,
   type PatchPage,
   type RebaseRecord,
+  type Refused,
   type ReplayPageQuery,
   UNBOUNDED,
   type WriteTx,
@@ -222,6 +223,9 @@ export interface SqlWriteTx extends WriteTx {
   readonly session: SqlSession;
 }
 
+/** A refusal of the statements' guard, which tells no head. */
+const REFUSED: Refused = { refused: true };
+
 /** How long a store appends with statements after a call found its `storedAppend` routine unavailable. */
 const STORED_RETRY_MS = 60_000;
 
@@ -278,13 +282,13 @@ export class SqlBackend implements Backend {
     if (headless) {
       this.appendOnHead = (base, events, aggregates, resolved) =>
         this.#appendOnHead(headless, base, events, aggregates, resolved);
-      this.firstConflictsUnlocked = async (base, aggregates, resolved) => {
+      this.firstConflictsUnlocked = async (base, aggregates, resolved, known) => {
         // Bound by the head, every statement reads the store as it stood at that head.
         const arrays = this.dialect.conflictGuard === "per-aggregate";
         if (!arrays && firstConflictsParameters(1, resolved.length, true) > this.dialect.maxParameters)
           return undefined;
         return this.driver.read(async (s) => {
-          const head = await this.#head(s);
+          const head = known ?? (await this.#head(s));
           return { conflicts: await this.#firstConflicts(s, base, aggregates, resolved, head), next: head + 1 };
         });
       };
@@ -332,11 +336,12 @@ export class SqlBackend implements Backend {
       // Where the user may not create it, the driver goes on without it (see `StoredAppend`).
       const stored = this.dialect.storedAppend;
       if (stored && this.#storedName !== undefined) {
-        await s.run({ sql: stored.sqlMode.set, parameters: [] });
+        const mode = stored.sqlMode;
+        if (mode) await s.run({ sql: mode.set, parameters: [] });
         try {
           await s.run({ sql: stored.create(this.tables, this.#storedName), parameters: [] });
         } finally {
-          await s.run({ sql: stored.sqlMode.restore, parameters: [] });
+          if (mode) await s.run({ sql: mode.restore, parameters: [] });
         }
         // Made now, if a call found it missing before.
         this.#storedAgainAt = undefined;
@@ -508,7 +513,7 @@ export class SqlBackend implements Backend {
     events: readonly EncodedEvent[],
     aggregates: readonly EncodedIdentity[],
     resolved: readonly number[],
-  ): Promise<number | "refused" | undefined> {
+  ): Promise<number | Refused | undefined> {
     const call = this.#storedCall(base, events, resolved);
     if (call !== undefined) {
       const next = await this.#appendStored(call);
@@ -546,7 +551,7 @@ export class SqlBackend implements Backend {
         return undefined;
       }
     } catch (error) {
-      if (error instanceof DatabaseError && error.dbCode === headless.failure) return "refused";
+      if (error instanceof DatabaseError && error.dbCode === headless.failure) return REFUSED;
       throw error;
     }
     // Committed: running the full rules now would write the history twice.
@@ -584,11 +589,11 @@ export class SqlBackend implements Backend {
   }
 
   /**
-   * Runs a {@link #storedCall}: the first seqNo it appended, `"refused"`, or
-   * undefined when the routine cannot be called here (then the store stops
-   * calling it, and the statements append).
+   * Runs a {@link #storedCall}: the first seqNo it appended, {@link Refused}
+   * with the head it read, or undefined when the routine cannot be called
+   * here (then the store stops calling it, and the statements append).
    */
-  async #appendStored(call: Statement): Promise<number | "refused" | undefined> {
+  async #appendStored(call: Statement): Promise<number | Refused | undefined> {
     const stored = this.dialect.storedAppend as StoredAppend;
     let rows: unknown[];
     try {
@@ -600,11 +605,13 @@ export class SqlBackend implements Backend {
         this.#storedAgainAt = performance.now() + STORED_RETRY_MS;
         return undefined;
       }
-      if (stored.refused(error)) return "refused";
       throw error;
     }
+    const row = rows[0] as { head?: unknown; refused?: unknown } | undefined;
+    const head = Number(row?.head);
+    // Refused: it wrote nothing, and read the head under the write lock.
+    if (Number(row?.refused) === 1 && Number.isSafeInteger(head)) return { refused: true, head };
     // Committed: running the full rules now would write the history twice.
-    const head = Number((rows[0] as { head?: unknown } | undefined)?.head);
     if (!Number.isSafeInteger(head)) {
       throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
         cause: undefined,

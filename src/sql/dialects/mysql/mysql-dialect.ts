@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   type CompiledQuery,
   type Kysely,
@@ -17,6 +16,7 @@ import {
   type ForeignKey,
   type HeadlessAppend,
   type StoredAppend,
+  storedAppendName,
 } from "../../dialect.js";
 import { foreignKeysIn } from "../../queries/create-schema.js";
 import { META } from "../../queries/meta.js";
@@ -111,8 +111,6 @@ const HEADLESS: HeadlessAppend = {
   failure: "ER_SUBQUERY_NO_1_ROW",
 };
 
-/** The text of {@link STORED_APPEND}'s refusal. */
-const REFUSED = "coherence-store: refused";
 /** The text of {@link STORED_APPEND}'s report of a missing write-lock row (see `MysqlDriver.call`). */
 export const NO_WRITE_LOCK = "coherence-store: the write-lock row is missing";
 /** The errno of a SIGNAL of SQLSTATE '45000' without its own MYSQL_ERRNO. */
@@ -128,14 +126,7 @@ export const ER_SIGNAL_EXCEPTION = 1644;
  * version: a later body is another routine.
  */
 const STORED_APPEND: StoredAppend = {
-  name: (tables) => {
-    const digest = createHash("sha256")
-      .update(JSON.stringify([tables.event, tables.action, tables.effect, derivedName(tables, "meta")]))
-      .digest("hex")
-      .slice(0, 12);
-    // 64 characters at most: the event relation's name, cut where it must be, and 23 of ours.
-    return `${tables.event.slice(0, 40)}_append_v1_${digest}`;
-  },
+  name: storedAppendName,
   create: (tables, name) => {
     const [events, actions, effects, meta] = [
       quoted(tables.event),
@@ -160,21 +151,18 @@ begin
   if base > head + 1
     or exists (select 1 from ${actions} where \`aggregate_hash\` = hash and \`seq_no\` >= base)
     or (select max(\`seq_no\`) from ${effects}) >= base then
-    signal sqlstate '45000' set message_text = '${REFUSED}';
+    rollback;
+    select head as head, 1 as refused;
+  else
+    insert into ${events} (\`seq_no\`, \`timestamp\`, \`source\`) values (head + 1, stamp, src);
+    insert into ${actions} (\`seq_no\`, \`reason\`, \`actor_kind\`, \`actor_id\`, \`aggregate_kind\`, \`aggregate_id\`, \`aggregate_hash\`, \`patch\`, \`triggers\`, \`timestamp\`, \`source\`)
+      values (head + 1, why, actor_kind, actor_id, aggregate_kind, aggregate_id, hash, patch, null, stamp, src);
+    commit;
+    select head as head, 0 as refused;
   end if;
-  insert into ${events} (\`seq_no\`, \`timestamp\`, \`source\`) values (head + 1, stamp, src);
-  insert into ${actions} (\`seq_no\`, \`reason\`, \`actor_kind\`, \`actor_id\`, \`aggregate_kind\`, \`aggregate_id\`, \`aggregate_hash\`, \`patch\`, \`triggers\`, \`timestamp\`, \`source\`)
-    values (head + 1, why, actor_kind, actor_id, aggregate_kind, aggregate_id, hash, patch, null, stamp, src);
-  commit;
-  select head as head;
 end`;
   },
   call: (name) => `call ${quoted(name)}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  refused: (error) => {
-    // The server's own text: mapMysqlError blanks the password out of the error's message.
-    const raw = error.cause as { errno?: unknown; sqlMessage?: unknown } | undefined;
-    return raw?.errno === ER_SIGNAL_EXCEPTION && raw.sqlMessage === REFUSED;
-  },
   sqlMode: {
     // Strict, and nothing that changes the syntax (ORACLE, ANSI_QUOTES) or the routine's arithmetic.
     set: "set @coherence_sql_mode = @@session.sql_mode, session sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",

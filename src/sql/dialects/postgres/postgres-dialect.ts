@@ -15,8 +15,12 @@ import {
   type ForeignKey,
   type HeadlessAppend,
   type Statement,
+  type StoredAppend,
+  storedAppendName,
 } from "../../dialect.js";
 import { foreignKeysIn } from "../../queries/create-schema.js";
+import { derivedName } from "../../tables.js";
+import { packages } from "../packages.js";
 
 /** A relation's or column's name, quoted. */
 function quoted(name: string): string {
@@ -52,6 +56,80 @@ const HEADLESS: HeadlessAppend = {
 };
 
 /**
+ * The key of the store's write lock, a transaction-level advisory lock: the
+ * schema and the event relation's name, hashed to 64 bits. Taken by the
+ * driver's write transactions and by {@link STORED_APPEND}.
+ */
+export function writeLockKey(eventTable: string): string {
+  return `('x' || substr(md5(current_schema() || '.' || ${packages.pg().escapeLiteral(eventTable)}), 1, 16))::bit(64)::bigint`;
+}
+
+/** The parameters of {@link STORED_APPEND}'s function, as `StoredAppend.call` binds them. */
+const PARAMETERS = [
+  ["_base", "bigint"],
+  ["_hash", "bigint"],
+  ["_stamp", "bigint"],
+  ["_source", "text"],
+  ["_reason", "text"],
+  ["_actor_kind", "text"],
+  ["_actor_id", "text"],
+  ["_aggregate_kind", "text"],
+  ["_aggregate_id", "text"],
+  ["_patch", "text"],
+] as const;
+
+/**
+ * {@link StoredAppend} on PostgreSQL: a PL/pgSQL function with the caller's
+ * rights that runs what the driver's write transaction and the
+ * {@link HEADLESS} statements run (the advisory lock, the head, the guard,
+ * both rows, the commit notification); the driver's `call` sends it inside
+ * BEGIN (READ COMMITTED, so that each statement after the lock sees every
+ * earlier commit) and COMMIT, in one round trip. A refusal writes nothing
+ * and answers the head it read, so that the conflict is read bound by it.
+ * The function is made only where it is missing (a user who may not make it
+ * goes on without it).
+ */
+const STORED_APPEND: StoredAppend = {
+  name: storedAppendName,
+  create: (tables, name) => {
+    const [events, actions, effects] = [quoted(tables.event), quoted(tables.action), quoted(tables.effect)];
+    const channel = derivedName(tables, "commits");
+    const signature = PARAMETERS.map(([, type]) => type).join(", ");
+    const body = `begin
+  perform set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(${writeLockKey(tables.event)});
+  select coalesce(max("seq_no"), 0) into head from ${events};
+  if _base > head + 1
+    or exists (select 1 from ${actions} where "aggregate_hash" = _hash and "seq_no" >= _base)
+    or (select max("seq_no") from ${effects}) >= _base then
+    refused := true;
+    return;
+  end if;
+  refused := false;
+  insert into ${events} ("seq_no", "timestamp", "source") values (head + 1, _stamp, _source);
+  insert into ${actions} ("seq_no", "reason", "actor_kind", "actor_id", "aggregate_kind", "aggregate_id", "aggregate_hash", "patch", "triggers", "timestamp", "source")
+    values (head + 1, _reason, _actor_kind, _actor_id, _aggregate_kind, _aggregate_id, _hash, _patch, null, _stamp, _source);
+  perform pg_notify('${channel}', current_schema());
+end`;
+    return `do $do$ begin
+  if to_regprocedure(format('%I.%I(${signature})', current_schema(), '${name}')) is null then
+    create function ${quoted(name)}(${PARAMETERS.map(([p, type]) => `${p} ${type}`).join(", ")}, out head bigint, out refused boolean)
+      language plpgsql volatile security invoker as $fn$
+${body}
+$fn$;
+  end if;
+exception when insufficient_privilege then null;
+end $do$`;
+  },
+  call: (name) =>
+    `select head, refused from ${quoted(name)}(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}`).join(", ")})`,
+  unavailable: new Set([
+    // No such function (or not of these parameters); EXECUTE not granted.
+    "42883",
+    "42501",
+  ]),
+};
+
+/**
  * PostgreSQL's capabilities. Text compares byte for byte under any deterministic
  * collation, so kinds and ids are plain `text`; patches are `text` too, not
  * `jsonb`, which would reorder keys and drop duplicates.
@@ -67,6 +145,7 @@ export class PostgresDialect extends BaseSqlDialect {
   override readonly readsAhead = true;
   readonly aheadPageSize = 1000;
   readonly headless = HEADLESS;
+  readonly storedAppend = STORED_APPEND;
   override readonly conflictGuard = "per-aggregate" as const;
   /**
    * The payload is the writer's schema: listeners of other schemas ignore it.

@@ -5,6 +5,7 @@ import { WriteConflictError } from "../../../model/errors.js";
 import type { SqlDriver, SqlSession, Statement } from "../../dialect.js";
 import { packages } from "../packages.js";
 import { COMMIT, type PROBE_AFTER_IDLE_MS, ReleaseTimes, type ServerTarget } from "../server-target.js";
+import { writeLockKey } from "./postgres-dialect.js";
 import { isPostgresConnectionError, mapPostgresError, postgresConnectionError } from "./postgres-errors.js";
 import { PostgresListener } from "./postgres-listener.js";
 
@@ -62,7 +63,7 @@ const TYPES = {
  */
 function writeLock(eventTable: string): Statement {
   return {
-    sql: `select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(('x' || substr(md5(current_schema() || '.' || ${packages.pg().escapeLiteral(eventTable)}), 1, 16))::bit(64)::bigint)`,
+    sql: `select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(${writeLockKey(eventTable)})`,
     parameters: [],
   };
 }
@@ -297,8 +298,12 @@ class Session implements SqlSession {
    * Opens a write transaction and takes the store's write lock; a pipelining
    * session sends both with the transaction's first query, in its round trip.
    */
-  async begin(lock: Statement): Promise<void> {
+  async begin(lock: Statement | undefined): Promise<void> {
     const begin = { sql: "begin isolation level read committed", parameters: [] };
+    if (lock === undefined) {
+      if (this.probe || !this.defer(begin)) await this.run(begin);
+      return;
+    }
     if (!this.defer(begin)) await this.run(begin);
     if (this.probe || !this.defer(lock)) await this.run(lock);
   }
@@ -483,11 +488,16 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
-  async #transaction<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
+  /** A write transaction: READ COMMITTED, under the store's write lock unless `fn` takes it itself. */
+  async #transaction<T>(
+    fn: (session: SqlSession) => Promise<T>,
+    commit: (result: T) => boolean,
+    locksItself = false,
+  ): Promise<T> {
     return this.#withClient(async (s) => {
       s.pipeline();
       try {
-        await s.begin(this.#lock);
+        await s.begin(locksItself ? undefined : this.#lock);
         const result = await fn(s);
         await s.end(commit(result));
         return result;
@@ -507,6 +517,23 @@ export class PostgresDriver implements SqlDriver {
 
   write<T>(fn: (session: SqlSession) => Promise<T>, commit: (result: T) => boolean): Promise<T> {
     return this.#transaction(fn, commit);
+  }
+
+  /**
+   * One call of a function that takes the write lock itself (the dialect's
+   * `storedAppend`), in a READ COMMITTED transaction; BEGIN, the call and
+   * COMMIT travel in one round trip (on a client idle for a while, BEGIN
+   * takes one of its own first: see `probe`). The rows of the call.
+   */
+  call(statement: Statement): Promise<unknown[]> {
+    let rows: unknown[] = [];
+    return this.#transaction(
+      async (s) => {
+        if (!s.deferRows?.(statement, (r) => (rows = r))) rows = await s.all(statement);
+      },
+      () => true,
+      true,
+    ).then(() => rows);
   }
 
   /** DDL is transactional here: the whole schema appears at once, under the writers' lock. */
