@@ -223,6 +223,21 @@ export interface SqlWriteTx extends WriteTx {
   readonly session: SqlSession;
 }
 
+/**
+ * The first seqNo of an append that committed after `head`, read back from
+ * its statement `query`. Running the full rules when it was not read back
+ * would write the history twice: that is a {@link DatabaseError}.
+ */
+function appendedAfter(head: number | undefined, query: string): number {
+  if (head === undefined || !Number.isSafeInteger(head)) {
+    throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
+      cause: undefined,
+      query,
+    });
+  }
+  return head + 1;
+}
+
 /** A refusal of the statements' guard, which tells no head. */
 const REFUSED: Refused = { refused: true };
 
@@ -554,14 +569,7 @@ export class SqlBackend implements Backend {
       if (error instanceof DatabaseError && error.dbCode === headless.failure) return REFUSED;
       throw error;
     }
-    // Committed: running the full rules now would write the history twice.
-    if (head === undefined || !Number.isSafeInteger(head)) {
-      throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
-        cause: undefined,
-        query: headless.guard(base, undefined).sql,
-      });
-    }
-    return head + 1;
+    return appendedAfter(head, headless.guard(base, undefined).sql);
   }
 
   /**
@@ -608,17 +616,12 @@ export class SqlBackend implements Backend {
       throw error;
     }
     const row = rows[0] as { head?: unknown; refused?: unknown } | undefined;
-    const head = Number(row?.head);
-    // Refused: it wrote nothing, and read the head under the write lock.
-    if (Number(row?.refused) === 1 && Number.isSafeInteger(head)) return { refused: true, head };
-    // Committed: running the full rules now would write the history twice.
-    if (!Number.isSafeInteger(head)) {
-      throw new DatabaseError("the rebase committed, but the head it was numbered from was not read back", {
-        cause: undefined,
-        query: call.sql,
-      });
+    if (row !== undefined && Number(row.refused) === 1) {
+      // It wrote nothing, and read the head under the write lock.
+      const head = Number(row.head);
+      return Number.isSafeInteger(head) ? { refused: true, head } : REFUSED;
     }
-    return head + 1;
+    return appendedAfter(row?.head === undefined ? undefined : Number(row.head), call.sql);
   }
 
   /** The guard's conflict check, in the form the dialect plans well (`SqlDialect.conflictGuard`). */
