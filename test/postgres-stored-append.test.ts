@@ -7,16 +7,24 @@ import { PostgresDialect } from "../src/sql/dialects/postgres/postgres-dialect.j
 import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
+import { admin, freshName, SERVER_URLS, withDatabase } from "./support/servers.js";
 
 /** The function `initSchema` makes for a one-action rebase (`StoredAppend`). */
 const FUNCTION = new PostgresDialect().storedAppend.name(DEFAULT_TABLES);
 
-/** The functions of the schema the URL's sessions write to, with their oids. */
-async function functions(url: string): Promise<{ name: string; oid: number }[]> {
+/** The functions named `name` in any schema, temporary ones included: `[schema kind, count]`. */
+async function functionsNamed(url: string, name: string): Promise<Record<string, number>> {
   const rows = await onDatabase(url, [
-    "select proname::text as name, oid::int as oid from pg_proc where pronamespace = current_schema()::regnamespace order by 1",
+    `select case when n.nspname like 'pg\\_temp\\_%' then 'temporary' else n.nspname::text end as kind, count(*)::int as n
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.proname = '${name}' group by 1`,
   ]);
-  return rows.map((r) => ({ name: String(r.name), oid: Number(r.oid) }));
+  return Object.fromEntries(rows.map((r) => [String(r.kind), Number(r.n)]));
+}
+
+/** A function of that name and parameters in `schema` that fails every call. */
+function planted(schema: string): string {
+  return `create function ${schema}."${FUNCTION}"(bigint, bigint, bigint, text, text, text, text, text, text, text, out head bigint, out refused boolean)
+    language plpgsql as $$ begin raise exception 'planted function called'; end $$`;
 }
 
 /**
@@ -46,14 +54,88 @@ for (const factory of storesNamed("postgres")) {
   describe("PostgreSQL: the function of a one-action rebase", () => {
     afterAll(() => factory.dispose());
 
-    it("initSchema makes it, and a second initSchema leaves it as it is", async () => {
+    it("initSchema makes none in the schema: each session makes its own in pg_temp, in its first call", async () => {
       const store = await factory.create();
       const url = factory.lastUrl as string;
-      const made = await functions(url);
-      expect(made.map((f) => f.name)).toEqual([FUNCTION]);
       await store.initSchema();
-      expect(await functions(url)).toEqual(made);
+      expect(await functionsNamed(url, FUNCTION)).toEqual({});
       expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+      expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+      expect(await functionsNamed(url, FUNCTION)).toEqual({ temporary: 1 });
+    });
+
+    it("a function another role put under that name, in the schema or earlier on the search path, is never called", async () => {
+      await factory.create();
+      const url = factory.lastUrl as string;
+      const [{ schema }] = (await onDatabase(url, ["select current_schema() as schema"])) as [{ schema: string }];
+      await onDatabase(url, ["create schema coh_planted", planted("coh_planted"), planted(schema)]);
+      try {
+        const theirs = new URL(url);
+        theirs.searchParams.set("options", `-c search_path=coh_planted,${schema}`);
+        const store = openStore(theirs.toString());
+        try {
+          expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+          expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+          expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await onDatabase(url, ["drop schema coh_planted cascade", `drop function "${FUNCTION}"`]);
+      }
+    });
+
+    it("a session whose temporary objects the application discarded (DISCARD TEMP) makes it again", async () => {
+      const other = await factory.create();
+      const url = factory.lastUrl as string;
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      pool.on("error", () => {});
+      let made = 0;
+      pool.on("connect", (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+          const q = args[0] as string | { text?: string };
+          if ((typeof q === "string" ? q : (q.text ?? "")).includes("create or replace function pg_temp.")) made++;
+          return query(...args);
+        };
+      });
+      const store = openStore("postgres://", { pool });
+      try {
+        expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        expect((await other.rebase(2, [act(["order", 2])])).result).toBe("ok");
+        expect(await store.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 3 }] });
+        expect(made).toBe(1);
+        await pool.query("discard temp");
+        expect((await other.rebase(4, [act(["order", 4])])).result).toBe("ok");
+        expect(await store.rebase(1, [act(["order", 5])])).toMatchObject({ result: "ok", events: [{ seqNo: 5 }] });
+        expect((await store.rebase(1, [act(["order", 5], { assoc: { n: 2 } })])).result).toBe("conflict");
+        expect(made).toBe(2);
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+
+    it("a database without PL/pgSQL: initSchema makes the relations, and rebases take the statements", async () => {
+      const database = freshName("coherence_test_noplpgsql");
+      await admin("postgres", [`create database ${database}`]);
+      try {
+        const url = withDatabase(SERVER_URLS.postgres, database);
+        await onDatabase(url, ["drop extension plpgsql"]);
+        const store = openStore(url);
+        try {
+          await store.initSchema();
+          expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+          expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+          const c = await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })]);
+          expect(c).toMatchObject({ result: "conflict", conflict: { ours: { seqNo: 3 }, theirs: { seqNo: 1 } } });
+          expect(await store.currentSeqNo()).toBe(2);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await admin("postgres", [`drop database if exists ${database} with (force)`]);
+      }
     });
 
     it("stores whose relation names differ in case only each have a function of their own", async () => {
@@ -63,8 +145,7 @@ for (const factory of storesNamed("postgres")) {
       const upper = openStore(url, { tables });
       try {
         await upper.initSchema();
-        const names = (await functions(url)).map((f) => f.name);
-        expect(names).toEqual([FUNCTION, new PostgresDialect().storedAppend.name(tables)].sort());
+        expect(new PostgresDialect().storedAppend.name(tables)).not.toBe(FUNCTION);
         expect((await lower.rebase(1, [act(["order", 1])])).result).toBe("ok");
         expect(await upper.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 1 }] });
         expect(await upper.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
@@ -75,25 +156,45 @@ for (const factory of storesNamed("postgres")) {
       }
     });
 
-    it("a role that may not run it (no EXECUTE): rebases take the statements", async () => {
+    it("a role without the TEMP right on the database: rebases take the statements", async () => {
       const owner = await factory.create();
       const url = factory.lastUrl as string;
+      const database = new URL(url).pathname.slice(1);
       expect((await owner.rebase(1, [act(["order", 1])])).result).toBe("ok");
-      await onDatabase(url, [`revoke execute on function "${FUNCTION}" from public`]);
-      await asRole(url, async (theirs) => {
-        const store = openStore(theirs);
-        try {
-          expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
-          expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
-          expect(await store.rebase(3, [act(["order", 1], { assoc: { n: 2 } })])).toMatchObject({
-            result: "ok",
-            events: [{ seqNo: 3 }],
-          });
-        } finally {
-          await store.close();
-        }
-      });
+      await onDatabase(url, [`revoke temporary on database ${database} from public`]);
+      try {
+        await asRole(url, async (theirs) => {
+          const store = openStore(theirs);
+          try {
+            expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+            expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
+            expect(await store.rebase(3, [act(["order", 1], { assoc: { n: 2 } })])).toMatchObject({
+              result: "ok",
+              events: [{ seqNo: 3 }],
+            });
+          } finally {
+            await store.close();
+          }
+        });
+      } finally {
+        await onDatabase(url, [`grant temporary on database ${database} to public`]);
+      }
       expect(await owner.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 3 });
+    });
+
+    it("reads its refusal whatever boolean parser the application set for the process", async () => {
+      const store = await factory.create();
+      const original = pg.types.getTypeParser(16, "text");
+      pg.types.setTypeParser(16, "text", (text: string) => text);
+      try {
+        expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        const c = await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })]);
+        expect(c).toMatchObject({ result: "conflict", conflict: { ours: { seqNo: 2 }, theirs: { seqNo: 1 } } });
+        expect(await store.rebase(3, [act(["order", 2])])).toEqual({ result: "invalid-seq-no", nextSeqNo: 2 });
+        expect(await store.currentSeqNo()).toBe(1);
+      } finally {
+        pg.types.setTypeParser(16, "text", original);
+      }
     });
 
     it("runs READ COMMITTED whatever the sessions' default isolation: contending writers get gapless seqNos", async () => {

@@ -18,13 +18,13 @@ export class ClosingDriver implements SqlDriver {
   readonly scrub?: (table: string) => Promise<boolean>;
   readonly subscribe?: SqlDriver["subscribe"];
   readonly transaction?: <T>(fn: (session: SqlSession) => Promise<T>) => Promise<T>;
-  readonly call?: (statement: Statement) => Promise<unknown[]>;
+  readonly call?: (statement: Statement, setup?: Statement) => Promise<unknown[]>;
 
   constructor(inner: SqlDriver) {
     this.#inner = inner;
     this.database = inner.database;
     const { scrub, subscribe, transaction, call } = inner;
-    if (call) this.call = (statement) => this.#run(() => call.call(inner, statement));
+    if (call) this.call = (statement, setup) => this.#run(() => call.call(inner, statement, setup));
     if (scrub) this.scrub = (table) => this.#run(() => scrub.call(inner, table));
     if (subscribe) this.subscribe = subscribe.bind(inner);
     if (transaction)

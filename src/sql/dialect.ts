@@ -71,11 +71,14 @@ export interface SqlDriver {
   /** Ends what the store opened (not a pool the application passed in). */
   close(): Promise<void>;
   /**
-   * Optional: runs one CALL of a routine that opens and commits its own
-   * transaction (see {@link SqlDialect.storedAppend}), outside any
-   * transaction of the store's; resolves with the rows of its first result.
+   * Optional: runs one call of the dialect's `storedAppend` routine, which
+   * takes the write lock itself, in a transaction of its own; resolves with
+   * the rows of its first result. `setup` (a routine each session makes for
+   * itself, see {@link StoredAppend.perSession}) runs before the first call
+   * on a connection, in that call's round trip, and again on a connection
+   * that lost it.
    */
-  call?(statement: Statement): Promise<unknown[]>;
+  call?(statement: Statement, setup?: Statement): Promise<unknown[]>;
   /**
    * After a commit that deleted secrets from `table` (the keystore's expired
    * keys), removes their remaining copies from the database's files, outside
@@ -302,8 +305,18 @@ export interface StoredAppend {
    * ignore case where relation names may not (`Events` and `events`).
    */
   name(tables: TableNames): string;
-  /** The statement that creates routine `name`; the driver's migration tolerates it existing, or not being allowed. */
+  /**
+   * The statement that creates routine `name`: in `initSchema`, whose
+   * migration tolerates it existing or not being allowed, or per session
+   * ({@link perSession}).
+   */
   create(tables: TableNames, name: string): string;
+  /**
+   * True when each session makes the routine for itself before its first
+   * call (PostgreSQL: a function in `pg_temp`, which no other session can
+   * see, replace or shadow), and `initSchema` makes none.
+   */
+  readonly perSession?: boolean;
   /**
    * The call of routine `name`; it binds the base, then the action's aggregate
    * hash, timestamp, source, reason, actor kind, actor id, aggregate kind,

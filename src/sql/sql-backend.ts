@@ -256,6 +256,8 @@ export class SqlBackend implements Backend {
   #queuesNothing = false;
   /** The name of the dialect's `storedAppend` routine, where the driver can call it. */
   readonly #storedName: string | undefined;
+  /** The statement that makes the routine, where each session makes it for itself (`StoredAppend.perSession`). */
+  readonly #storedSetup: Statement | undefined;
   /** After a call found the routine unavailable: when to call it again (`performance.now()`). */
   #storedAgainAt: number | undefined;
   get readsAhead(): boolean {
@@ -292,7 +294,12 @@ export class SqlBackend implements Backend {
       plugins: [renameTables(tables)],
     });
     this.#textOf = dialect.textOf?.bind(dialect);
-    if (dialect.storedAppend && this.driver.call) this.#storedName = dialect.storedAppend.name(tables);
+    if (dialect.storedAppend && this.driver.call) {
+      const name = dialect.storedAppend.name(tables);
+      this.#storedName = name;
+      if (dialect.storedAppend.perSession)
+        this.#storedSetup = { sql: dialect.storedAppend.create(tables, name), parameters: [] };
+    }
     const headless = dialect.headless;
     if (headless) {
       this.appendOnHead = (base, events, aggregates, resolved) =>
@@ -350,7 +357,7 @@ export class SqlBackend implements Backend {
       if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
       // Where the user may not create it, the driver goes on without it (see `StoredAppend`).
       const stored = this.dialect.storedAppend;
-      if (stored && this.#storedName !== undefined) {
+      if (stored && !stored.perSession && this.#storedName !== undefined) {
         const mode = stored.sqlMode;
         if (mode) await s.run({ sql: mode.set, parameters: [] });
         try {
@@ -605,7 +612,7 @@ export class SqlBackend implements Backend {
     const stored = this.dialect.storedAppend as StoredAppend;
     let rows: unknown[];
     try {
-      rows = await (this.driver.call as NonNullable<SqlDriver["call"]>)(call);
+      rows = await (this.driver.call as NonNullable<SqlDriver["call"]>)(call, this.#storedSetup);
     } catch (error) {
       if (!(error instanceof DatabaseError) || error instanceof WriteConflictError) throw error;
       if (error.dbCode !== undefined && stored.unavailable.has(error.dbCode)) {
@@ -616,10 +623,18 @@ export class SqlBackend implements Backend {
       throw error;
     }
     const row = rows[0] as { head?: unknown; refused?: unknown } | undefined;
-    if (row !== undefined && Number(row.refused) === 1) {
+    const refused = row?.refused;
+    if (refused === true || refused === 1) {
       // It wrote nothing, and read the head under the write lock.
-      const head = Number(row.head);
+      const head = Number(row?.head);
       return Number.isSafeInteger(head) ? { refused: true, head } : REFUSED;
+    }
+    if (refused !== false && refused !== 0) {
+      // Whether it committed is unknown: neither the full rules nor a success can follow.
+      throw new DatabaseError(
+        `the rebase's outcome is unknown: the routine answered refused = ${JSON.stringify(refused)}`,
+        { cause: undefined, query: call.sql },
+      );
     }
     return appendedAfter(row?.head === undefined ? undefined : Number(row.head), call.sql);
   }

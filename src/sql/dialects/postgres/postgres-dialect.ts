@@ -79,22 +79,24 @@ const PARAMETERS = [
 ] as const;
 
 /**
- * {@link StoredAppend} on PostgreSQL: a PL/pgSQL function with the caller's
- * rights that runs what the driver's write transaction and the
- * {@link HEADLESS} statements run (the advisory lock, the head, the guard,
- * both rows, the commit notification); the driver's `call` sends it inside
- * BEGIN (READ COMMITTED, so that each statement after the lock sees every
- * earlier commit) and COMMIT, in one round trip. A refusal writes nothing
- * and answers the head it read, so that the conflict is read bound by it.
- * The function is made only where it is missing (a user who may not make it
- * goes on without it).
+ * {@link StoredAppend} on PostgreSQL: a PL/pgSQL function that runs what the
+ * driver's write transaction and the {@link HEADLESS} statements run (the
+ * advisory lock, the head, the guard, both rows, the commit notification);
+ * the driver's `call` sends it inside BEGIN (READ COMMITTED, so that each
+ * statement after the lock sees every earlier commit) and COMMIT, in one
+ * round trip. A refusal writes nothing and answers the head it read, so that
+ * the conflict is read bound by it. Each session makes the function for
+ * itself in `pg_temp` (in its first call's round trip) and calls it there by
+ * that name: a function of the schema, or of any schema on the search path,
+ * would run with the caller's rights whatever another role had put there
+ * under its predictable name; a temporary one only the session sees. It
+ * needs the TEMP right on the database (PUBLIC has it) and PL/pgSQL.
  */
 const STORED_APPEND: StoredAppend = {
   name: storedAppendName,
   create: (tables, name) => {
     const [events, actions, effects] = [quoted(tables.event), quoted(tables.action), quoted(tables.effect)];
     const channel = derivedName(tables, "commits");
-    const signature = PARAMETERS.map(([, type]) => type).join(", ");
     const body = `begin
   perform set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(${writeLockKey(tables.event)});
   select coalesce(max("seq_no"), 0) into head from ${events};
@@ -110,21 +112,20 @@ const STORED_APPEND: StoredAppend = {
     values (head + 1, _reason, _actor_kind, _actor_id, _aggregate_kind, _aggregate_id, _hash, _patch, null, _stamp, _source);
   perform pg_notify('${channel}', current_schema());
 end`;
-    return `do $do$ begin
-  if to_regprocedure(format('%I.%I(${signature})', current_schema(), '${name}')) is null then
-    create function ${quoted(name)}(${PARAMETERS.map(([p, type]) => `${p} ${type}`).join(", ")}, out head bigint, out refused boolean)
-      language plpgsql volatile security invoker as $fn$
+    return `create or replace function pg_temp.${quoted(name)}(${PARAMETERS.map(([p, type]) => `${p} ${type}`).join(", ")}, out head bigint, out refused boolean)
+  language plpgsql volatile as $fn$
 ${body}
-$fn$;
-  end if;
-exception when insufficient_privilege then null;
-end $do$`;
+$fn$`;
   },
+  perSession: true,
   call: (name) =>
-    `select head, refused from ${quoted(name)}(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}`).join(", ")})`,
+    `select head, refused from pg_temp.${quoted(name)}(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}`).join(", ")})`,
   unavailable: new Set([
-    // No such function (or not of these parameters); EXECUTE not granted.
+    // No such function even after it was made again; no temporary schema; no PL/pgSQL; no TEMP right
+    // (or no USAGE of PL/pgSQL).
     "42883",
+    "3F000",
+    "42704",
     "42501",
   ]),
 };

@@ -39,17 +39,21 @@ export interface PostgresPool {
 }
 
 const INT8 = 20;
+const BOOL = 16;
 
 /**
  * Per query, never `pg.types.setTypeParser` (which would change every pool of
- * the process): int8 as a JS number. Every BIGINT the store keeps (seqNos,
- * 53-bit hashes, millisecond timestamps) is a safe integer.
+ * the process): int8 as a JS number (every BIGINT the store keeps, seqNos,
+ * 53-bit hashes, millisecond timestamps, is a safe integer), and a boolean as
+ * one, whatever parser the application set for the process.
  */
 const TYPES = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === INT8
       ? (text: string) => Number(text)
-      : packages.pg().types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
+      : oid === BOOL
+        ? (text: string) => (text === "t" ? true : text === "f" ? false : text)
+        : packages.pg().types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
 };
 
 /**
@@ -104,6 +108,12 @@ function preparedName(client: PostgresClient, text: string, parameters: number):
 }
 
 const noop = () => {};
+
+/** Per client, the `setup` statements of {@link PostgresDriver.call} it has run (its temporary functions). */
+const setUp = new WeakMap<PostgresClient, Set<string>>();
+/** SQLSTATEs of a call of a temporary function the session no longer has (or never had a temporary schema for). */
+const UNDEFINED_FUNCTION = "42883";
+const INVALID_SCHEMA_NAME = "3F000";
 
 /**
  * Whether VACUUM FULL of key relation `$table` should wait: while another
@@ -490,7 +500,7 @@ export class PostgresDriver implements SqlDriver {
 
   /** A write transaction: READ COMMITTED, under the store's write lock unless `fn` takes it itself. */
   async #transaction<T>(
-    fn: (session: SqlSession) => Promise<T>,
+    fn: (session: Session) => Promise<T>,
     commit: (result: T) => boolean,
     locksItself = false,
   ): Promise<T> {
@@ -521,19 +531,47 @@ export class PostgresDriver implements SqlDriver {
 
   /**
    * One call of a function that takes the write lock itself (the dialect's
-   * `storedAppend`), in a READ COMMITTED transaction; BEGIN, the call and
-   * COMMIT travel in one round trip (on a client idle for a while, BEGIN
-   * takes one of its own first: see `probe`). The rows of the call.
+   * `storedAppend`), in a READ COMMITTED transaction; BEGIN, `setup` where
+   * this client has not run it, the call and COMMIT travel in one round trip
+   * (on a client idle for a while, BEGIN takes one of its own first: see
+   * `probe`). A client whose temporary function is gone (the application ran
+   * DISCARD TEMP or ALL on it) fails the call before it ran anything: it is
+   * made again, once. The rows of the call.
    */
-  call(statement: Statement): Promise<unknown[]> {
+  async call(statement: Statement, setup?: Statement): Promise<unknown[]> {
+    try {
+      return await this.#call(statement, setup, false);
+    } catch (error) {
+      const code = (error as { dbCode?: string }).dbCode;
+      if (setup === undefined || (code !== UNDEFINED_FUNCTION && code !== INVALID_SCHEMA_NAME)) throw error;
+      return this.#call(statement, setup, true);
+    }
+  }
+
+  async #call(statement: Statement, setup: Statement | undefined, again: boolean): Promise<unknown[]> {
     let rows: unknown[] = [];
-    return this.#transaction(
+    let made: Set<string> | undefined;
+    let sent = false;
+    await this.#transaction(
       async (s) => {
-        if (!s.deferRows?.(statement, (r) => (rows = r))) rows = await s.all(statement);
+        if (setup !== undefined) {
+          made = setUp.get(s.client) ?? new Set();
+          setUp.set(s.client, made);
+          if (again || !made.has(setup.sql)) {
+            if (!s.defer(setup)) await s.run(setup);
+            sent = true;
+          }
+        }
+        if (!s.deferRows(statement, (r) => (rows = r))) rows = await s.all(statement);
       },
       () => true,
       true,
-    ).then(() => rows);
+    ).catch((error: unknown) => {
+      if (!sent && setup !== undefined) made?.delete(setup.sql);
+      throw error;
+    });
+    if (sent && setup !== undefined) made?.add(setup.sql);
+    return rows;
   }
 
   /** DDL is transactional here: the whole schema appears at once, under the writers' lock. */
