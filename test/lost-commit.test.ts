@@ -102,6 +102,20 @@ for (const factory of storesNamed("postgres", "mysql")) {
       expect((await store.rebase(4, [act(["book", 1], { assoc: { n: 3 } })])).result).toBe("ok");
       expect((await collect(direct.stream())).map((a) => a.seqNo)).toEqual([1, 2, 4]);
       expect(await direct.currentSeqNo()).toBe(4);
+
+      // One action behind the head (after the effect): a call of the stored routine, which commits
+      // by itself (on PostgreSQL, once the connection has made its function, one query in autocommit).
+      expect(await store.rebase(4, [act(["book", 5])])).toMatchObject({ result: "ok", events: [{ seqNo: 5 }] });
+      cutter.armed = "any";
+      await expect(store.rebase(4, [act(["book", 6])])).rejects.toBeInstanceOf(ConnectionError);
+      expect(cutter.cuts).toBe(3);
+      expect(await direct.currentSeqNo()).toBe(6);
+      expect(await store.rebase(4, [act(["book", 7])])).toMatchObject({ result: "ok", events: [{ seqNo: 7 }] });
+      expect((await collect(direct.stream({ offset: 5 }))).map((a) => a.action.aggregate)).toEqual([
+        ["book", 5],
+        ["book", 6],
+        ["book", 7],
+      ]);
     });
 
     it("a connection lost before COMMIT was sent: the rebase runs again on another connection and is written once", async () => {

@@ -64,6 +64,14 @@ export function writeLockKey(eventTable: string): string {
   return `('x' || substr(md5(current_schema() || '.' || ${packages.pg().escapeLiteral(eventTable)}), 1, 16))::bit(64)::bigint`;
 }
 
+/**
+ * What {@link STORED_APPEND}'s function raises, before it does anything, when
+ * it runs in a transaction that is not READ COMMITTED (a call in autocommit on
+ * a session whose default isolation is another): the driver's `call` sends it
+ * again inside BEGIN.
+ */
+export const NOT_READ_COMMITTED = "coherence-store: not read committed";
+
 /** The parameters of {@link STORED_APPEND}'s function, as `StoredAppend.call` binds them. */
 const PARAMETERS = [
   ["_base", "bigint"],
@@ -82,9 +90,10 @@ const PARAMETERS = [
  * {@link StoredAppend} on PostgreSQL: a PL/pgSQL function that runs what the
  * driver's write transaction and the {@link HEADLESS} statements run (the
  * advisory lock, the head, the guard, both rows, the commit notification);
- * the driver's `call` sends it inside BEGIN (READ COMMITTED, so that each
- * statement after the lock sees every earlier commit) and COMMIT, in one
- * round trip. A refusal writes nothing and answers the head it read, so that
+ * the driver's `call` runs it in autocommit (a transaction of its own, READ
+ * COMMITTED, so that each statement after the lock sees every earlier
+ * commit), or inside BEGIN READ COMMITTED and COMMIT in one round trip where
+ * the session's default isolation is another. A refusal writes nothing and answers the head it read, so that
  * the conflict is read bound by it. Each session makes the function for
  * itself in `pg_temp` (in its first call's round trip) and calls it there by
  * that name: a function of the schema, or of any schema on the search path,
@@ -98,6 +107,9 @@ const STORED_APPEND: StoredAppend = {
     const [events, actions, effects] = [quoted(tables.event), quoted(tables.action), quoted(tables.effect)];
     const channel = derivedName(tables, "commits");
     const body = `begin
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception using errcode = 'P0001', message = '${NOT_READ_COMMITTED}';
+  end if;
   perform set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(${writeLockKey(tables.event)});
   select coalesce(max("seq_no"), 0) into head from ${events};
   if _base > head + 1
