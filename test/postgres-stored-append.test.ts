@@ -116,6 +116,29 @@ for (const factory of storesNamed("postgres")) {
       }
     });
 
+    it("a client the application gave back inside a transaction: the call commits as the statements do", async () => {
+      const other = await factory.create();
+      const url = factory.lastUrl as string;
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      pool.on("error", () => {});
+      const store = openStore("postgres://", { pool });
+      try {
+        // The client makes the function, behind the head.
+        expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+        const client = await pool.connect();
+        await client.query("begin");
+        client.release();
+        expect(await store.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 3 }] });
+        // Committed, and the lock let go: another process's store sees it and writes after it.
+        expect(await other.currentSeqNo()).toBe(3);
+        expect(await other.rebase(1, [act(["order", 4])])).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+
     it("a database without PL/pgSQL: initSchema makes the relations, and rebases take the statements", async () => {
       const database = freshName("coherence_test_noplpgsql");
       await admin("postgres", [`create database ${database}`]);

@@ -595,10 +595,15 @@ export class PostgresDriver implements SqlDriver {
    * messages to answer; W4 1,332-1,460 against 1,857-1,927 committed/s in
    * turns), on a client that has made `setup`, has not been idle (a dead
    * connection is found by a round trip of its own first, see `probe`) and
-   * whose sessions default to READ COMMITTED. Undefined where it cannot.
+   * whose sessions default to READ COMMITTED, outside any transaction.
+   * Undefined where it cannot.
    */
   async #callAlone(s: Session, statement: Statement, setup: Statement): Promise<unknown[] | undefined> {
     if (s.probe || beginsFirst.has(s.client) || !setUp.get(s.client)?.has(setup.sql)) return undefined;
+    // A client the application gave back to the pool inside a transaction: the call would commit
+    // nothing (and keep the lock); BEGIN and COMMIT commit it, as the statements do.
+    const status = (s.client as { getTransactionStatus?(): string | null }).getTransactionStatus?.();
+    if (status !== undefined && status !== "I") return undefined;
     try {
       return await s.allCommitting(statement);
     } catch (error) {
