@@ -59,6 +59,55 @@ class CommitCutter {
 }
 
 /**
+ * A TCP proxy that, once armed, drops the next client packet and resets both
+ * sockets: a connection that died while idle (a NAT's or balancer's idle
+ * timeout), found by the first write after it.
+ */
+class Blackhole {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  armed = false;
+  cuts = 0;
+
+  constructor(target: { host: string; port: number }) {
+    this.#server = net.createServer((client) => {
+      const server = net.connect(target.port, target.host);
+      for (const socket of [client, server]) {
+        this.#sockets.add(socket);
+        socket.on("error", () => {});
+        socket.on("close", () => {
+          this.#sockets.delete(socket);
+          client.destroy();
+          server.destroy();
+        });
+      }
+      client.on("data", (chunk) => {
+        if (this.armed) {
+          this.armed = false;
+          this.cuts++;
+          server.destroy();
+          client.resetAndDestroy();
+          return;
+        }
+        server.write(chunk);
+      });
+      server.on("data", (chunk) => client.write(chunk));
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve) =>
+      this.#server.listen(0, "127.0.0.1", () => resolve((this.#server.address() as net.AddressInfo).port)),
+    );
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
  * A connection lost after the server received a rebase's COMMIT, before its
  * answer came back: the outcome is unknown to the store, so it must not run
  * the rebase again on another connection (it would be written twice). The
@@ -137,5 +186,35 @@ for (const factory of storesNamed("postgres", "mysql")) {
         await cutter.close();
       }
     });
+
+    for (const [kind, history] of [
+      ["two actions (the statements)", [act(["b", 1]), act(["b", 2])]],
+      ["one action behind the head (the stored routine)", [act(["b", 1])]],
+    ] as const) {
+      it(`a connection that died while idle, found by its first write: ${kind} runs on another, once`, async () => {
+        const direct = await factory.create();
+        const url = new URL(factory.lastUrl as string);
+        const hole = new Blackhole({ host: url.hostname, port: Number(url.port) });
+        url.host = `127.0.0.1:${await hole.listen()}`;
+        const store = openStore(
+          url.toString(),
+          factory.name === "postgres" ? { postgres: { max: 1 } } : { mysql: { connectionLimit: 1 } },
+        );
+        try {
+          // Behind the head from the second on: the routine (on PostgreSQL made by the second, called alone by the third).
+          for (const n of [1, 2, 3]) expect((await store.rebase(1, [act(["a", n])])).result).toBe("ok");
+          // Idle long enough that the next write takes a round trip of its own first (PROBE_AFTER_IDLE_MS).
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          hole.armed = true;
+          const r = await store.rebase(1, [...history]);
+          expect(r.result === "ok" && r.events.map((e) => e.seqNo)).toEqual(history.map((_, i) => 4 + i));
+          expect(hole.cuts).toBe(1);
+          expect(await direct.currentSeqNo()).toBe(3 + history.length);
+        } finally {
+          await store.close();
+          await hole.close();
+        }
+      });
+    }
   });
 }

@@ -64,11 +64,20 @@ for (const factory of storesNamed("postgres")) {
       expect(await functionsNamed(url, FUNCTION)).toEqual({ temporary: 1 });
     });
 
-    it("a function another role put under that name, in the schema or earlier on the search path, is never called", async () => {
+    it("functions another role put on the search path (that name, overloads of pg_catalog's) are never called", async () => {
       await factory.create();
       const url = factory.lastUrl as string;
       const [{ schema }] = (await onDatabase(url, ["select current_schema() as schema"])) as [{ schema: string }];
-      await onDatabase(url, ["create schema coh_planted", planted("coh_planted"), planted(schema)]);
+      await onDatabase(url, [
+        "create schema coh_planted",
+        planted("coh_planted"),
+        planted(schema),
+        // Overloads that match the store's arguments better than pg_catalog's (a name where it takes text).
+        "create function coh_planted.pg_notify(text, name) returns void language plpgsql as $$ begin raise exception 'planted pg_notify called'; end $$",
+        "create function coh_planted.unnest(bigint[]) returns setof bigint language plpgsql as $$ begin raise exception 'planted unnest called'; end $$",
+        "create function coh_planted.cat(name, text) returns text language plpgsql as $$ begin raise exception 'planted || called'; end $$",
+        "create operator coh_planted.|| (leftarg = name, rightarg = text, function = coh_planted.cat)",
+      ]);
       try {
         const theirs = new URL(url);
         theirs.searchParams.set("options", `-c search_path=coh_planted,${schema}`);
@@ -77,6 +86,10 @@ for (const factory of storesNamed("postgres")) {
           expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
           expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
           expect((await store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).result).toBe("conflict");
+          // The statements: the write lock, NOTIFY, and the conflict check of several aggregates.
+          expect((await store.rebase(3, [act(["order", 3]), act(["order", 4])])).result).toBe("ok");
+          expect((await store.rebase(1, [act(["order", 5]), act(["order", 3])])).result).toBe("conflict");
+          expect(await store.currentSeqNo()).toBe(4);
         } finally {
           await store.close();
         }

@@ -296,7 +296,8 @@ function perAggregateValues(
  * not in `resolved`, with `until` at most that, unselected.
  */
 function perAggregateSources(db: Kysely<Schema>, { hashes, kinds, ids, base, resolved, until }: PerAggregateCheck) {
-  const wanted = sql`unnest(${hashes}::bigint[], ${kinds}::text[], ${ids}::text[]) as v(hash, kind, id)`;
+  // pg_catalog's, by name: an overload another role made in a schema on the search path would match better.
+  const wanted = sql`rows from (pg_catalog.unnest(${hashes}::bigint[]), pg_catalog.unnest(${kinds}::text[]), pg_catalog.unnest(${ids}::text[])) as v(hash, kind, id)`;
   // biome-ignore lint/suspicious/noExplicitAny: the unnest rows are no relation of the schema
   const rows = (lateral: () => any): any =>
     // biome-ignore lint/suspicious/noExplicitAny: see above

@@ -28,7 +28,7 @@ function quoted(name: string): string {
 }
 
 /** The transaction's setting that keeps the head for a {@link HeadlessAppend} (reset at its end). */
-const HEAD = "current_setting('coherence.head')::bigint";
+const HEAD = "pg_catalog.current_setting('coherence.head')::bigint";
 
 /**
  * {@link HeadlessAppend} on PostgreSQL: the statements travel in the write
@@ -39,7 +39,7 @@ const HEAD = "current_setting('coherence.head')::bigint";
  */
 const HEADLESS: HeadlessAppend = {
   keepHead: (head) => ({
-    sql: `select set_config('coherence.head', coalesce((${head.sql}), 0)::text, true)`,
+    sql: `select pg_catalog.set_config('coherence.head', coalesce((${head.sql}), 0)::text, true)`,
     parameters: head.parameters,
   }),
   guard: (base, conflicts) => {
@@ -61,7 +61,7 @@ const HEADLESS: HeadlessAppend = {
  * driver's write transactions and by {@link STORED_APPEND}.
  */
 export function writeLockKey(eventTable: string): string {
-  return `('x' || substr(md5(current_schema() || '.' || ${packages.pg().escapeLiteral(eventTable)}), 1, 16))::bit(64)::bigint`;
+  return `('x'::text OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(pg_catalog.current_schema()::text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${packages.pg().escapeLiteral(eventTable)}), 1, 16))::bit(64)::bigint`;
 }
 
 /**
@@ -107,10 +107,10 @@ const STORED_APPEND: StoredAppend = {
     const [events, actions, effects] = [quoted(tables.event), quoted(tables.action), quoted(tables.effect)];
     const channel = derivedName(tables, "commits");
     const body = `begin
-  if current_setting('transaction_isolation') <> 'read committed' then
+  if pg_catalog.current_setting('transaction_isolation') <> 'read committed' then
     raise exception using errcode = 'P0001', message = '${NOT_READ_COMMITTED}';
   end if;
-  perform set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(${writeLockKey(tables.event)});
+  perform pg_catalog.set_config('max_parallel_workers_per_gather', '0', true), pg_catalog.pg_advisory_xact_lock(${writeLockKey(tables.event)});
   select coalesce(max("seq_no"), 0) into head from ${events};
   if _base > head + 1
     or exists (select 1 from ${actions} where "aggregate_hash" = _hash and "seq_no" >= _base)
@@ -122,7 +122,7 @@ const STORED_APPEND: StoredAppend = {
   insert into ${events} ("seq_no", "timestamp", "source") values (head + 1, _stamp, _source);
   insert into ${actions} ("seq_no", "reason", "actor_kind", "actor_id", "aggregate_kind", "aggregate_id", "aggregate_hash", "patch", "triggers", "timestamp", "source")
     values (head + 1, _reason, _actor_kind, _actor_id, _aggregate_kind, _aggregate_id, _hash, _patch, null, _stamp, _source);
-  perform pg_notify('${channel}', current_schema());
+  perform pg_catalog.pg_notify('${channel}', pg_catalog.current_schema()::text);
 end`;
     return `create or replace function pg_temp.${quoted(name)}(${PARAMETERS.map(([p, type]) => `${p} ${type}`).join(", ")}, out head bigint, out refused boolean)
   language plpgsql volatile as $fn$
@@ -166,7 +166,10 @@ export class PostgresDialect extends BaseSqlDialect {
    * send it in the commit's round trip.
    */
   notifyStatement(channel: string): Statement {
-    return { sql: `select pg_notify('${channel.replaceAll("'", "''")}', current_schema())`, parameters: [] };
+    return {
+      sql: `select pg_catalog.pg_notify('${channel.replaceAll("'", "''")}', pg_catalog.current_schema()::text)`,
+      parameters: [],
+    };
   }
   foreignKeysQuery(db: Kysely<unknown>, keys: readonly (readonly [string, string])[]): CompiledQuery<ForeignKey> {
     return foreignKeysIn(db, "current_schema()", "text", keys);

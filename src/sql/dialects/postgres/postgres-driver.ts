@@ -67,7 +67,7 @@ const TYPES = {
  */
 function writeLock(eventTable: string): Statement {
   return {
-    sql: `select set_config('max_parallel_workers_per_gather', '0', true), pg_advisory_xact_lock(${writeLockKey(eventTable)})`,
+    sql: `select pg_catalog.set_config('max_parallel_workers_per_gather', '0', true), pg_catalog.pg_advisory_xact_lock(${writeLockKey(eventTable)})`,
     parameters: [],
   };
 }
@@ -515,21 +515,29 @@ export class PostgresDriver implements SqlDriver {
     commit: (result: T) => boolean,
     locksItself = false,
   ): Promise<T> {
-    return this.#withClient(async (s) => {
-      s.pipeline();
-      try {
-        await s.begin(locksItself ? undefined : this.#lock);
-        const result = await fn(s);
-        await s.end(commit(result));
-        return result;
-      } catch (error) {
-        // The first error is the one to report; a failed rollback only means the session is gone.
-        await s.abandon();
-        throw error;
-      } finally {
-        await s.settle();
-      }
-    });
+    return this.#withClient((s) => this.#inTransaction(s, fn, commit, locksItself));
+  }
+
+  /** {@link #transaction} on a client already checked out. */
+  async #inTransaction<T>(
+    s: Session,
+    fn: (session: Session) => Promise<T>,
+    commit: (result: T) => boolean,
+    locksItself: boolean,
+  ): Promise<T> {
+    s.pipeline();
+    try {
+      await s.begin(locksItself ? undefined : this.#lock);
+      const result = await fn(s);
+      await s.end(commit(result));
+      return result;
+    } catch (error) {
+      // The first error is the one to report; a failed rollback only means the session is gone.
+      await s.abandon();
+      throw error;
+    } finally {
+      await s.settle();
+    }
   }
 
   read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
@@ -546,8 +554,10 @@ export class PostgresDriver implements SqlDriver {
    * this client has not run it, the call and COMMIT travel in one round trip
    * (on a client idle for a while, BEGIN takes one of its own first: see
    * `probe`). A client whose temporary function is gone (the application ran
-   * DISCARD TEMP or ALL on it) fails the call before it ran anything: it is
-   * made again, once. The rows of the call.
+   * DISCARD TEMP on it) fails the call before it ran anything: it is made
+   * again, once. (DISCARD ALL drops the client's prepared statements too,
+   * which pg does not learn: every statement of the store then fails on that
+   * client.) The rows of the call.
    */
   async call(statement: Statement, setup?: Statement): Promise<unknown[]> {
     try {
@@ -559,34 +569,41 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
-  async #call(statement: Statement, setup: Statement | undefined, again: boolean): Promise<unknown[]> {
-    if (!again && setup !== undefined) {
-      const rows = await this.#withClient((s) => this.#callAlone(s, statement, setup));
-      if (rows !== undefined) return rows;
-    }
-    let rows: unknown[] = [];
-    let made: Set<string> | undefined;
-    let sent = false;
-    await this.#transaction(
-      async (s) => {
-        if (setup !== undefined) {
-          made = setUp.get(s.client) ?? new Set();
-          setUp.set(s.client, made);
-          if (again || !made.has(setup.sql)) {
-            if (!s.defer(setup)) await s.run(setup);
-            sent = true;
+  /**
+   * One checkout for both ways of calling: a client idle for a while is
+   * probed by the BEGIN of the second only if nothing was sent on it before.
+   */
+  #call(statement: Statement, setup: Statement | undefined, again: boolean): Promise<unknown[]> {
+    return this.#withClient(async (s) => {
+      if (!again && setup !== undefined) {
+        const rows = await this.#callAlone(s, statement, setup);
+        if (rows !== undefined) return rows;
+      }
+      let rows: unknown[] = [];
+      let made: Set<string> | undefined;
+      let sent = false;
+      await this.#inTransaction(
+        s,
+        async (s) => {
+          if (setup !== undefined) {
+            made = setUp.get(s.client) ?? new Set();
+            setUp.set(s.client, made);
+            if (again || !made.has(setup.sql)) {
+              if (!s.defer(setup)) await s.run(setup);
+              sent = true;
+            }
           }
-        }
-        if (!s.deferRows(statement, (r) => (rows = r))) rows = await s.all(statement);
-      },
-      () => true,
-      true,
-    ).catch((error: unknown) => {
-      if (!sent && setup !== undefined) made?.delete(setup.sql);
-      throw error;
+          if (!s.deferRows(statement, (r) => (rows = r))) rows = await s.all(statement);
+        },
+        () => true,
+        true,
+      ).catch((error: unknown) => {
+        if (!sent && setup !== undefined) made?.delete(setup.sql);
+        throw error;
+      });
+      if (sent && setup !== undefined) made?.add(setup.sql);
+      return rows;
     });
-    if (sent && setup !== undefined) made?.add(setup.sql);
-    return rows;
   }
 
   /**
