@@ -5,7 +5,7 @@ import { openStore, type Store } from "../src/index.js";
 import { DEFAULT_TABLES } from "../src/model/types.js";
 import { PostgresDialect } from "../src/sql/dialects/postgres/postgres-dialect.js";
 import { storesNamed } from "./stores.js";
-import { act } from "./support/events.js";
+import { act, collect } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
 import { admin, freshName, SERVER_URLS, withDatabase } from "./support/servers.js";
 
@@ -123,6 +123,36 @@ for (const factory of storesNamed("postgres")) {
         expect(await store.rebase(1, [act(["order", 5])])).toMatchObject({ result: "ok", events: [{ seqNo: 5 }] });
         expect((await store.rebase(1, [act(["order", 5], { assoc: { n: 2 } })])).result).toBe("conflict");
         expect(made).toBe(2);
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+
+    it("DISCARD ALL by the application (its prepared statements gone): the client goes, and each call runs again, once", async () => {
+      const other = await factory.create();
+      const url = factory.lastUrl as string;
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      pool.on("error", () => {});
+      const store = openStore("postgres://", { pool });
+      try {
+        expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
+        // Prepared on the client: the function's call, the statements of a batch, the reads.
+        expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
+        expect((await store.rebase(1, [act(["order", 3]), act(["order", 4])])).result).toBe("ok");
+        expect(await store.aggregate(["order", 2])).toEqual({ state: { n: 1 }, seqNo: 2 });
+        for (const [write, result] of [
+          [() => store.rebase(1, [act(["order", 5])]), "ok"],
+          [() => store.rebase(1, [act(["order", 6]), act(["order", 7])]), "ok"],
+          [() => store.rebase(1, [act(["order", 1], { assoc: { n: 2 } })]), "conflict"],
+        ] as const) {
+          await pool.query("discard all");
+          expect((await write()).result).toBe(result);
+        }
+        await pool.query("discard all");
+        expect(await store.aggregate(["order", 2])).toEqual({ state: { n: 1 }, seqNo: 2 });
+        expect(await other.currentSeqNo()).toBe(7);
+        expect((await collect(other.stream())).map((a) => a.seqNo)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       } finally {
         await store.close();
         await pool.end();

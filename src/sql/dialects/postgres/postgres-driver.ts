@@ -111,6 +111,8 @@ const noop = () => {};
 
 /** Per client, the `setup` statements of {@link PostgresDriver.call} it has run (its temporary functions). */
 const setUp = new WeakMap<PostgresClient, Set<string>>();
+/** SQLSTATE of a statement pg believes prepared on a session that no longer has it (DISCARD ALL, DEALLOCATE). */
+const PREPARED_STATEMENT_GONE = "26000";
 /** Clients whose sessions' default isolation is not READ COMMITTED: their calls take BEGIN READ COMMITTED. */
 const beginsFirst = new WeakSet<PostgresClient>();
 /** SQLSTATEs of a call of a temporary function the session no longer has (or never had a temporary schema for). */
@@ -484,6 +486,7 @@ export class PostgresDriver implements SqlDriver {
    * latest on a new client, whose failure is reported as it is.
    */
   async #onClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    let preparedLost = false;
     for (;;) {
       let client: PostgresClient;
       try {
@@ -500,6 +503,20 @@ export class PostgresDriver implements SqlDriver {
         return await fn(session);
       } catch (error) {
         broken = isPostgresConnectionError((error as { cause?: unknown }).cause ?? error);
+        if ((error as { dbCode?: unknown }).dbCode === PREPARED_STATEMENT_GONE) {
+          // The application ran DISCARD ALL (or DEALLOCATE) on the client: pg still believes its
+          // statements prepared, and every one would fail there. The client goes; the failed
+          // statement committed nothing (in a transaction, COMMIT then rolls back), so the call
+          // runs again, once, on another.
+          prepared.delete(client);
+          setUp.delete(client);
+          broken = true;
+          if (!preparedLost) {
+            preparedLost = true;
+            continue;
+          }
+          throw error;
+        }
         if (!(broken && reused && session.deadOnArrival)) throw error;
       } finally {
         client.off("error", noop);
@@ -555,9 +572,8 @@ export class PostgresDriver implements SqlDriver {
    * (on a client idle for a while, BEGIN takes one of its own first: see
    * `probe`). A client whose temporary function is gone (the application ran
    * DISCARD TEMP on it) fails the call before it ran anything: it is made
-   * again, once. (DISCARD ALL drops the client's prepared statements too,
-   * which pg does not learn: every statement of the store then fails on that
-   * client.) The rows of the call.
+   * again, once (after DISCARD ALL, which drops its prepared statements too,
+   * the client goes: see {@link #onClient}). The rows of the call.
    */
   async call(statement: Statement, setup?: Statement): Promise<unknown[]> {
     try {
