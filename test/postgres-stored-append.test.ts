@@ -3,7 +3,9 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
 import { DEFAULT_TABLES } from "../src/model/types.js";
+import type { SqlSession } from "../src/sql/dialect.js";
 import { PostgresDialect } from "../src/sql/dialects/postgres/postgres-dialect.js";
+import { PostgresDriver } from "../src/sql/dialects/postgres/postgres-driver.js";
 import { storesNamed } from "./stores.js";
 import { act, collect } from "./support/events.js";
 import { onDatabase } from "./support/raw-sql.js";
@@ -155,6 +157,33 @@ for (const factory of storesNamed("postgres")) {
         expect((await collect(other.stream())).map((a) => a.seqNo)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       } finally {
         await store.close();
+        await pool.end();
+      }
+    });
+
+    it("DISCARD ALL under a projection's transaction: the client goes, but the application's code does not run twice", async () => {
+      await factory.create();
+      const pool = new pg.Pool({ connectionString: factory.lastUrl as string, max: 1 });
+      pool.on("error", () => {});
+      const driver = new PostgresDriver({ pool }, DEFAULT_TABLES.event);
+      let runs = 0;
+      const prepared = async (s: SqlSession) => {
+        runs++;
+        return s.all<{ x: number }>({ sql: "select $1::int as x", parameters: [7] });
+      };
+      try {
+        expect(await driver.transaction(prepared)).toEqual([{ x: 7 }]);
+        await pool.query("discard all");
+        await expect(driver.transaction(prepared)).rejects.toMatchObject({ dbCode: "26000" });
+        expect(runs).toBe(2);
+        // The client went: the next transaction prepares on a new one.
+        expect(await driver.transaction(prepared)).toEqual([{ x: 7 }]);
+        // A read of the store's own runs again.
+        await pool.query("discard all");
+        expect(await driver.read(prepared)).toEqual([{ x: 7 }]);
+        expect(runs).toBe(5);
+      } finally {
+        await driver.close();
         await pool.end();
       }
     });

@@ -469,8 +469,8 @@ export class PostgresDriver implements SqlDriver {
   }
 
   /** {@link #onClient}, counted among the calls {@link close} waits for. */
-  #withClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    const call = this.#onClient(fn);
+  #withClient<T>(fn: (session: Session) => Promise<T>, runsAgain = true): Promise<T> {
+    const call = this.#onClient(fn, runsAgain);
     this.#calls.add(call);
     const done = () => this.#calls.delete(call);
     call.then(done, done);
@@ -483,10 +483,13 @@ export class PostgresDriver implements SqlDriver {
    * notices: when such a reused client fails on the call's first statement
    * (a read, or the BEGIN of a transaction), nothing ran, so the client is
    * discarded and the call runs again on the next one. That ends at the
-   * latest on a new client, whose failure is reported as it is.
+   * latest on a new client, whose failure is reported as it is. A client
+   * whose prepared statements the application dropped is discarded too, and
+   * the call runs again once where `runsAgain` (not where `fn` runs the
+   * application's code).
    */
-  async #onClient<T>(fn: (session: Session) => Promise<T>): Promise<T> {
-    let preparedLost = false;
+  async #onClient<T>(fn: (session: Session) => Promise<T>, runsAgain: boolean): Promise<T> {
+    let preparedLost = !runsAgain;
     for (;;) {
       let client: PostgresClient;
       try {
@@ -725,6 +728,8 @@ export class PostgresDriver implements SqlDriver {
 
   /** A READ COMMITTED transaction without the writers' lock (projections). */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
+    // The application's code runs in `fn` (a projection's apply): after its prepared statements were
+    // lost, the client goes, but `fn` does not run a second time.
     return this.#withClient(async (s) => {
       await s.run({ sql: "begin isolation level read committed", parameters: [] });
       try {
@@ -735,7 +740,7 @@ export class PostgresDriver implements SqlDriver {
         await s.client.query({ text: "rollback" }).catch(noop);
         throw error;
       }
-    });
+    }, false);
   }
 
   /**
