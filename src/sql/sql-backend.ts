@@ -254,10 +254,13 @@ export class SqlBackend implements Backend {
   readonly firstConflictsUnlocked?: Backend["firstConflictsUnlocked"];
   /** The driver's sessions cannot queue statements: {@link #appendOnHead} cannot take one round trip. */
   #queuesNothing = false;
-  /** The name of the dialect's `storedAppend` routine, where the driver can call it. */
-  readonly #storedName: string | undefined;
-  /** The statement that makes the routine, where each session makes it for itself (`StoredAppend.perSession`). */
-  readonly #storedSetup: Statement | undefined;
+  /**
+   * The dialect's `storedAppend` routine, where the driver can call it: its
+   * name, the text of its call (built once: a rebase only binds values), and
+   * the statement that makes it where each session makes it for itself
+   * (`StoredAppend.perSession`).
+   */
+  readonly #stored: { readonly name: string; readonly call: string; readonly setup?: Statement } | undefined;
   /** After a call found the routine unavailable: when to call it again (`performance.now()`). */
   #storedAgainAt: number | undefined;
   get readsAhead(): boolean {
@@ -294,11 +297,11 @@ export class SqlBackend implements Backend {
       plugins: [renameTables(tables)],
     });
     this.#textOf = dialect.textOf?.bind(dialect);
-    if (dialect.storedAppend && this.driver.call) {
-      const name = dialect.storedAppend.name(tables);
-      this.#storedName = name;
-      if (dialect.storedAppend.perSession)
-        this.#storedSetup = { sql: dialect.storedAppend.create(tables, name), parameters: [] };
+    const stored = dialect.storedAppend;
+    if (stored && this.driver.call) {
+      const name = stored.name(tables);
+      const setup = stored.perSession ? { sql: stored.create(tables, name), parameters: [] } : undefined;
+      this.#stored = { name, call: stored.call(name), setup };
     }
     const headless = dialect.headless;
     if (headless) {
@@ -357,11 +360,11 @@ export class SqlBackend implements Backend {
       if (!meta.has(META.writeLock)) await s.run(insertMetaQuery(this.db, META.writeLock, 0));
       // Where the user may not create it, the driver goes on without it (see `StoredAppend`).
       const stored = this.dialect.storedAppend;
-      if (stored && !stored.perSession && this.#storedName !== undefined) {
+      if (stored && !stored.perSession && this.#stored !== undefined) {
         const mode = stored.sqlMode;
         if (mode) await s.run({ sql: mode.set, parameters: [] });
         try {
-          await s.run({ sql: stored.create(this.tables, this.#storedName), parameters: [] });
+          await s.run({ sql: stored.create(this.tables, this.#stored.name), parameters: [] });
         } finally {
           if (mode) await s.run({ sql: mode.restore, parameters: [] });
         }
@@ -592,15 +595,14 @@ export class SqlBackend implements Backend {
 
   /** The call of the dialect's `storedAppend` routine that appends `events` on `base`, where it can. */
   #storedCall(base: number, events: readonly EncodedEvent[], resolved: readonly number[]): Statement | undefined {
-    const stored = this.dialect.storedAppend;
-    const name = this.#storedName;
-    if (name === undefined || stored === undefined || events.length !== 1 || resolved.length > 0) return undefined;
+    const stored = this.#stored;
+    if (stored === undefined || events.length !== 1 || resolved.length > 0) return undefined;
     if (this.#storedAgainAt !== undefined) {
       if (performance.now() < this.#storedAgainAt) return undefined;
       this.#storedAgainAt = undefined;
     }
     const parameters = appendOneParameters(base, events[0] as EncodedEvent);
-    return parameters && { sql: stored.call(name), parameters };
+    return parameters && { sql: stored.call, parameters };
   }
 
   /**
@@ -612,7 +614,7 @@ export class SqlBackend implements Backend {
     const stored = this.dialect.storedAppend as StoredAppend;
     let rows: unknown[];
     try {
-      rows = await (this.driver.call as NonNullable<SqlDriver["call"]>)(call, this.#storedSetup);
+      rows = await (this.driver.call as NonNullable<SqlDriver["call"]>)(call, this.#stored?.setup);
     } catch (error) {
       if (!(error instanceof DatabaseError) || error instanceof WriteConflictError) throw error;
       if (error.dbCode !== undefined && stored.unavailable.has(error.dbCode)) {
