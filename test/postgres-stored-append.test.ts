@@ -23,6 +23,38 @@ async function functionsNamed(url: string, name: string): Promise<Record<string,
   return Object.fromEntries(rows.map((r) => [String(r.kind), Number(r.n)]));
 }
 
+/**
+ * A pool of the application's on `url` with `max` clients; `onQuery` sees
+ * the text of each query its clients are given, and its result.
+ */
+function appPool(url: string, max: number, onQuery?: (text: string, result: unknown) => void): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on("error", () => {});
+  if (onQuery) {
+    pool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+        const result = query(...args);
+        const q = args[0] as string | { text?: string };
+        onQuery(typeof q === "string" ? q : (q.text ?? ""), result);
+        return result;
+      };
+    });
+  }
+  return pool;
+}
+
+/** Runs `fn` with a store on `pool`, then closes both. */
+async function withStoreOn(pool: pg.Pool, fn: (store: Store) => Promise<void>): Promise<void> {
+  const store = openStore("postgres://", { pool });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+}
+
 /** A function of that name and parameters in `schema` that fails every call. */
 function planted(schema: string): string {
   return `create function ${schema}."${FUNCTION}"(bigint, bigint, bigint, text, text, text, text, text, text, text, out head bigint, out refused boolean)
@@ -103,19 +135,11 @@ for (const factory of storesNamed("postgres")) {
     it("a session whose temporary objects the application discarded (DISCARD TEMP) makes it again", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
-      const pool = new pg.Pool({ connectionString: url, max: 1 });
-      pool.on("error", () => {});
       let made = 0;
-      pool.on("connect", (client) => {
-        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-        (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
-          const q = args[0] as string | { text?: string };
-          if ((typeof q === "string" ? q : (q.text ?? "")).includes("create or replace function pg_temp.")) made++;
-          return query(...args);
-        };
+      const pool = appPool(url, 1, (text) => {
+        if (text.includes("create or replace function pg_temp.")) made++;
       });
-      const store = openStore("postgres://", { pool });
-      try {
+      await withStoreOn(pool, async (store) => {
         expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
         expect((await other.rebase(2, [act(["order", 2])])).result).toBe("ok");
         expect(await store.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 3 }] });
@@ -125,19 +149,14 @@ for (const factory of storesNamed("postgres")) {
         expect(await store.rebase(1, [act(["order", 5])])).toMatchObject({ result: "ok", events: [{ seqNo: 5 }] });
         expect((await store.rebase(1, [act(["order", 5], { assoc: { n: 2 } })])).result).toBe("conflict");
         expect(made).toBe(2);
-      } finally {
-        await store.close();
-        await pool.end();
-      }
+      });
     });
 
     it("DISCARD ALL by the application (its prepared statements gone): the client goes, and each call runs again, once", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
-      const pool = new pg.Pool({ connectionString: url, max: 1 });
-      pool.on("error", () => {});
-      const store = openStore("postgres://", { pool });
-      try {
+      const pool = appPool(url, 1);
+      await withStoreOn(pool, async (store) => {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
         // Prepared on the client: the function's call, the statements of a batch, the reads.
         expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
@@ -155,16 +174,12 @@ for (const factory of storesNamed("postgres")) {
         expect(await store.aggregate(["order", 2])).toEqual({ state: { n: 1 }, seqNo: 2 });
         expect(await other.currentSeqNo()).toBe(7);
         expect((await collect(other.stream())).map((a) => a.seqNo)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-      } finally {
-        await store.close();
-        await pool.end();
-      }
+      });
     });
 
     it("DISCARD ALL under a projection's transaction: the client goes, but the application's code does not run twice", async () => {
       await factory.create();
-      const pool = new pg.Pool({ connectionString: factory.lastUrl as string, max: 1 });
-      pool.on("error", () => {});
+      const pool = appPool(factory.lastUrl as string, 1);
       const driver = new PostgresDriver({ pool }, DEFAULT_TABLES.event);
       let runs = 0;
       const prepared = async (s: SqlSession) => {
@@ -191,10 +206,8 @@ for (const factory of storesNamed("postgres")) {
     it("a client the application gave back inside a transaction: the call commits as the statements do", async () => {
       const other = await factory.create();
       const url = factory.lastUrl as string;
-      const pool = new pg.Pool({ connectionString: url, max: 1 });
-      pool.on("error", () => {});
-      const store = openStore("postgres://", { pool });
-      try {
+      const pool = appPool(url, 1);
+      await withStoreOn(pool, async (store) => {
         // The client makes the function, behind the head.
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
         expect(await store.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
@@ -205,10 +218,7 @@ for (const factory of storesNamed("postgres")) {
         // Committed, and the lock let go: another process's store sees it and writes after it.
         expect(await other.currentSeqNo()).toBe(3);
         expect(await other.rebase(1, [act(["order", 4])])).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
-      } finally {
-        await store.close();
-        await pool.end();
-      }
+      });
     });
 
     it("a database without PL/pgSQL: initSchema makes the relations, and rebases take the statements", async () => {
@@ -230,24 +240,6 @@ for (const factory of storesNamed("postgres")) {
         }
       } finally {
         await admin("postgres", [`drop database if exists ${database} with (force)`]);
-      }
-    });
-
-    it("stores whose relation names differ in case only each have a function of their own", async () => {
-      const lower = await factory.create();
-      const url = factory.lastUrl as string;
-      const tables = { event: "Events", action: "Actions", effect: "Effects", trigger: "Triggers" };
-      const upper = openStore(url, { tables });
-      try {
-        await upper.initSchema();
-        expect(new PostgresDialect().storedAppend.name(tables)).not.toBe(FUNCTION);
-        expect((await lower.rebase(1, [act(["order", 1])])).result).toBe("ok");
-        expect(await upper.rebase(1, [act(["order", 2])])).toMatchObject({ result: "ok", events: [{ seqNo: 1 }] });
-        expect(await upper.rebase(1, [act(["order", 3])])).toMatchObject({ result: "ok", events: [{ seqNo: 2 }] });
-        expect([await lower.currentSeqNo(), await upper.currentSeqNo()]).toEqual([1, 2]);
-        expect(await lower.aggregate(["order", 2])).toBeUndefined();
-      } finally {
-        await upper.close();
       }
     });
 
@@ -299,23 +291,15 @@ for (const factory of storesNamed("postgres")) {
       const failed: string[] = [];
       const clients = new Set<unknown>();
       const pools = [0, 1].map(() => {
-        const pool = new pg.Pool({ connectionString: url, max: 2 });
-        pool.on("error", () => {});
+        const pool = appPool(url, 2, (text, result) => {
+          if (text.includes(FUNCTION) && result instanceof Promise) {
+            result.catch((error: { code?: string; message?: string }) => failed.push(`${error.code} ${error.message}`));
+          }
+        });
         pool.on("connect", (client) => {
           clients.add(client);
           // Queued before the store's first query on the client.
           client.query("set default_transaction_isolation = serializable").catch(() => {});
-          const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-          (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
-            const result = query(...args);
-            const q = args[0] as string | { text?: string };
-            if ((typeof q === "string" ? q : (q.text ?? "")).includes(FUNCTION) && result instanceof Promise) {
-              result.catch((error: { code?: string; message?: string }) =>
-                failed.push(`${error.code} ${error.message}`),
-              );
-            }
-            return result;
-          };
         });
         return pool;
       });
