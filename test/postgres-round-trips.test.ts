@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { openStore } from "../src/index.js";
+import { openStore, type Store } from "../src/index.js";
 import { storesNamed } from "./stores.js";
 import { act } from "./support/events.js";
 
@@ -59,6 +59,25 @@ function countingWrites(pool: pg.Pool): () => { write: number; writev: number } 
   };
 }
 
+/** Runs `fn` with a store on a {@link countingPool} of `url` (its writes counted too), then closes both. */
+async function withCountingStore(
+  url: string,
+  fn: (
+    store: Store,
+    counts: { calls: () => number[]; writes: () => { write: number; writev: number } },
+  ) => Promise<void>,
+): Promise<void> {
+  const { pool, calls } = countingPool(url);
+  const writes = countingWrites(pool);
+  const store = openStore("postgres://", { pool });
+  try {
+    await fn(store, { calls, writes });
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+}
+
 for (const factory of storesNamed("postgres")) {
   afterAll(() => factory.dispose());
 
@@ -70,10 +89,7 @@ for (const factory of storesNamed("postgres")) {
 
     it("with the function, a one-action rebase behind the head is one query, or BEGIN, the function, the call and COMMIT in one write on a new client", async () => {
       const other = await factory.create();
-      const { pool, calls } = countingPool(factory.lastUrl as string);
-      const writes = countingWrites(pool);
-      const store = openStore("postgres://", { pool });
-      try {
+      await withCountingStore(factory.lastUrl as string, async (store, { calls, writes }) => {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
         await store.currentSeqNo();
         expect((await other.rebase(2, [act(["order", 2]), act(["order", 3])])).result).toBe("ok");
@@ -123,18 +139,12 @@ for (const factory of storesNamed("postgres")) {
         const streamed: number[] = [];
         for await (const a of store.stream()) streamed.push(a.seqNo);
         expect(streamed).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
-      } finally {
-        await store.close();
-        await pool.end();
-      }
+      });
     });
 
     it("a history the function does not take (triggers, a batch) behind the head: the lock, the head, the checks, the rows and COMMIT before any answer", async () => {
       const other = await factory.create();
-      const { pool, calls } = countingPool(factory.lastUrl as string);
-      const writes = countingWrites(pool);
-      const store = openStore("postgres://", { pool });
-      try {
+      await withCountingStore(factory.lastUrl as string, async (store, { calls, writes }) => {
         expect((await other.rebase(1, [act(["order", 1])])).result).toBe("ok");
         // Warm the pool: its first client, and the store's first head.
         await store.currentSeqNo();
@@ -196,10 +206,7 @@ for (const factory of storesNamed("postgres")) {
         calls();
         expect(await store.rebase(10, [act(["order", 11])])).toMatchObject({ result: "ok", events: [{ seqNo: 11 }] });
         expect(new Set(calls()).size).toBe(3);
-      } finally {
-        await store.close();
-        await pool.end();
-      }
+      });
     });
   });
 
