@@ -100,6 +100,12 @@ export interface Refused {
   readonly refused: true;
   /** The head the check ran at, read under the write lock (every event up to it committed), where known. */
   readonly head?: number;
+  /**
+   * Where the check found it under the write lock: the conflict (rule 3) of
+   * the one action appended, the first stored action on its aggregate with
+   * `base <= seqNo <= head` when no effect came since `base`.
+   */
+  readonly theirs?: EncodedEvent;
 }
 
 /** A store's backend: the memory store, or the SQL store on one of its dialects. */

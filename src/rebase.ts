@@ -155,6 +155,16 @@ export async function rebase(
         see(backend, head);
         return { result: "invalid-seq-no", nextSeqNo: head + 1 };
       }
+      if (typeof next === "object" && next.theirs !== undefined && head !== undefined) {
+        // The routine found the conflict under the lock: nothing more to read.
+        const theirs = next.theirs;
+        const found = theirs.action && firstConflict(encoded, new Map([[theirs.action.aggregate.key, theirs.seqNo]]));
+        if (found) {
+          see(backend, head);
+          if (base <= head) behind.add(backend);
+          return conflictOf(history, { ...found, next: head + 1 }, theirs);
+        }
+      }
       if (typeof next === "object" && targets.length > 0 && backend.firstConflictsUnlocked) {
         // Refused, most likely for a conflict: found without taking the write lock again, so
         // that other writers commit meanwhile (bound by the head the refusal read, where it
@@ -251,6 +261,15 @@ async function conflictResult(
     // Stored events never change: only a database changed behind the store's back gets here.
     throw new DatabaseError(`the conflicting event ${theirs} is not in the store`, { cause: undefined });
   }
+  return conflictOf(history, { index, next, theirs }, stored);
+}
+
+/** {@link conflictResult} with theirs read already. */
+function conflictOf(
+  history: readonly NewEvent[],
+  { index, next }: Omit<ConflictAt, "result">,
+  stored: EncodedEvent,
+): RebaseResult {
   return {
     result: "conflict",
     events: numberedFrom(history, next, index),

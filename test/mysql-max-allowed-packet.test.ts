@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
 import { act, collect } from "./support/events.js";
 import { PrivateMariadb } from "./support/private-mariadb.js";
+import { onDatabase } from "./support/raw-sql.js";
 
 /**
  * A server whose max_allowed_packet is 4 MiB (MySQL 5.7's default, and a value
@@ -31,6 +32,24 @@ describe.runIf(RUN)("MariaDB with max_allowed_packet=4M", () => {
     expect(r.result).toBe("ok");
     expect(await store.currentSeqNo()).toBe(600);
     expect((await collect(store.stream())).length).toBe(600);
+  });
+
+  it("a conflict whose action's text is longer than the packet once escaped is read as the full rules read it", async () => {
+    const first = (await store.currentSeqNo()) + 1;
+    expect((await store.rebase(first, [act(["big", 1], { assoc: { q: "" } })])).result).toBe("ok");
+    // 1.5 million quotes, 3 MB as stored (each \" in JSON): the routine's JSON array of them would be 6 MB.
+    await onDatabase(server?.url as string, [
+      `update actions set patch = concat('{"assoc":{"q":"', repeat('\\\\"', 1500000), '"}}') where seq_no = ${first}`,
+    ]);
+    const r = await store.rebase(first, [act(["big", 1], { assoc: { q: "mine" } })]);
+    expect(r).toMatchObject({
+      result: "conflict",
+      conflict: { theirs: { seqNo: first, action: { aggregate: ["big", 1] } } },
+    });
+    const theirs = r.result === "conflict" ? r.conflict.theirs : undefined;
+    expect(theirs && "action" in theirs && (theirs.action.patch as { assoc: { q: string } }).assoc.q).toBe(
+      '"'.repeat(1500000),
+    );
   });
 
   it("so is a rebase of 1,000 such events (the chunk size of the prepared inserts)", async () => {

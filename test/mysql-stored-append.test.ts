@@ -94,6 +94,47 @@ for (const factory of storesNamed("mysql")) {
       );
     });
 
+    it("a conflicting action the routine cannot have found is a DatabaseError, and nothing is written", async () => {
+      const store = await factory.create();
+      const url = factory.lastUrl as string;
+      expect((await store.rebase(1, [act(["order", 1])])).result).toBe("ok");
+      const text = "longtext character set utf8mb4";
+      const planted = (theirs: string) => [
+        `drop procedure if exists \`${ROUTINE}\``,
+        `create procedure \`${ROUTINE}\`(in base bigint, in hash bigint, in stamp bigint, in src ${text}, in why ${text}, in actor_kind ${text}, in actor_id ${text}, in aggregate_kind ${text}, in aggregate_id ${text}, in patch ${text}) begin select 1 as head, 1 as refused, ${theirs} as theirs; end`,
+      ];
+      const row = (seqNo: number) => `'[${seqNo}, 0, "s", "r", "user", "1", "order", "1", "{}", null]'`;
+      for (const theirs of [
+        "'not json'",
+        "'[1, 2]'",
+        row(0),
+        row(2),
+        `'[1, 0, "s", "r", 7, "1", "order", "1", "{}", null]'`,
+      ]) {
+        await onDatabase(url, planted(theirs));
+        const writer = openStore(url);
+        try {
+          await expect(writer.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).rejects.toThrow(
+            /the routine answered a conflicting action it cannot have found/,
+          );
+        } finally {
+          await writer.close();
+        }
+      }
+      // A well-formed one is the conflict.
+      await onDatabase(url, planted(row(1)));
+      const writer = openStore(url);
+      try {
+        expect(await writer.rebase(1, [act(["order", 1], { assoc: { n: 2 } })])).toMatchObject({
+          result: "conflict",
+          conflict: { theirs: { seqNo: 1, action: { actor: ["user", 1], aggregate: ["order", 1], patch: {} } } },
+        });
+      } finally {
+        await writer.close();
+      }
+      expect(await store.currentSeqNo()).toBe(1);
+    });
+
     it("is made under a sql_mode of its own, whatever the session's (ORACLE parses another syntax)", async () => {
       await factory.create();
       const url = factory.lastUrl as string;

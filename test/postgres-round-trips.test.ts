@@ -104,8 +104,8 @@ for (const factory of storesNamed("postgres")) {
         expect(r).toMatchObject({ result: "ok", events: [{ seqNo: 4 }] });
         expect(await store.aggregate(["order", 1])).toEqual({ state: { n: 2 }, seqNo: 4 });
         calls();
-        // A conflict: the call refuses and answers the head it read under the lock; then the
-        // conflicts bound by that head, and theirs: three round trips, no ROLLBACK.
+        // A conflict: the call refuses and answers the head it read under the lock and theirs, the
+        // first action on the aggregate since the base: one round trip, no ROLLBACK.
         const c = await store.rebase(3, [act(["order", 3], { assoc: { n: 9 } })]);
         expect(c).toMatchObject({
           result: "conflict",
@@ -113,8 +113,7 @@ for (const factory of storesNamed("postgres")) {
           conflict: { ours: { seqNo: 5 }, theirs: { seqNo: 3 } },
         });
         // The call alone now: the client has made the function, and its sessions default to READ COMMITTED.
-        const refused = calls();
-        expect([refused.length, new Set(refused).size]).toEqual([3, 3]);
+        expect(calls().length).toBe(1);
         // A one-action rebase that passes: that one query, in autocommit.
         expect((await other.rebase(5, [act(["order", 4])])).result).toBe("ok");
         calls();

@@ -24,6 +24,7 @@ import {
   type SqlDialect,
   type SqlDriver,
   type SqlSession,
+  STORED_THEIRS,
   type Statement,
   type StoredAppend,
   valueBytes,
@@ -55,7 +56,13 @@ import { patchPageQuery } from "./queries/patch-page.js";
 import { readEventsQuery } from "./queries/read-events.js";
 import { findRebaseQuery, insertRebaseQuery } from "./queries/rebases.js";
 import { replayPageQuery } from "./queries/replay-page.js";
-import { type ActionRow, type EventRow, eventFromRow, storedActionFromValues } from "./queries/rows.js";
+import {
+  type ActionRow,
+  actionFromValues,
+  type EventRow,
+  eventFromRow,
+  storedActionFromValues,
+} from "./queries/rows.js";
 import type { Schema } from "./schema.js";
 import { derivedName, relationNames, renameTables } from "./tables.js";
 
@@ -236,6 +243,39 @@ function appendedAfter(head: number | undefined, query: string): number {
     });
   }
   return head + 1;
+}
+
+/**
+ * The conflicting action a refusal of the `storedAppend` routine answered
+ * (the JSON array of its {@link STORED_THEIRS} columns; see `StoredAppend`),
+ * undefined where it answered none. Anything else is a `DatabaseError`: the
+ * routine wrote nothing, but what it found cannot be read.
+ */
+function theirsOf(value: unknown, call: Statement, head: number): EncodedEvent | undefined {
+  if (value === null || value === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = typeof value === "string" ? JSON.parse(value) : undefined;
+  } catch {
+    v = undefined;
+  }
+  const base = call.parameters[0] as number;
+  const texts = (list: unknown[], from: number, to: number) => list.slice(from, to).every((x) => typeof x === "string");
+  if (
+    !Array.isArray(v) ||
+    v.length !== STORED_THEIRS.length ||
+    !Number.isSafeInteger(v[0]) ||
+    v[0] < base ||
+    v[0] > head ||
+    !texts(v, 3, 9) ||
+    (v[9] !== null && typeof v[9] !== "string")
+  ) {
+    throw new DatabaseError(
+      `the rebase was refused, and the routine answered a conflicting action it cannot have found: ${String(value).slice(0, 200)}`,
+      { cause: undefined, query: call.sql },
+    );
+  }
+  return actionFromValues(v);
 }
 
 /** A refusal of the statements' guard, which tells no head. */
@@ -624,12 +664,14 @@ export class SqlBackend implements Backend {
       }
       throw error;
     }
-    const row = rows[0] as { head?: unknown; refused?: unknown } | undefined;
+    const row = rows[0] as { head?: unknown; refused?: unknown; theirs?: unknown } | undefined;
     const refused = row?.refused;
     if (refused === true || refused === 1) {
       // It wrote nothing, and read the head under the write lock.
       const head = Number(row?.head);
-      return Number.isSafeInteger(head) ? { refused: true, head } : REFUSED;
+      if (!Number.isSafeInteger(head)) return REFUSED;
+      const theirs = theirsOf(row?.theirs, call, head);
+      return theirs === undefined ? { refused: true, head } : { refused: true, head, theirs };
     }
     if (refused !== false && refused !== 0) {
       // Whether it committed is unknown: neither the full rules nor a success can follow.

@@ -15,6 +15,7 @@ import {
   type ColumnTypes,
   type ForeignKey,
   type HeadlessAppend,
+  STORED_THEIRS,
   type StoredAppend,
   storedAppendName,
 } from "../../dialect.js";
@@ -111,6 +112,9 @@ const HEADLESS: HeadlessAppend = {
   failure: "ER_SUBQUERY_NO_1_ROW",
 };
 
+/** The errno of a string function's result longer than `max_allowed_packet` (an error in a strict routine). */
+const ER_WARN_ALLOWED_PACKET_OVERFLOWED = 1301;
+
 /** The text of {@link STORED_APPEND}'s report of a missing write-lock row (see `MysqlDriver.call`). */
 export const NO_WRITE_LOCK = "coherence-store: the write-lock row is missing";
 /** The errno of a SIGNAL of SQLSTATE '45000' without its own MYSQL_ERRNO. */
@@ -139,6 +143,7 @@ const STORED_APPEND: StoredAppend = {
 modifies sql data sql security invoker
 begin
   declare head bigint;
+  declare theirs longblob default null;
   declare locked bigint default null;
   declare exit handler for sqlexception begin rollback; resignal; end;
   set transaction isolation level read committed;
@@ -151,8 +156,18 @@ begin
   if base > head + 1
     or exists (select 1 from ${actions} where \`aggregate_hash\` = hash and \`seq_no\` >= base)
     or (select max(\`seq_no\`) from ${effects}) >= base then
+    -- Theirs, where the rules meet no effect: the first action of the aggregate since the base.
+    if base <= head + 1 and (select coalesce(max(\`seq_no\`), 0) from ${effects}) < base then begin
+      -- Its JSON longer than max_allowed_packet (ER_WARN_ALLOWED_PACKET_OVERFLOWED): none, the full rules read it.
+      declare continue handler for ${ER_WARN_ALLOWED_PACKET_OVERFLOWED} set theirs = null;
+      set theirs = (select cast(json_array(${STORED_THEIRS.map((c) => `a.${quoted(c)}`).join(", ")}) as binary)
+        from ${actions} as a
+        where a.\`aggregate_hash\` = hash and a.\`seq_no\` >= base and a.\`seq_no\` <= head
+          and a.\`aggregate_kind\` = aggregate_kind and a.\`aggregate_id\` = aggregate_id
+        order by a.\`seq_no\` limit 1);
+    end; end if;
     rollback;
-    select head as head, 1 as refused;
+    select head as head, 1 as refused, theirs as theirs;
   else
     insert into ${events} (\`seq_no\`, \`timestamp\`, \`source\`) values (head + 1, stamp, src);
     insert into ${actions} (\`seq_no\`, \`reason\`, \`actor_kind\`, \`actor_id\`, \`aggregate_kind\`, \`aggregate_id\`, \`aggregate_hash\`, \`patch\`, \`triggers\`, \`timestamp\`, \`source\`)

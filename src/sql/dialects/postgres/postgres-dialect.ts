@@ -14,6 +14,7 @@ import {
   type ColumnTypes,
   type ForeignKey,
   type HeadlessAppend,
+  STORED_THEIRS,
   type Statement,
   type StoredAppend,
   storedAppendName,
@@ -93,8 +94,9 @@ const PARAMETERS = [
  * the driver's `call` runs it in autocommit (a transaction of its own, READ
  * COMMITTED, so that each statement after the lock sees every earlier
  * commit), or inside BEGIN READ COMMITTED and COMMIT in one round trip where
- * the session's default isolation is another. A refusal writes nothing and answers the head it read, so that
- * the conflict is read bound by it. Each session makes the function for
+ * the session's default isolation is another. A refusal writes nothing and
+ * answers the head it read and, where no effect came since the base, theirs
+ * (see `StoredAppend`). Each session makes the function for
  * itself in `pg_temp` (in its first call's round trip) and calls it there by
  * that name: a function of the schema, or of any schema on the search path,
  * would run with the caller's rights whatever another role had put there
@@ -116,6 +118,14 @@ const STORED_APPEND: StoredAppend = {
     or exists (select 1 from ${actions} where "aggregate_hash" = _hash and "seq_no" >= _base)
     or (select max("seq_no") from ${effects}) >= _base then
     refused := true;
+    -- Theirs, where the rules meet no effect: the first action of the aggregate since the base.
+    if _base <= head + 1 and (select coalesce(max("seq_no"), 0) from ${effects}) < _base then
+      select pg_catalog.json_build_array(${STORED_THEIRS.map((c) => `a.${quoted(c)}`).join(", ")})::text into theirs
+        from ${actions} as a
+        where a."aggregate_hash" = _hash and a."seq_no" >= _base and a."seq_no" <= head
+          and a."aggregate_kind" = _aggregate_kind and a."aggregate_id" = _aggregate_id
+        order by a."seq_no" limit 1;
+    end if;
     return;
   end if;
   refused := false;
@@ -124,14 +134,14 @@ const STORED_APPEND: StoredAppend = {
     values (head + 1, _reason, _actor_kind, _actor_id, _aggregate_kind, _aggregate_id, _hash, _patch, null, _stamp, _source);
   perform pg_catalog.pg_notify('${channel}', pg_catalog.current_schema()::text);
 end`;
-    return `create or replace function pg_temp.${quoted(name)}(${PARAMETERS.map(([p, type]) => `${p} ${type}`).join(", ")}, out head bigint, out refused boolean)
+    return `create or replace function pg_temp.${quoted(name)}(${PARAMETERS.map(([p, type]) => `${p} ${type}`).join(", ")}, out head bigint, out refused boolean, out theirs text)
   language plpgsql volatile as $fn$
 ${body}
 $fn$`;
   },
   perSession: true,
   call: (name) =>
-    `select head, refused from pg_temp.${quoted(name)}(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}`).join(", ")})`,
+    `select head, refused, theirs from pg_temp.${quoted(name)}(${PARAMETERS.map(([, type], i) => `$${i + 1}::${type}`).join(", ")})`,
   unavailable: new Set([
     // No such function even after it was made again; no temporary schema; no PL/pgSQL; no TEMP right
     // (or no USAGE of PL/pgSQL).
