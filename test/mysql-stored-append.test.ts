@@ -107,6 +107,8 @@ for (const factory of storesNamed("mysql")) {
       for (const theirs of [
         "'not json'",
         "'[1, 2]'",
+        `'[1, "soon", "s", "r", "user", "1", "order", "1", "{}", null]'`,
+        `'[1, 0, 7, "r", "user", "1", "order", "1", "{}", null]'`,
         row(0),
         row(2),
         `'[1, 0, "s", "r", 7, "1", "order", "1", "{}", null]'`,

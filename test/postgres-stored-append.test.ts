@@ -284,6 +284,28 @@ for (const factory of storesNamed("postgres")) {
       }
     });
 
+    it("a session the application set to read SJIS: a conflict reads back as the statements read it", async () => {
+      await factory.create();
+      const pool = appPool(factory.lastUrl as string, 1);
+      pool.on("connect", (client) => {
+        client.query("set client_encoding = 'SJIS'").catch(() => {});
+      });
+      const memory = openStore("memory:");
+      try {
+        await withStoreOn(pool, async (store) => {
+          // "ŕ\\" is C5 95 5C in UTF-8: read as SJIS, a character whose second byte is a backslash.
+          const theirs = act(["order", 1], { assoc: { n: 1 } }, { reason: "ŕ\\" });
+          expect(await store.rebase(1, [theirs])).toEqual(await memory.rebase(1, [theirs]));
+          const mine = act(["order", 1], { assoc: { n: 2 } });
+          const conflict = await store.rebase(1, [mine]);
+          expect(conflict).toEqual(await memory.rebase(1, [mine]));
+          expect(conflict).toMatchObject({ result: "conflict", conflict: { theirs: { action: { reason: "ŕ\\" } } } });
+        });
+      } finally {
+        await memory.close();
+      }
+    });
+
     it("runs READ COMMITTED whatever the sessions' default isolation: contending writers get gapless seqNos", async () => {
       await factory.create();
       const url = factory.lastUrl as string;

@@ -45,11 +45,11 @@ for (const factory of storesNamed("postgres", "mysql")) {
           // Theirs: odd text in every column, a patch of every kind, triggers with odd ids.
           const theirs = act(
             ["acct", id],
-            { assoc: { [ODD]: [ODD, 1.5e300, -0, null, true, { k: ODD }] }, dissoc: [[ODD]] },
+            { assoc: { [`key ${ODD}`]: [`value ${ODD}`, 1.5e300, -0, null, true, { k: ODD }] }, dissoc: [[ODD]] },
             {
-              actor: ["user" + ODD, ODD],
-              reason: ODD,
-              source: ODD,
+              actor: [`kind ${ODD}`, `actor ${ODD}`],
+              reason: `reason ${ODD}`,
+              source: `source ${ODD}`,
               triggers: [
                 ["key", ODD],
                 ["key", 2 ** 53 - 1],

@@ -296,7 +296,8 @@ export interface HeadlessAppend {
  * on the aggregate (kind and id compared exactly) with `base <= seqNo <=
  * head`, the conflict the full rules would find, as the JSON array of its
  * {@link STORED_THEIRS} columns (null when there is none: the guard matched a
- * hash only); a refusal for an effect answers none. The server parses it once per connection
+ * hash only); a refusal for an effect answers none, and so does one on a
+ * PostgreSQL session whose client encoding is not UTF-8. The server parses it once per connection
  * instead of a statement list per rebase: on MariaDB, 0.46 against 0.77 ms
  * of server time a rebase, and 4 contending writers committed 700 rebases a
  * second instead of 450. `initSchema` creates it where the user may; where it

@@ -267,6 +267,9 @@ function theirsOf(value: unknown, call: Statement, head: number): EncodedEvent |
     !Number.isSafeInteger(v[0]) ||
     v[0] < base ||
     v[0] > head ||
+    // A timestamp or source of null is an upgrade not finished (`actionFromValues` says so).
+    (v[1] !== null && !Number.isSafeInteger(v[1])) ||
+    (v[2] !== null && typeof v[2] !== "string") ||
     !texts(v, 3, 9) ||
     (v[9] !== null && typeof v[9] !== "string")
   ) {

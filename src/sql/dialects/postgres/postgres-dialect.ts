@@ -118,8 +118,11 @@ const STORED_APPEND: StoredAppend = {
     or exists (select 1 from ${actions} where "aggregate_hash" = _hash and "seq_no" >= _base)
     or (select max("seq_no") from ${effects}) >= _base then
     refused := true;
-    -- Theirs, where the rules meet no effect: the first action of the aggregate since the base.
-    if _base <= head + 1 and (select coalesce(max("seq_no"), 0) from ${effects}) < _base then
+    -- Theirs, where the rules meet no effect: the first action of the aggregate since the base. Only
+    -- where the client reads UTF-8: in SJIS, BIG5, GBK, UHC, JOHAB or GB18030 a character's bytes
+    -- may hold a backslash or a quote that the JSON's escapes did not see.
+    if _base <= head + 1 and pg_catalog.current_setting('client_encoding') = 'UTF8'
+      and (select coalesce(max("seq_no"), 0) from ${effects}) < _base then
       select pg_catalog.json_build_array(${STORED_THEIRS.map((c) => `a.${quoted(c)}`).join(", ")})::text into theirs
         from ${actions} as a
         where a."aggregate_hash" = _hash and a."seq_no" >= _base and a."seq_no" <= head
