@@ -12,9 +12,17 @@ import { RawDb } from "./raw/raw-db.js";
 export type ChildTask =
   | { mode: "stream-store"; url: string; tables: TableNames }
   | { mode: "stream-raw"; url: string; table: string; pageSize: number }
-  | { mode: "w4-store"; url: string; tables: TableNames; seconds: number; shared: number; writer: number }
-  | { mode: "w4-raw"; url: string; table: string; seconds: number; shared: number; writer: number }
-  | { mode: "w4-raw-serialized"; url: string; table: string; seconds: number; shared: number; writer: number };
+  | (W4Task & { mode: "w4-store"; tables: TableNames })
+  | (W4Task & { mode: "w4-raw" | "w4-raw-serialized"; table: string });
+
+/** What a W4 writer is given: it runs the workload `warmup` seconds unmeasured, then `seconds` measured. */
+interface W4Task {
+  readonly url: string;
+  readonly seconds: number;
+  readonly warmup: number;
+  readonly shared: number;
+  readonly writer: number;
+}
 
 /** What a child reports. */
 export interface ChildResult {
@@ -33,6 +41,26 @@ const send = (message: unknown) =>
   new Promise<void>((resolve, reject) => process.send?.(message, (e: Error | null) => (e ? reject(e) : resolve())));
 const go = () => new Promise<void>((resolve) => process.once("message", () => resolve()));
 const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
+
+/**
+ * A W4 writer's loop: `step` (the i-th transaction) runs for `task.warmup` seconds, then its
+ * counts are cleared and it runs for `task.seconds` more, measured. The writers of a side start
+ * together, so they warm up under the same contention as they are measured in: a new process
+ * runs the store's code unoptimized at first, and under contention (a few hundred rebases a
+ * second a writer) V8 has compiled it only after 10-20 s (PostgreSQL, 30 s: a writer's rebases
+ * a second rose from about 160 to 300 while its CPU a second fell from 280 to 165 ms).
+ */
+async function warmThenMeasure(
+  task: W4Task,
+  result: { count: number; conflicts: number; writeConflicts: number },
+  started: () => number,
+  step: (i: number) => Promise<void>,
+): Promise<void> {
+  let i = 0;
+  for (const end = performance.now() + task.warmup * 1000; performance.now() < end; i++) await step(i);
+  result.count = result.conflicts = result.writeConflicts = 0;
+  for (const end = started() + task.seconds * 1000; performance.now() < end; i++) await step(i);
+}
 
 async function run(task: ChildTask): Promise<ChildResult> {
   const result = { count: 0, conflicts: 0, writeConflicts: 0, seconds: 0, cpuSeconds: 0 };
@@ -71,8 +99,7 @@ async function run(task: ChildTask): Promise<ChildResult> {
     let base = (await store.currentSeqNo()) + 1;
     await send({ ready: true });
     await go();
-    const end = started() + task.seconds * 1000;
-    for (let i = 0; performance.now() < end; i++) {
+    await warmThenMeasure(task, result, started, async (i) => {
       const action = benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`);
       const r = await store.rebase(base, [action]);
       if (r.result === "ok") {
@@ -83,7 +110,7 @@ async function run(task: ChildTask): Promise<ChildResult> {
         base = (await store.currentSeqNo()) + 1;
       } else if (r.result === "write-conflict") result.writeConflicts++;
       else throw new Error(`unexpected ${r.result}`);
-    }
+    });
     stopped();
     await store.close();
   } else {
@@ -91,8 +118,7 @@ async function run(task: ChildTask): Promise<ChildResult> {
     const raw = new RawDb(client, task.table);
     await send({ ready: true });
     await go();
-    const end = started() + task.seconds * 1000;
-    for (let i = 0; performance.now() < end; i++) {
+    await warmThenMeasure(task, result, started, async (i) => {
       const row = rawRow(benchAction(i, task.shared, `shared-${Math.floor(Math.random() * task.shared)}`));
       try {
         if (task.mode === "w4-raw") await raw.insert([row]);
@@ -104,7 +130,7 @@ async function run(task: ChildTask): Promise<ChildResult> {
         if (!/^SQLITE_BUSY/.test(String((error as { code?: unknown }).code))) throw error;
         result.writeConflicts++;
       }
-    }
+    });
     stopped();
     await client.close();
   }

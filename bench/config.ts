@@ -14,10 +14,12 @@ export interface Sizes {
   readonly bigBatch: number;
   /** One-action rebases timed for the latency figure. */
   readonly latencySamples: number;
-  /** W4: writer processes, shared aggregates, seconds. */
+  /** W4: writer processes, shared aggregates, seconds measured. */
   readonly writers: number;
   readonly sharedAggregates: number;
   readonly seconds: number;
+  /** W4: seconds each side's writers run the workload before the measured ones (V8 compiles the code meanwhile). */
+  readonly warmup: number;
   /** Repetitions of each small workload (the median is reported). */
   readonly runs: number;
   /** Repetitions of the big stream. */
@@ -35,6 +37,7 @@ const FULL: Sizes = {
   writers: 4,
   sharedAggregates: 16,
   seconds: 10,
+  warmup: 10,
   runs: 3,
   bigRuns: 2,
 };
@@ -50,6 +53,7 @@ const TINY: Sizes = {
   writers: 2,
   sharedAggregates: 16,
   seconds: 0.5,
+  warmup: 0.2,
   runs: 1,
   bigRuns: 1,
 };

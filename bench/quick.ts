@@ -1,6 +1,6 @@
 /**
  * A quick look at one write workload on one store, for the edit-measure loop
- * (`npx tsx bench/quick.ts <store> <per> [actions]`, or `<store> w4 [seconds]`):
+ * (`npx tsx bench/quick.ts <store> <per> [actions]`, or `<store> w4 [seconds] [warm-up seconds]`):
  * store and baseline alternate as in `npm run bench`, on a fresh database
  * dropped afterwards.
  */
@@ -8,10 +8,16 @@ import { sizesFor } from "./config.js";
 import { createTarget, rawClient } from "./targets.js";
 import { type BenchContext, contentionWorkload, streamWorkload, writeWorkload } from "./workloads.js";
 
-const [name = "sqlite", per = "1", actions = "3000"] = process.argv.slice(2);
+const [name = "sqlite", per = "1", actions = "3000", warmup] = process.argv.slice(2);
 const target = await createTarget(name);
 const raw = await rawClient(target.url);
-const sizes = { ...sizesFor("full"), actions: Number(actions), seconds: per === "w4" ? Number(actions) : 10 };
+const full = sizesFor("full");
+const sizes = {
+  ...full,
+  actions: Number(actions),
+  seconds: per === "w4" ? Number(actions) : 10,
+  warmup: warmup === undefined ? full.warmup : Number(warmup),
+};
 const ctx: BenchContext = { url: target.url, raw, sizes, log: console.log };
 try {
   if (per === "w4") {

@@ -289,7 +289,7 @@ function cpuPerTry(results: readonly ChildResult[]): number {
  * falls on both sides alike. Each side's rate is the mean of its rounds'.
  */
 export async function contentionWorkload(ctx: BenchContext, tag: string): Promise<Contention> {
-  const { writers, sharedAggregates: shared, seconds: duration } = ctx.sizes;
+  const { writers, sharedAggregates: shared, seconds: duration, warmup } = ctx.sizes;
   const store = await freshStore(ctx, tag);
   await store.close();
   // The reference numbers its rows itself: a table of its own, so that the baseline's serial keys
@@ -301,12 +301,13 @@ export async function contentionWorkload(ctx: BenchContext, tag: string): Promis
     runChildren(
       Array.from({ length: writers }, (_, writer) =>
         mode === "w4-store"
-          ? { mode, url: ctx.url, tables: tablesFor(tag), seconds: duration, shared, writer }
+          ? { mode, url: ctx.url, tables: tablesFor(tag), seconds: duration, warmup, shared, writer }
           : {
               mode,
               url: ctx.url,
               table: `${mode === "w4-raw" ? tag : `${tag}ref`}_raw`,
               seconds: duration,
+              warmup,
               shared,
               writer,
             },
