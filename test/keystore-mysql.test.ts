@@ -85,7 +85,12 @@ for (const factory of storesNamed("mysql")) {
           // MySQL 8's least is 1: it keeps 1 for 0.
           const set = await timeout();
           await keystore.encrypt(["subject", own], "x");
-          expect(await keystore.expire(["subject", own])).toMatchObject({ result: "expired", scrubbed: true });
+          const expired = await keystore.expire(["subject", own]);
+          // With 0 the rebuild does not wait at all: a metadata lock InnoDB's background threads hold on
+          // the relation for a moment (MariaDB 10.6+: the purge of the deleted key's row) makes it
+          // report false, as it did once in a loaded run.
+          if (set === 0) expect(expired).toMatchObject({ result: "expired", scrubbed: expect.any(Boolean) });
+          else expect(expired).toMatchObject({ result: "expired", scrubbed: true });
           expect(await timeout()).toBe(set);
         }
       } finally {
