@@ -8,16 +8,23 @@ import { sizesFor } from "./config.js";
 import { createTarget, rawClient } from "./targets.js";
 import { type BenchContext, contentionWorkload, streamWorkload, writeWorkload } from "./workloads.js";
 
-const [name = "sqlite", per = "1", actions = "3000", warmup] = process.argv.slice(2);
-const target = await createTarget(name);
-const raw = await rawClient(target.url);
+const [name = "sqlite", per = "1", third, warmup] = process.argv.slice(2);
 const full = sizesFor("full");
+/** A number argument, or `fallback` when it is absent; anything else stops the run. */
+const numberArg = (text: string | undefined, fallback: number, what: string): number => {
+  const n = text === undefined ? fallback : Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a number of at least 0, got ${text}`);
+  return n;
+};
 const sizes = {
   ...full,
-  actions: Number(actions),
-  seconds: per === "w4" ? Number(actions) : 10,
-  warmup: warmup === undefined ? full.warmup : Number(warmup),
+  // W4 takes seconds as its third argument, the write workloads a number of actions.
+  actions: per === "w4" ? full.actions : numberArg(third, 3000, "actions"),
+  seconds: per === "w4" ? numberArg(third, full.seconds, "seconds") : full.seconds,
+  warmup: numberArg(warmup, full.warmup, "warm-up seconds"),
 };
+const target = await createTarget(name);
+const raw = await rawClient(target.url);
 const ctx: BenchContext = { url: target.url, raw, sizes, log: console.log };
 try {
   if (per === "w4") {
