@@ -161,6 +161,22 @@ function testServerStore(factory: StoreFactory): void {
       ]);
     });
 
+    it("the scheme's other name (postgresql://, mariadb://) opens the same store", async () => {
+      const store = await factory.create();
+      expect((await store.rebase(1, [act(["k", 1])])).result).toBe("ok");
+      const url = factory.lastUrl as string;
+      const other = url.replace(/^postgres:/, "postgresql:").replace(/^mysql:/, "mariadb:");
+      expect(other).not.toBe(url);
+      const again = openStore(other);
+      try {
+        expect(await again.currentSeqNo()).toBe(1);
+        expect((await again.rebase(2, [act(["k", 2])])).result).toBe("ok");
+        expect(await store.currentSeqNo()).toBe(2);
+      } finally {
+        await again.close();
+      }
+    });
+
     it("kinds and ids compare byte for byte: 'a', 'A', 'a ' and 'á' are four aggregates", async () => {
       const store = await factory.create();
       const ids = ["a", "A", "a ", "á", "a\u0301"];

@@ -10,7 +10,13 @@ const MAX_KIND_LENGTH = 200;
 /** Nesting allowed in the copy of arguments that hold no patch (stream options). */
 const DEFAULT_SNAPSHOT_DEPTH = 16;
 
-/** Throws unless `value` is a plain object whose defined keys are among `allowed` and include `required`. */
+/**
+ * Throws unless `value` is a plain object whose keys are among `allowed` and
+ * whose defined keys include `required`. An allowed key whose value is
+ * `undefined` counts as absent; an unknown key is refused whatever its value
+ * (a misspelt optional key would otherwise pass while its value happens to be
+ * `undefined`, and fail once it is not).
+ */
 export function checkObject(
   value: unknown,
   path: string,
@@ -23,7 +29,7 @@ export function checkObject(
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!allowed.includes(key) && record[key] !== undefined) {
+    if (!allowed.includes(key)) {
       if (key === "seqNo") {
         throw new ValidationError(
           "seq-no-given",

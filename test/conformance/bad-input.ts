@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Identity, type NewEvent, openStore, type Store, ValidationError } from "../../src/index.js";
+import {
+  CoherenceError,
+  type Identity,
+  type NewEvent,
+  openStore,
+  type Store,
+  ValidationError,
+} from "../../src/index.js";
 import type { StoreFactory } from "../stores.js";
 import { act, collect, eff, T0 } from "../support/events.js";
 import { expectUnchanged, type StoreState, stateOf } from "../support/store-state.js";
@@ -131,6 +138,19 @@ const REBASE_HISTORY: BadCase[] = [
     path: `${at}.trigers`,
   },
   {
+    // An unknown key is refused whatever its value: with undefined it would pass until it had one.
+    name: "a typo'd event key whose value is undefined",
+    call: rebaseEvent({ ...GOOD, trigers: undefined }),
+    code: "unknown-key",
+    path: `${at}.trigers`,
+  },
+  {
+    name: "a seqNo undefined in a history event",
+    call: rebaseEvent({ ...GOOD, seqNo: undefined }),
+    code: "seq-no-given",
+    path: `${at}.seqNo`,
+  },
+  {
     name: "a seqNo in a history event",
     call: rebaseEvent({ ...GOOD, seqNo: 3 }),
     code: "seq-no-given",
@@ -225,6 +245,12 @@ const REBASE_ACTION: BadCase[] = [
     call: rebaseEvent(withAction({ aggregat: ["b", 1] })),
     code: "unknown-key",
     path: `${at}.action.aggregat`,
+  },
+  {
+    name: "a typo'd action key whose value is undefined",
+    call: rebaseEvent(withAction({ reasn: undefined })),
+    code: "unknown-key",
+    path: `${at}.action.reasn`,
   },
   {
     name: "an action that is a list",
@@ -452,6 +478,12 @@ const REBASE_EFFECT: BadCase[] = [
     path: `${at}.effect.triger`,
   },
   {
+    name: "a typo'd effect key whose value is undefined",
+    call: rebaseEvent(withEffect({ reasn: undefined })),
+    code: "unknown-key",
+    path: `${at}.effect.reasn`,
+  },
+  {
     name: "triggers on an effect",
     call: rebaseEvent({ ...EFFECT, triggers: [["k", 1]] }),
     code: "unknown-key",
@@ -509,6 +541,12 @@ const REBASE_PATCH: BadCase[] = [
     call: rebaseEvent(withPatch({ asoc: { a: 1 } })),
     code: "unknown-key",
     path: `${patchAt}.asoc`,
+  },
+  {
+    name: "a typo'd patch key whose value is undefined",
+    call: rebaseEvent(withPatch({ assoc: { a: 1 }, disoc: undefined })),
+    code: "unknown-key",
+    path: `${patchAt}.disoc`,
   },
   {
     name: "an empty assoc object",
@@ -802,6 +840,12 @@ const REBASE_OPTIONS: BadCase[] = [
     path: "options.resolve",
   },
   {
+    name: "a typo'd option whose value is undefined",
+    call: (s) => s.rebase(1, [GOOD], { dyr: undefined } as never),
+    code: "unknown-key",
+    path: "options.dyr",
+  },
+  {
     name: "dry a string",
     call: (s) => s.rebase(1, [GOOD], { dry: "yes" } as never),
     code: "invalid-type",
@@ -891,6 +935,12 @@ const STREAM: BadCase[] = [
   {
     name: "a typo'd stream option",
     call: (s) => collect(s.stream({ ofset: 1 } as never)),
+    code: "unknown-key",
+    path: "options.ofset",
+  },
+  {
+    name: "a typo'd stream option whose value is undefined",
+    call: (s) => collect(s.stream({ ofset: undefined } as never)),
     code: "unknown-key",
     path: "options.ofset",
   },
@@ -1102,8 +1152,10 @@ const OPEN_STORE: [string, unknown, string, string][] = [
   ["options null", null, "invalid-type", "options"],
   ["options a string", "tables", "invalid-type", "options"],
   ["a typo'd option", { table: {} }, "unknown-key", "options.table"],
+  ["a typo'd option whose value is undefined", { limts: undefined }, "unknown-key", "options.limts"],
   ["limits null", { limits: null }, "invalid-type", "options.limits"],
   ["a typo'd limit", { limits: { deph: 3 } }, "unknown-key", "options.limits.deph"],
+  ["a typo'd relation whose value is undefined", { tables: { evnt: undefined } }, "unknown-key", "options.tables.evnt"],
   ["limits.depth 0", { limits: { depth: 0 } }, "invalid-number", "options.limits.depth"],
   ["limits.depth past 1000", { limits: { depth: 1001 } }, "too-large", "options.limits.depth"],
   ["limits.eventBytes 1.5", { limits: { eventBytes: 1.5 } }, "invalid-number", "options.limits.eventBytes"],
@@ -1381,7 +1433,24 @@ async function expectRejected(call: () => Promise<unknown> | unknown, code: stri
     error = e;
   }
   expect(error, "expected a ValidationError").toBeInstanceOf(ValidationError);
+  expect(error, "a ValidationError is a CoherenceError").toBeInstanceOf(CoherenceError);
   expect(error).toMatchObject({ name: "ValidationError", code, path });
+}
+
+/**
+ * SPEC section 5: an async function throws by rejecting its promise. `call`
+ * runs at once and must return a promise without throwing; the stream cases
+ * are exempt (stream() returns an iterable, which may refuse at once or, at
+ * the latest, on its first iteration).
+ */
+function calledOnce(group: string, call: () => unknown): () => unknown {
+  if (group === "stream") return call;
+  let returned: unknown;
+  expect(() => {
+    returned = call();
+  }, "an async function rejects its promise rather than throw").not.toThrow();
+  expect(returned).toBeInstanceOf(Promise);
+  return () => returned;
 }
 
 /** SPEC section 5: bad input gets a ValidationError with a stable code and the path of the field, and writes nothing. */
@@ -1402,7 +1471,11 @@ export function testBadInput(factory: StoreFactory): void {
       });
       for (const { name, call, code, path } of cases) {
         it(`${name}: ${code} at ${path}`, async () => {
-          await expectRejected(() => call(store), code, path);
+          await expectRejected(
+            calledOnce(group, () => call(store)),
+            code,
+            path,
+          );
           await expectUnchanged(store, before);
         });
       }
@@ -1470,6 +1543,24 @@ export function testBadInput(factory: StoreFactory): void {
       const r = await store.rebase(1, history, { resolved });
       expect(r.result).toBe("ok");
       expect(await store.currentSeqNo()).toBe(3);
+    });
+
+    it("an event of exactly limits.eventBytes bytes of JSON is stored, one byte more is too-large", async () => {
+      const store = await factory.create();
+      const limit = 1024 * 1024;
+      // Two characters of 2 and 3 bytes of UTF-8: the limit counts bytes, not UTF-16 code units.
+      const sized = (bytes: number) => {
+        const probe = withValue("é€");
+        const pad = bytes - Buffer.byteLength(JSON.stringify(probe));
+        return withValue(`${"x".repeat(pad)}é€`);
+      };
+      const exact = sized(limit);
+      expect(Buffer.byteLength(JSON.stringify(exact))).toBe(limit);
+      expect((await store.rebase(1, [exact])).result).toBe("ok");
+      const over = sized(limit + 1);
+      expect(Buffer.byteLength(JSON.stringify(over))).toBe(limit + 1);
+      await expectRejected(() => store.rebase(2, [over]), "too-large", "history[0]");
+      expect(await store.currentSeqNo()).toBe(1);
     });
   });
 }

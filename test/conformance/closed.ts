@@ -15,8 +15,22 @@ import { act, collect } from "../support/events.js";
 
 const PROJECTION: Projection = { name: "closed", apply: () => {} };
 
-/** SPEC section 4: `store.close()`. */
+/** SPEC section 4: `store.close()`, and `store.initSchema()` is idempotent. */
 export function testClosed(factory: StoreFactory): void {
+  describe("initSchema: idempotent", () => {
+    it("run again on a store with events, it keeps every event and the next rebase numbers on", async () => {
+      const store = await factory.create();
+      const first = await store.rebase(1, [act(["b", 1]), act(["b", 2])]);
+      expect(first.result).toBe("ok");
+      await store.initSchema();
+      await store.initSchema();
+      expect(await store.currentSeqNo()).toBe(2);
+      expect(await collect(store.stream())).toEqual(first.result === "ok" ? first.events : []);
+      const next = await store.rebase(3, [act(["b", 1])]);
+      expect(next.result === "ok" && next.events.map((e) => e.seqNo)).toEqual([3]);
+    });
+  });
+
   describe("close: closing twice is harmless; any other later call rejects with StoreClosedError", () => {
     const calls: [string, (store: Store) => Promise<unknown>][] = [
       ["initSchema", (s) => s.initSchema()],
