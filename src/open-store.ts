@@ -90,8 +90,9 @@ export function sqliteFile(url: string): string | undefined {
  * Opens a store. The URL names the database:
  * `sqlite:PATH` (the embedded default), `sqlite::memory:`, `memory:`,
  * `postgres://user:password@host:5432/db` (or `postgresql://`),
- * `mysql://user:password@host:3306/db` (or `mariadb://`). Opening connects
- * nothing: server pools connect on first use.
+ * `mysql://user:password@host:3306/db` (or `mariadb://`). Opening a server
+ * store connects nothing: its pool connects on first use. A SQLite store opens
+ * its file at once, and throws a `ConnectionError` when it cannot.
  *
  * @example
  * const store = openStore("sqlite:coherence.db");

@@ -404,7 +404,13 @@ export function checkStreamOptions(given: unknown, extraKeys: readonly string[] 
   const options = snapshot(given, "options", DEFAULT_SNAPSHOT_DEPTH);
   checkObject(options, "options", ["offset", "aggregates", "kinds", ...extraKeys]);
   const { offset, aggregates, kinds } = options as StreamOptions;
-  if (offset !== undefined && offset !== 0) checkPositive(offset, "options.offset");
+  if (offset !== undefined && offset !== 0 && !(Number.isSafeInteger(offset) && (offset as number) > 0)) {
+    throw new ValidationError(
+      "invalid-number",
+      "options.offset",
+      `expected 0 or a positive safe integer, got ${describe(offset)}`,
+    );
+  }
   if (aggregates !== undefined) {
     checkList(aggregates, "options.aggregates", Number.MAX_SAFE_INTEGER);
     for (const [i, a] of aggregates.entries()) checkIdentity(a, `options.aggregates[${i}]`);
