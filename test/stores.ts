@@ -15,6 +15,12 @@ export interface StoreFactory {
   create(options?: OpenStoreOptions): Promise<Store>;
   /** The URL of the last store `create()` made (for child processes). */
   readonly lastUrl: string | undefined;
+  /**
+   * True when another store (or process) opened on {@link lastUrl} reaches the
+   * same database; false for the stores of the process (`memory:`,
+   * `sqlite::memory:`), each a database of its own.
+   */
+  readonly shared: boolean;
   /** Closes the stores it opened and drops the databases, files or schemas it made. */
   dispose(): Promise<void>;
 }
@@ -23,11 +29,13 @@ function tracked(
   name: string,
   make: (options?: OpenStoreOptions) => Promise<{ store: Store; url: string }>,
   drop: () => Promise<void>,
+  shared = true,
 ): StoreFactory {
   const open: Store[] = [];
   let lastUrl: string | undefined;
   return {
     name,
+    shared,
     get lastUrl() {
       return lastUrl;
     },
@@ -50,6 +58,17 @@ export function memoryFactory(): StoreFactory {
     "memory",
     async (options) => ({ store: openStore("memory:", options), url: "memory:" }),
     async () => {},
+    false,
+  );
+}
+
+/** `sqlite::memory:`: each store a database of its own, in the process, gone when it closes. */
+export function sqliteMemoryFactory(): StoreFactory {
+  return tracked(
+    "sqlite-memory",
+    async (options) => ({ store: openStore("sqlite::memory:", options), url: "sqlite::memory:" }),
+    async () => {},
+    false,
   );
 }
 

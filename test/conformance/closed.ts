@@ -94,7 +94,7 @@ export function testClosed(factory: StoreFactory): void {
         ["encrypt", (s) => openKeystore(s, { masterKey: "11".repeat(32) }).encrypt(["k", 1], "v")],
       ];
       for (const [name, call] of calls) {
-        const store = factory.name === "memory" ? keyed : openStore(factory.lastUrl as string);
+        const store = factory.shared ? openStore(factory.lastUrl as string) : keyed;
         if (store === keyed && name !== "stream") continue;
         const started = call(store).then(
           () => "settled",

@@ -389,8 +389,8 @@ export function testProjections(factory: StoreFactory): void {
     it("runners of a new projection started at once, each on its own connections, all run and share one checkpoint", async () => {
       const store = await factory.create();
       expect((await store.rebase(1, [act(["book", 1], { assoc: { n: 1 } })])).result).toBe("ok");
-      // A memory store lives in its process: its runners share it.
-      const url = factory.name === "memory" ? undefined : factory.lastUrl;
+      // A store of the process (memory:, sqlite::memory:): its runners share it.
+      const url = factory.shared ? factory.lastUrl : undefined;
       const stores = url === undefined ? [store, store, store, store] : [1, 2, 3, 4].map(() => openStore(url));
       try {
         await Promise.all(stores.map((s) => s.currentSeqNo()));
