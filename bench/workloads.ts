@@ -299,19 +299,12 @@ export async function contentionWorkload(ctx: BenchContext, tag: string): Promis
   type Side = "w4-store" | "w4-raw" | "w4-raw-serialized";
   const run = (mode: Side) =>
     runChildren(
-      Array.from({ length: writers }, (_, writer) =>
-        mode === "w4-store"
-          ? { mode, url: ctx.url, tables: tablesFor(tag), seconds: duration, warmup, shared, writer }
-          : {
-              mode,
-              url: ctx.url,
-              table: `${mode === "w4-raw" ? tag : `${tag}ref`}_raw`,
-              seconds: duration,
-              warmup,
-              shared,
-              writer,
-            },
-      ),
+      Array.from({ length: writers }, (_, writer) => {
+        const task = { url: ctx.url, seconds: duration, warmup, shared, writer };
+        return mode === "w4-store"
+          ? { ...task, mode, tables: tablesFor(tag) }
+          : { ...task, mode, table: `${mode === "w4-raw" ? tag : `${tag}ref`}_raw` };
+      }),
     );
   const results: Record<Side, ChildResult[]> = { "w4-store": [], "w4-raw": [], "w4-raw-serialized": [] };
   for (const mode of ["w4-store", "w4-raw", "w4-raw-serialized", "w4-raw-serialized", "w4-raw", "w4-store"] as const) {

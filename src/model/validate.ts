@@ -154,10 +154,14 @@ export function readIdentity(value: unknown, path: string): Identity {
   return copy;
 }
 
-/** Throws unless `value` is a positive safe integer. */
-export function checkPositive(value: unknown, path: string): asserts value is number {
+/** Throws unless `value` is a positive safe integer; `expected` names what the caller takes, for the message. */
+export function checkPositive(
+  value: unknown,
+  path: string,
+  expected = "a positive safe integer",
+): asserts value is number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new ValidationError("invalid-number", path, `expected a positive safe integer, got ${describe(value)}`);
+    throw new ValidationError("invalid-number", path, `expected ${expected}, got ${describe(value)}`);
   }
 }
 
@@ -404,13 +408,7 @@ export function checkStreamOptions(given: unknown, extraKeys: readonly string[] 
   const options = snapshot(given, "options", DEFAULT_SNAPSHOT_DEPTH);
   checkObject(options, "options", ["offset", "aggregates", "kinds", ...extraKeys]);
   const { offset, aggregates, kinds } = options as StreamOptions;
-  if (offset !== undefined && offset !== 0 && !(Number.isSafeInteger(offset) && (offset as number) > 0)) {
-    throw new ValidationError(
-      "invalid-number",
-      "options.offset",
-      `expected 0 or a positive safe integer, got ${describe(offset)}`,
-    );
-  }
+  if (offset !== undefined && offset !== 0) checkPositive(offset, "options.offset", "0 or a positive safe integer");
   if (aggregates !== undefined) {
     checkList(aggregates, "options.aggregates", Number.MAX_SAFE_INTEGER);
     for (const [i, a] of aggregates.entries()) checkIdentity(a, `options.aggregates[${i}]`);
