@@ -53,23 +53,22 @@ function tracked(
   };
 }
 
-export function memoryFactory(): StoreFactory {
+/** A store of the process at `url` (`memory:`, `sqlite::memory:`): each store a database of its own, gone when it closes. */
+function processFactory(name: string, url: string): StoreFactory {
   return tracked(
-    "memory",
-    async (options) => ({ store: openStore("memory:", options), url: "memory:" }),
+    name,
+    async (options) => ({ store: openStore(url, options), url }),
     async () => {},
     false,
   );
 }
 
-/** `sqlite::memory:`: each store a database of its own, in the process, gone when it closes. */
+export function memoryFactory(): StoreFactory {
+  return processFactory("memory", "memory:");
+}
+
 export function sqliteMemoryFactory(): StoreFactory {
-  return tracked(
-    "sqlite-memory",
-    async (options) => ({ store: openStore("sqlite::memory:", options), url: "sqlite::memory:" }),
-    async () => {},
-    false,
-  );
+  return processFactory("sqlite-memory", "sqlite::memory:");
 }
 
 export function sqliteFactory(): StoreFactory {
