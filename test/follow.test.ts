@@ -137,7 +137,10 @@ for (const factory of storesNamed("sqlite", "postgres", "mysql")) {
         await child.waitFor(/^start$/);
         const before = await checkpoint();
         const writing = write(25);
-        await sleep(50 + Math.random() * 300);
+        // Killed at a random point once it is at work: on a loaded machine its
+        // start (connecting, reading its checkpoint) can outlast any fixed delay.
+        await child.waitFor(/^applying$/);
+        await sleep(100 + Math.random() * 400);
         await kill(child);
         await writing;
         const after = await checkpoint();

@@ -4,7 +4,8 @@
  * it has caught up, until it is killed.
  *
  * Usage: node --import tsx test/support/projection-runner.ts <url> <name> <table> <batchSize> [delayMs]
- * Prints `start` when it begins; `delayMs` slows each apply, so a kill lands mid-run.
+ * Prints `start` when it begins and `applying` at its first apply; `delayMs`
+ * slows each apply, so a kill lands mid-run.
  */
 import { openStore, runProjection } from "../../src/index.js";
 import { foldProjection } from "./read-model.js";
@@ -15,9 +16,14 @@ if (!url || !name || !table || !batchSize) throw new Error("usage: projection-ru
 const store = openStore(url);
 const fold = foldProjection(name, table);
 const delay = Number(delayMs);
+let applying = false;
 const slow = {
   ...fold,
   async apply(...args: Parameters<typeof fold.apply>) {
+    if (!applying) {
+      applying = true;
+      process.stdout.write("applying\n");
+    }
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     await fold.apply(...args);
   },
