@@ -22,7 +22,8 @@ describe("bench", () => {
     // The writers measured their own CPU: some, for each kind of writer.
     for (const ms of Object.values(result.w4.cpuMs)) expect(ms).toBeGreaterThan(0);
     expect(markdownTable([result], sizes)).toContain("| W1: 200 one-action rebases, events/s |");
-  });
+    // About 14 child processes, one after another: 20 s in a quick CI run, twice that in a slow one.
+  }, 180_000);
 
   test("bench/shared-trigger.ts runs on SQLite and prints its three figures", () => {
     const out = execFileSync(

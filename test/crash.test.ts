@@ -104,8 +104,9 @@ function testCrashSafety(factory: StoreFactory): void {
         // The test means something only if kills hit rebases in flight.
         expect(killedInFlight).toBeGreaterThan(0);
         // A dead writer's lock is released by the database at once (SQLite: the OS drops the file lock;
-        // servers: the session ends with its socket), not after a timeout.
-        expect(slowestProbe).toBeLessThan(5_000);
+        // servers: the session ends with its socket), not after a timeout; a killed writer's statement
+        // that the server had begun may still run to its end (a batch's time).
+        expect(slowestProbe).toBeLessThan(5_000 + 3 * batchMs);
         console.info(
           `${factory.name}: batch of ${BATCH} in ${batchMs} ms, ${killedInFlight}/${delays.length} kills in flight, ` +
             `delays ${delays.join(",")} ms, slowest write after a kill ${slowestProbe} ms, head ${head}`,

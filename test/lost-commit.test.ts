@@ -8,8 +8,8 @@ import { act, collect, eff } from "./support/events.js";
  * A TCP proxy in front of a server that, once armed, passes on the first
  * client packet holding a COMMIT (or, armed for "any", the next packet),
  * swallows every answer after it, and cuts both sockets once the server has
- * had time to run it: the client never learns whether its transaction
- * committed. Armed for "drop", it drops the next client packet instead and
+ * answered and then been quiet for 100 ms (10 s at most): the client never
+ * learns whether its transaction committed. Armed for "drop", it drops the next client packet instead and
  * resets both sockets at once: a connection that died while idle (a NAT's or
  * balancer's idle timeout), found by the first write after it.
  */
@@ -23,6 +23,7 @@ class CommitCutter {
     this.#server = net.createServer((client) => {
       const server = net.connect(target.port, target.host);
       let swallowing = false;
+      let cut: NodeJS.Timeout | undefined;
       for (const socket of [client, server]) {
         this.#sockets.add(socket);
         socket.on("error", () => {});
@@ -46,11 +47,16 @@ class CommitCutter {
           this.armed = false;
           swallowing = true;
           this.cuts++;
-          setTimeout(() => client.destroy(), 300);
+          // Not a fixed delay: a loaded server can take longer than any to run the COMMIT.
+          cut = setTimeout(() => client.destroy(), 10_000);
         }
       });
       server.on("data", (chunk) => {
         if (!swallowing) client.write(chunk);
+        else {
+          clearTimeout(cut);
+          cut = setTimeout(() => client.destroy(), 100);
+        }
       });
     });
   }

@@ -1,8 +1,11 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import mysql from "mysql2/promise";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConnectionError, type OpenStoreOptions, openStore, type Store } from "../src/index.js";
+import { writeLockKey } from "../src/sql/dialects/postgres/postgres-dialect.js";
 import { act, collect } from "./support/events.js";
 import { idBatch } from "./support/id-batch.js";
 import { PrivateMariadb } from "./support/private-mariadb.js";
@@ -19,12 +22,56 @@ interface PrivateServer {
 
 const CUT_BATCH = 10_000;
 
+/** A session of the test's own holding the store's write lock until the server stops. */
+interface LockHolder {
+  /** Whether a writer is waiting for the lock. */
+  waited(): Promise<boolean>;
+  /** Ends the session (dead by then: the server has stopped). */
+  end(): Promise<void>;
+}
+
+async function holdPostgresWriteLock(url: string): Promise<LockHolder> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => {});
+  await client.connect();
+  await client.query(`select pg_catalog.pg_advisory_lock(${writeLockKey("events")})`);
+  return {
+    waited: async () =>
+      (await client.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted"))
+        .rows[0].n > 0,
+    end: () => client.end().catch(() => {}),
+  };
+}
+
+async function holdMariadbWriteLock(url: string): Promise<LockHolder> {
+  const connection = await mysql.createConnection(url);
+  connection.on("error", () => {});
+  await connection.query("begin");
+  await connection.query("select `value` from events_meta where `name` = 'write-lock' for update");
+  return {
+    waited: async () => {
+      // The writer's statement that takes the lock, still running (information_schema.innodb_trx
+      // shows a server under --skip-grant-tables only the session's own transaction).
+      const [rows] = await connection.query(
+        "select count(*) as n from information_schema.processlist where id <> connection_id() and info like '%write-lock%for update'",
+      );
+      return Number((rows as { n: number }[])[0]?.n) > 0;
+    },
+    end: () => connection.end().catch(() => {}),
+  };
+}
+
 /**
  * Issue 4, server restarts: a store that was open works again once its server
  * is back (the pool drops its dead connections), and a call cut by the
  * restart fails with a typed error, having written nothing.
  */
-function serverRestarts(name: string, create: () => Promise<PrivateServer>, options: OpenStoreOptions): void {
+function serverRestarts(
+  name: string,
+  create: () => Promise<PrivateServer>,
+  options: OpenStoreOptions,
+  holdWriteLock: (url: string) => Promise<LockHolder>,
+): void {
   describe(`${name} server restarts`, () => {
     let server: PrivateServer | undefined;
     let store: Store;
@@ -78,15 +125,25 @@ function serverRestarts(name: string, create: () => Promise<PrivateServer>, opti
       for (let attempt = 0; attempt < 6 && cut < 2; attempt++) {
         const head = await store.currentSeqNo();
         const id = `cut-${attempt}`;
+        // First, a cut that cannot come too late: the rebase waits for the write lock that another
+        // session holds.
+        const holder = attempt === 0 && server ? await holdWriteLock(server.url) : undefined;
         const pending = store.rebase(head + 1, idBatch(id, CUT_BATCH), { id }).then(
           () => undefined,
           (e: unknown) => e,
         );
-        // Cut it off 5 ms after the call returned (validated and encoded by then; PostgreSQL then
-        // took about 65 ms to insert and commit the 10,000 rows), then later and later, up to its
-        // commit. Under the load of the full suite, cuts from 30 ms on once all came too late.
-        await new Promise((r) => setTimeout(r, 5 + attempt * 25));
+        if (holder)
+          await vi
+            .waitFor(async () => expect(await holder.waited()).toBe(true), { timeout: 20_000 })
+            .catch(async (e) => {
+              await holder.end();
+              throw e;
+            });
+        // Then cuts 30 ms after the call returned (validated and encoded by then; PostgreSQL then took
+        // about 65 ms to insert and commit the 10,000 rows), then later and later, up to its commit.
+        else await new Promise((r) => setTimeout(r, 5 + attempt * 25));
         server?.stop();
+        await holder?.end();
         const outcome = await pending;
         server?.start();
         const after = await store.currentSeqNo();
@@ -136,5 +193,5 @@ describe("a private MariaDB server", () => {
   }, 60_000);
 });
 
-serverRestarts("PostgreSQL", PrivatePostgres.create, { postgres: { max: 4 } });
-serverRestarts("MariaDB", PrivateMariadb.create, { mysql: { connectionLimit: 4 } });
+serverRestarts("PostgreSQL", PrivatePostgres.create, { postgres: { max: 4 } }, holdPostgresWriteLock);
+serverRestarts("MariaDB", PrivateMariadb.create, { mysql: { connectionLimit: 4 } }, holdMariadbWriteLock);

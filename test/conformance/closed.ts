@@ -104,7 +104,7 @@ export function testClosed(factory: StoreFactory): void {
         const closes = [store.close(), store.close()];
         let closed = 0;
         for (const c of closes) void c.then(() => closed++);
-        const outcome = await Promise.race([started, new Promise((r) => setTimeout(() => r("hung"), 5000))]);
+        const outcome = await Promise.race([started, new Promise((r) => setTimeout(() => r("hung"), 30_000))]);
         expect({ name, outcome }).toEqual({ name, outcome: "settled" });
         await Promise.all(closes);
         expect(closed).toBe(2);

@@ -37,8 +37,10 @@ export function registerDemo(program: Command): void {
           { url, creates: true },
         );
       } finally {
-        removeOnSignal?.();
+        // Removed before the listeners go: a signal while it is removed would end the process by
+        // default, with the folder left.
         if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+        removeOnSignal?.();
       }
     });
 }
