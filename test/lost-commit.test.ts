@@ -9,9 +9,10 @@ import { act, collect, eff } from "./support/events.js";
  * client packet holding a COMMIT (or, armed for "any", the next packet),
  * swallows every answer after it, and cuts both sockets once the server has
  * answered and then been quiet for 100 ms (10 s at most): the client never
- * learns whether its transaction committed. Armed for "drop", it drops the next client packet instead and
- * resets both sockets at once: a connection that died while idle (a NAT's or
- * balancer's idle timeout), found by the first write after it.
+ * learns whether its transaction committed. Armed for "drop", it drops the
+ * next client packet instead and resets both sockets at once: a connection
+ * that died while idle (a NAT's or balancer's idle timeout), found by the
+ * first write after it.
  */
 class CommitCutter {
   readonly #server: net.Server;

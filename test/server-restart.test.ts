@@ -5,7 +5,10 @@ import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ConnectionError, type OpenStoreOptions, openStore, type Store } from "../src/index.js";
+import { DEFAULT_TABLES } from "../src/model/types.js";
 import { writeLockKey } from "../src/sql/dialects/postgres/postgres-dialect.js";
+import { META } from "../src/sql/queries/meta.js";
+import { derivedName } from "../src/sql/tables.js";
 import { act, collect } from "./support/events.js";
 import { idBatch } from "./support/id-batch.js";
 import { PrivateMariadb } from "./support/private-mariadb.js";
@@ -34,7 +37,7 @@ async function holdPostgresWriteLock(url: string): Promise<LockHolder> {
   const client = new pg.Client({ connectionString: url });
   client.on("error", () => {});
   await client.connect();
-  await client.query(`select pg_catalog.pg_advisory_lock(${writeLockKey("events")})`);
+  await client.query(`select pg_catalog.pg_advisory_lock(${writeLockKey(DEFAULT_TABLES.event)})`);
   return {
     waited: async () =>
       (await client.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted"))
@@ -47,13 +50,17 @@ async function holdMariadbWriteLock(url: string): Promise<LockHolder> {
   const connection = await mysql.createConnection(url);
   connection.on("error", () => {});
   await connection.query("begin");
-  await connection.query("select `value` from events_meta where `name` = 'write-lock' for update");
+  await connection.query(
+    `select \`value\` from \`${derivedName(DEFAULT_TABLES, "meta")}\` where \`name\` = ? for update`,
+    [META.writeLock],
+  );
   return {
     waited: async () => {
       // The writer's statement that takes the lock, still running (information_schema.innodb_trx
       // shows a server under --skip-grant-tables only the session's own transaction).
       const [rows] = await connection.query(
-        "select count(*) as n from information_schema.processlist where id <> connection_id() and info like '%write-lock%for update'",
+        "select count(*) as n from information_schema.processlist where id <> connection_id() and info like ?",
+        [`%${META.writeLock}%for update`],
       );
       return Number((rows as { n: number }[])[0]?.n) > 0;
     },
